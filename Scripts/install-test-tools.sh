@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every outside tool the test suites use: Debian packages (node-ws,
+# chromium, redis), PyPI packages (websockets, selenium) and a Python 2.7
+# virtualenv holding the Autobahn testsuite (it runs on Python 2 only).
+# Idempotent: each step is skipped when its result is already there.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+venv_dir=${AUTOBAHN_VENV:-$here/.build-tools/autobahn-venv}
+py3_venv=${PY3_VENV:-$here/.build-tools/py3-venv}
+
+need_apt=()
+[ -d /usr/share/nodejs/ws ] || [ -d /usr/lib/nodejs/ws ] || need_apt+=(node-ws)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "install-test-tools: apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x "$py3_venv/bin/python" ]; then
+  echo "install-test-tools: python3 venv with websockets, selenium"
+  python3 -m venv "$py3_venv"
+fi
+"$py3_venv/bin/python" -c 'import websockets, selenium' 2>/dev/null || \
+  "$py3_venv/bin/pip" install -q 'websockets>=12' 'selenium>=4.10'
+
+if [ ! -x "$venv_dir/bin/wstest" ]; then
+  echo "install-test-tools: python 2.7 venv with autobahntestsuite"
+  py27=""
+  for c in python2.7 "$HOME/.pyenv/versions/2.7.18/bin/python2.7" /usr/bin/python2.7; do
+    if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(0 if sys.version_info[:2]==(2,7) else 1)' 2>/dev/null; then py27=$c; break; fi
+  done
+  [ -n "$py27" ] || { echo "install-test-tools: no Python 2.7 found (needed by the Autobahn testsuite)" >&2; exit 1; }
+  "$py3_venv/bin/pip" install -q 'virtualenv<20.22'
+  "$py3_venv/bin/virtualenv" -q -p "$py27" "$venv_dir"
+  "$venv_dir/bin/pip" install -q autobahntestsuite
+fi
+echo "install-test-tools: ready"
