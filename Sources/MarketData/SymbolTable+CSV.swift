@@ -8,9 +8,9 @@ extension SymbolTable {
         var firstLine: [String: Int] = [:]
         var sawHeader = false
         var lineNumber = 0
-        for rawLine in csv.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift, so it must be matched explicitly.
+        for line in csv.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine[...]
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             if !sawHeader {
                 let header = line.split(separator: ",", omittingEmptySubsequences: false)
