@@ -7,39 +7,16 @@ let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
 let package = Package(
     name: "ticker",
-    products: [
-        .executable(name: "ticker", targets: ["ticker"]),
-        .library(name: "TickerClient", targets: ["TickerClient"]),
-    ],
+    // proto worktree only: other targets commented out so WebSocketProtocol builds alone.
+    // products: [
+    //     .executable(name: "ticker", targets: ["ticker"]),
+    //     .library(name: "TickerClient", targets: ["TickerClient"]),
+    // ],
     targets: [
-        // C headers Glibc's Swift module does not expose (epoll, eventfd, timerfd).
-        .target(name: "CTickerShim"),
         // Sans-IO: bytes in, events and bytes out. Never touches a socket.
         .target(name: "WebSocketProtocol", swiftSettings: strict),
-        // Tick model, symbol table, binary wire codec, JSON control messages. Pure.
-        .target(name: "MarketData", swiftSettings: strict),
-        // Seeded price model; clock injected. Pure.
-        .target(name: "PriceFeed", dependencies: ["MarketData"], swiftSettings: strict),
-        // Symbol index, per-connection outbound queues with conflation. Pure.
-        .target(name: "FanoutHub", dependencies: ["MarketData"], swiftSettings: strict),
-        // The only module that makes syscalls.
-        .target(name: "PosixIO", dependencies: ["CTickerShim"], swiftSettings: strict),
-        .target(
-            name: "TickerServer",
-            dependencies: ["WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO"],
-            swiftSettings: strict),
-        .target(
-            name: "TickerClient",
-            dependencies: ["WebSocketProtocol", "MarketData", "PosixIO"],
-            swiftSettings: strict),
-        .executableTarget(
-            name: "ticker", dependencies: ["TickerServer", "TickerClient"], swiftSettings: strict),
-
         .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
-        .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),
-        .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData"]),
-        .testTarget(
-            name: "TickerServerTests",
-            dependencies: ["TickerServer", "TickerClient", "WebSocketProtocol", "MarketData", "PosixIO"]),
+        // proto worktree: CTickerShim, MarketData, PriceFeed, FanoutHub, PosixIO,
+        // TickerServer, TickerClient, ticker and their tests are commented out here.
     ]
 )
