@@ -47,6 +47,8 @@ public struct WebSocketConnection: Sendable {
             }
             handle(frame, into: &actions)
         }
+        // Nothing more will be read: whatever followed the last frame is dead weight.
+        parser.discardBufferedInput()
     }
 
     public mutating func receive(_ bytes: [UInt8], into actions: inout [WebSocketAction]) {

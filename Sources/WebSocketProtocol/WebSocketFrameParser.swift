@@ -106,6 +106,15 @@ public struct WebSocketFrameParser: Sendable {
         }
     }
 
+    /// Drops buffered input once the connection will read no more frames, so a closed
+    /// connection does not keep the tail of its last read alive.
+    mutating func discardBufferedInput() {
+        buffer = []
+        readIndex = 0
+        unmaskedCount = 0
+        if case .payload = state { state = .header }
+    }
+
     private mutating func fail(_ error: WebSocketProtocolError) {
         state = .failed(error)
         buffer = []

@@ -75,6 +75,14 @@ private func sentCloseCode(_ action: WebSocketAction?) throws -> WebSocketCloseC
         #expect(result.state == .closed)
     }
 
+    @Test func bytesAfterTheCloseAreNotKept() {
+        var connection = WebSocketConnection(role: .server)
+        var actions: [WebSocketAction] = []
+        connection.receive(clientFrame(.close, closeBody(1000)) + [UInt8](repeating: 0x82, count: 5000), into: &actions)
+        #expect(actions.last == .closeTransport(.normal))
+        #expect(connection.bufferedByteCount == 0)
+    }
+
     @Test func emptyCloseBodyIsAnsweredWithEmptyBody() {
         let result = receiveEverySplit(clientFrame(.close, []))
         #expect(result.actions == [.send([0x88, 0x00]), .closeTransport(.noStatusReceived)])
