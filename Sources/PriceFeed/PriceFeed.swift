@@ -5,7 +5,7 @@ import MarketData
 /// time, so output depends only on the seed and the event times, never on
 /// how often or how late advance is called. Not thread-safe by design; one
 /// owner (the server's feed loop) drives it.
-public struct PriceFeed {
+public struct PriceFeed: Sendable {
     public let symbols: SymbolTable
     public let config: PriceFeedConfig
     private var simulators: [SymbolSimulator]

@@ -4,7 +4,7 @@ import MarketData
 /// The state of one symbol's random walk. Each symbol owns its generator so
 /// its path depends only on the seed and its id, not on how many other
 /// symbols exist or how their events interleave.
-struct SymbolSimulator {
+struct SymbolSimulator: Sendable {
     private var random: NormalGenerator<Xoshiro256StarStar>
     /// Continuous GBM price; quotes are derived from it by rounding, and
     /// keeping the unrounded value avoids a drift from repeated rounding.

@@ -3,7 +3,7 @@
 /// the earliest entry with the same symbol's next time": O(log n), no
 /// allocation after init. Ties break by symbol id to keep ordering total and
 /// thus the output deterministic.
-struct TickSchedule {
+struct TickSchedule: Sendable {
     struct Entry: Equatable {
         var timeNs: UInt64
         var symbolId: UInt32

@@ -90,8 +90,10 @@ public final class TickerClient {
             case .failed(let error):
                 throw TickerClientError.handshake("malformed response: \(error.reason)")
             case .complete(let head, let consumed):
-                if let problem = WebSocketHandshake.validateServerResponse(head, key: request.key) {
-                    throw TickerClientError.handshake(problem)
+                do {
+                    try WebSocketHandshake.validateServerResponse(head, key: request.key)
+                } catch {
+                    throw TickerClientError.handshake("\(error)")
                 }
                 if consumed < n {
                     let rest = Array(buffer[consumed..<n])

@@ -9,11 +9,12 @@ extension Connection {
         worker.hub.attach(subscriber)
         let config = worker.config
         sendReply(.welcome(WelcomeInfo(
-            protocolVersion: 1, server: "ticker", heartbeatMs: config.heartbeatIntervalMs,
+            heartbeatMs: config.heartbeatIntervalMs,
             symbolCount: worker.shared.symbols.count,
-            maxSymbolsPerConnection: config.hub.maxSymbolsPerConnection,
-            maxMessagesPerSecond: config.maxMessagesPerSecond,
-            maxMessageBytes: config.maxInboundMessageBytes)))
+            limits: ConnectionLimits(
+                maxSymbolsPerConnection: config.hub.maxSymbolsPerConnection,
+                maxMessagesPerSecond: config.maxMessagesPerSecond,
+                maxMessageBytes: config.maxInboundMessageBytes))))
         if let list = QueryString.value("symbols", in: query), !list.isEmpty {
             let names = list.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
             subscribe(id: nil, names: names)
@@ -48,7 +49,7 @@ extension Connection {
             case .unsubscribe(let id, let symbols):
                 unsubscribe(id: id, names: symbols)
             case .list(let id):
-                sendReply(.subscriptions(id: id, subscriber.symbols.map(symbolRef)))
+                sendReply(.subscriptions(id: id, symbols: subscriber.symbols.map(symbolRef)))
             case .ping(let id):
                 sendReply(.pong(id: id, timeNs: Clock.wallNanos()))
             }
@@ -59,34 +60,17 @@ extension Connection {
         SymbolRef(symbol: worker.shared.symbols[id].symbol, id: id)
     }
 
-    /// Maps names to ids; `*` means the whole universe. Unknown names fail the whole request.
-    private func resolve(_ names: [String], id: Int?, allowCurrent: Bool) -> [UInt32]? {
-        let table = worker.shared.symbols
-        if names.contains("*") {
-            return allowCurrent ? subscriber.symbols : table.all.map(\.id)
-        }
-        var ids: [UInt32] = []
-        var unknown: [String] = []
-        for name in names {
-            if let symbolId = table.id(of: name) { ids.append(symbolId) } else { unknown.append(name) }
-        }
-        if !unknown.isEmpty {
-            sendError(ControlError(code: .unknownSymbol, id: id,
-                                   message: "unknown symbol(s): \(unknown.prefix(10).joined(separator: ", "))",
-                                   symbols: unknown))
-            return nil
-        }
-        return ids
-    }
-
     private func subscribe(id: Int?, names: [String]) {
-        guard let ids = resolve(names, id: id, allowCurrent: false) else { return }
-        let outcome = worker.hub.subscribe(subscriber, to: ids, sendTimeNs: Clock.wallNanos()) { outcome in
+        let refs: [SymbolRef]
+        do {
+            refs = try worker.shared.symbols.resolve(names, requestID: id)
+        } catch {
+            sendError(error)
+            return
+        }
+        let outcome = worker.hub.subscribe(subscriber, to: refs.map(\.id), sendTimeNs: Clock.wallNanos()) { outcome in
             // The acknowledgement goes out before the snapshot records.
-            if case .subscribed = outcome {
-                var seen = Set<UInt32>()
-                sendReply(.subscribed(id: id, ids.filter { seen.insert($0).inserted }.map(symbolRef)))
-            }
+            if case .subscribed = outcome { sendReply(.subscribed(id: id, symbols: refs)) }
         }
         if case .limitExceeded(let limit) = outcome {
             sendError(ControlError(code: .limitExceeded, id: id,
@@ -95,10 +79,21 @@ extension Connection {
         worker.metrics.subscriptions.store(worker.hub.subscriptionCount, ordering: .relaxed)
     }
 
+    /// `*` unsubscribes everything currently held.
     private func unsubscribe(id: Int?, names: [String]) {
-        guard let ids = resolve(names, id: id, allowCurrent: true) else { return }
+        let ids: [UInt32]
+        if names.contains(ControlRequest.wildcard) {
+            ids = subscriber.symbols
+        } else {
+            do {
+                ids = try worker.shared.symbols.resolve(names, requestID: id).map(\.id)
+            } catch {
+                sendError(error)
+                return
+            }
+        }
         let removed = worker.hub.unsubscribe(subscriber, from: ids)
-        sendReply(.unsubscribed(id: id, removed.map(symbolRef)))
+        sendReply(.unsubscribed(id: id, symbols: removed.map(symbolRef)))
         worker.metrics.subscriptions.store(worker.hub.subscriptionCount, ordering: .relaxed)
     }
 

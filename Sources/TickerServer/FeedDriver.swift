@@ -17,10 +17,8 @@ final class FeedDriver: Sendable {
 
     func start() throws {
         let config = shared.config
-        var feedConfig = PriceFeedConfig()
-        feedConfig.seed = config.seed
-        feedConfig.meanIntervalMs = config.meanIntervalMs
-        feedConfig.startTimeNs = Clock.wallNanos()
+        let feedConfig = PriceFeedConfig(
+            seed: config.seed, meanIntervalMs: config.meanIntervalMs, startTimeNs: Clock.wallNanos())
         let feed = try PriceFeed(symbols: shared.symbols, config: feedConfig)
         let thread = Thread { [self] in
             run(feed)
@@ -53,6 +51,6 @@ final class FeedDriver: Sendable {
     }
 
     func stop() {
-        if !stopped.exchange(true, ordering: .acq_rel) { done.wait() }
+        if !stopped.exchange(true, ordering: .acquiringAndReleasing) { done.wait() }
     }
 }

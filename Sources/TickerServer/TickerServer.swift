@@ -65,7 +65,7 @@ public final class TickerServer: Sendable {
 
     /// Starts the loop threads (returns once all accept) and the feed.
     public func start() throws {
-        guard !started.exchange(true, ordering: .acq_rel) else { return }
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         Syscall.ignoreSIGPIPE()
         let ready = DispatchGroup()
         let failure = Mutex<String?>(nil)
@@ -100,7 +100,7 @@ public final class TickerServer: Sendable {
     /// Graceful shutdown: the feed stops, listeners close, every WebSocket
     /// gets close 1001, and loops exit when drained or at the drain deadline.
     public func shutdown() {
-        guard !shared.shuttingDown.exchange(true, ordering: .acq_rel) else { return }
+        guard !shared.shuttingDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         feed.stop()
         for waker in wakers.withLock({ $0 }) { waker.wake() }
     }

@@ -45,6 +45,29 @@ public enum WebSocketFrameEncoder {
         }
     }
 
+    /// Writes an unmasked server header at `pointer`, which must have room for
+    /// `headerSize(payloadLength:masked: false)` bytes. Used where frames are
+    /// assembled in place (batched tick messages), with no intermediate array.
+    /// Returns the number of bytes written.
+    @discardableResult
+    public static func writeHeader(
+        to pointer: UnsafeMutableRawPointer, opcode: WebSocketOpcode, fin: Bool = true, payloadLength: Int
+    ) -> Int {
+        precondition(payloadLength >= 0, "negative payload length")
+        pointer.storeBytes(of: (fin ? 0x80 : 0x00) | opcode.rawValue, as: UInt8.self)
+        if payloadLength <= 125 {
+            (pointer + 1).storeBytes(of: UInt8(payloadLength), as: UInt8.self)
+            return 2
+        } else if payloadLength <= 0xFFFF {
+            (pointer + 1).storeBytes(of: 126, as: UInt8.self)
+            (pointer + 2).storeBytes(of: UInt16(payloadLength).bigEndian, toByteOffset: 0, as: UInt16.self)
+            return 4
+        }
+        (pointer + 1).storeBytes(of: 127, as: UInt8.self)
+        (pointer + 2).storeBytes(of: UInt64(payloadLength).bigEndian, toByteOffset: 0, as: UInt64.self)
+        return 10
+    }
+
     public static func encode(
         opcode: WebSocketOpcode, payload: some Collection<UInt8>, fin: Bool = true, maskKey: UInt32? = nil
     ) -> [UInt8] {

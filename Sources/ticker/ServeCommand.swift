@@ -1,3 +1,4 @@
+import FanoutHub
 import Foundation
 import TickerServer
 

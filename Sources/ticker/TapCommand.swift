@@ -48,7 +48,6 @@ enum TapCommand {
         var printed = 0
         var reportedGaps = 0
         let started = Date()
-        setvbuf(stdout, nil, _IOLBF, 0)
         while true {
             if let seconds = options.seconds, Date().timeIntervalSince(started) >= seconds { return 0 }
             guard let event = try client.next(timeoutMs: 200) else { continue }
@@ -65,7 +64,9 @@ enum TapCommand {
             case .ticks(_, let ticks):
                 for tick in ticks {
                     let name = names[tick.symbolId] ?? "#\(tick.symbolId)"
-                    print(options.json ? TickFormat.json(tick, symbol: name) : TickFormat.line(tick, symbol: name))
+                    // One write per line: a pipe reader sees each tick as it arrives.
+                    let line = options.json ? TickFormat.json(tick, symbol: name) : TickFormat.line(tick, symbol: name)
+                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
                     printed += 1
                     if let count = options.count, printed >= count { return 0 }
                 }
