@@ -45,7 +45,7 @@ import WebSocketProtocol
     }
 
     @Test func twoHundredClientsOnRandomSubsets() throws {
-        try withServer({ $0.meanIntervalMs = 20 }) { server in
+        try withServer({ $0.meanIntervalMs = 20 }) { server throws in
             usleep(300_000)   // let every symbol tick once, so snapshots exist
             let universe = server.symbols.count
             var rng = SystemRandomNumberGenerator()

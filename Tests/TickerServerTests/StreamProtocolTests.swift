@@ -24,7 +24,7 @@ import WebSocketProtocol
     }
 
     @Test func firstFrameInTheSameWriteAsTheHandshakeIsNotLost() throws {
-        try withServer { server in
+        try withServer { server throws in
             let subscribe = maskedFrame(.text, Array(#"{"op":"ping","id":99}"#.utf8))
             let s = try opened(server.port, firstFrames: subscribe)
             try s.read(timeoutMs: 3_000) { serverFrames(after: $0).count >= 2 }
@@ -36,20 +36,20 @@ import WebSocketProtocol
     }
 
     @Test func unmaskedClientFrameCloses1002() throws {
-        try withServer { server in
+        try withServer { server throws in
             try expectClose(1002, after: WebSocketFrameEncoder.encode(opcode: .text, payload: Array("hi".utf8)), port: server.port)
         }
     }
 
     @Test func lengthWithTopBitSetCloses1002WithoutATrap() throws {
-        try withServer { server in
+        try withServer { server throws in
             let frame: [UInt8] = [0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4]
             try expectClose(1002, after: frame, port: server.port)
         }
     }
 
     @Test func declaredLengthOverTheLimitCloses1009() throws {
-        try withServer { server in
+        try withServer { server throws in
             // 1 GiB declared, nothing sent: the server must refuse at the header.
             let frame: [UInt8] = [0x82, 0xFF, 0, 0, 0, 0, 0x40, 0, 0, 0, 1, 2, 3, 4]
             try expectClose(1009, after: frame, port: server.port)
@@ -57,21 +57,21 @@ import WebSocketProtocol
     }
 
     @Test func reservedBitsAndOpcodesClose1002() throws {
-        try withServer { server in
+        try withServer { server throws in
             try expectClose(1002, after: [0xC1, 0x80, 1, 2, 3, 4], port: server.port)
             try expectClose(1002, after: [0x83, 0x80, 1, 2, 3, 4], port: server.port)
         }
     }
 
     @Test func invalidUTF8Closes1007() throws {
-        try withServer { server in
+        try withServer { server throws in
             try expectClose(1007, after: maskedFrame(.text, [0xCE, 0xBA, 0xE1, 0xBD]), port: server.port)
         }
     }
 
     /// Bad control input: each gets its stable error code and the connection stays usable.
     @Test func badControlInputGetsStableErrorCodes() throws {
-        try withServer({ $0.hub.maxSymbolsPerConnection = 3 }) { server in
+        try withServer({ $0.hub.maxSymbolsPerConnection = 3 }) { server throws in
             let client = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port))
             func nextError(after send: () throws -> Void) throws -> ControlError? {
                 try send()
@@ -104,7 +104,7 @@ import WebSocketProtocol
     }
 
     @Test func floodingClientIsRateLimitedThenClosed() throws {
-        try withServer({ $0.maxMessagesPerSecond = 5 }) { server in
+        try withServer({ $0.maxMessagesPerSecond = 5 }) { server throws in
             let client = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port))
             var sawRateLimited = false
             var closeCode: WebSocketCloseCode?
