@@ -43,6 +43,6 @@ let package = Package(
         .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol"]),
         .testTarget(
             name: "TickerServerTests",
-            dependencies: ["TickerServer", "TickerClient", "WebSocketProtocol", "MarketData", "PosixIO"]),
+            dependencies: ["TickerServer", "TickerClient", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub"]),
     ]
 )

@@ -24,8 +24,11 @@ public struct HubSettings: Sendable {
     public init() {}
 
     /// Worst-case bytes one connection can hold in its queue plus slots:
-    /// what "memory per connection stays bounded" means in numbers.
+    /// what "memory per connection stays bounded" means in numbers. The
+    /// queue stops taking ticks at the high-water mark but its last chunk may
+    /// be partly filled and one drained chunk is kept for reuse (2 chunks);
+    /// each conflation slot costs a tick plus its index entry (~96 bytes).
     public var perConnectionCap: Int {
-        highWaterMark + 64 * 1024 + maxSymbolsPerConnection * 96
+        highWaterMark + 2 * OutboundQueue.chunkSize + maxSymbolsPerConnection * 96
     }
 }

@@ -124,11 +124,11 @@ final class Connection: EventHandler {
         var actions = worker.actions
         worker.actions = []
         actions.removeAll(keepingCapacity: true)
-        let wasOpen = ws.state == .open
+        let alreadyFailed = ws.failure != nil
         ws.receive(bytes, into: &actions)
-        if wasOpen && ws.state == .closing {
-            // We did not start this close: the peer broke the protocol.
+        if !alreadyFailed, let failure = ws.failure {
             worker.metrics.add(worker.metrics.protocolErrors)
+            Log.debug("fd \(fd): protocol error \(failure), closing with \(failure.closeCode)")
             leaveHub()
         }
         perform(actions)

@@ -15,6 +15,9 @@ public struct WebSocketConnection: Sendable {
     private var parser: WebSocketFrameParser
     private var assembler: WebSocketMessageAssembler
     public private(set) var state: State = .open
+    /// The violation that failed this connection, if the peer broke the protocol
+    /// (for metrics and logs; the close code is already on its way).
+    public private(set) var failure: WebSocketProtocolError?
     /// Set once the peer's close frame has arrived (our reply is sent too by then); any
     /// later input is ignored, since nothing may follow a close frame.
     private var peerCloseCode: WebSocketCloseCode??
@@ -192,6 +195,7 @@ public struct WebSocketConnection: Sendable {
     /// close and wait for the peer's, as the closing handshake wants.
     private mutating func failMessage(_ error: WebSocketProtocolError, into actions: inout [WebSocketAction]) {
         guard state == .open else { return }
+        failure = error
         actions.append(.send(WebSocketFrameEncoder.encodeClose(code: error.closeCode, reason: "", maskKey: newMaskKey())))
         state = .closing
         actions.append(.startCloseTimer)
@@ -202,6 +206,7 @@ public struct WebSocketConnection: Sendable {
     /// transport at once ("Fail the WebSocket Connection", §7.1.7) instead of waiting for the timer.
     private mutating func failFraming(_ error: WebSocketProtocolError, into actions: inout [WebSocketAction]) {
         if state == .open {
+            failure = error
             actions.append(.send(WebSocketFrameEncoder.encodeClose(code: error.closeCode, reason: "", maskKey: newMaskKey())))
         }
         state = .closed

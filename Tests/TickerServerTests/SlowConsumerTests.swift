@@ -1,3 +1,4 @@
+import FanoutHub
 import Foundation
 import MarketData
 import Testing
@@ -12,9 +13,10 @@ import WebSocketProtocol
         let stuckCount = 100
         let highWater = 256 * 1024
         let maxSymbols = 1024
-        // The documented cap (HubSettings.perConnectionCap): high-water mark
-        // + 64 KiB of chunk slack + 96 bytes per subscribable symbol.
-        let perConnectionCap = highWater + 64 * 1024 + maxSymbols * 96
+        var settings = HubSettings()
+        settings.highWaterMark = highWater
+        settings.maxSymbolsPerConnection = maxSymbols
+        let perConnectionCap = settings.perConnectionCap
         let server = try ServerProcess([
             "--loops", "1", "--interval-ms", "10", "--sndbuf", "65536", "--slow-consumer-ms", "1500",
             "--close-timeout-ms", "5000", "--high-water", "\(highWater)", "--max-symbols", "\(maxSymbols)",
