@@ -11,6 +11,7 @@ import Synchronization
 final class FeedDriver: Sendable {
     private let shared: ServerShared
     private let stopped = Atomic<Bool>(false)
+    private let running = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
 
     init(shared: ServerShared) { self.shared = shared }
@@ -25,6 +26,7 @@ final class FeedDriver: Sendable {
             done.signal()
         }
         thread.name = "ticker-feed"
+        running.store(true, ordering: .releasing)
         thread.start()
     }
 
@@ -50,7 +52,9 @@ final class FeedDriver: Sendable {
         }
     }
 
+    /// Stops the thread and waits for it; a no-op when it never started.
     func stop() {
-        if !stopped.exchange(true, ordering: .acquiringAndReleasing) { done.wait() }
+        let wasStopped = stopped.exchange(true, ordering: .acquiringAndReleasing)
+        if !wasStopped && running.load(ordering: .acquiring) { done.wait() }
     }
 }

@@ -160,7 +160,10 @@ public struct WebSocketConnection: Sendable {
             payload = try WebSocketClosePayload(parsing: body)
         } catch {
             if state == .open {
-                failMessage(error, into: &actions)
+                // The peer has sent its close, so it will not send another: answer
+                // with the error code and drop the transport now rather than wait
+                // for a handshake that cannot finish.
+                failFraming(error, into: &actions)
             } else {
                 // We already sent our close; the peer's is malformed, so nothing is left to wait for.
                 state = .closed
