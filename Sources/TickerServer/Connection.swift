@@ -144,6 +144,12 @@ final class Connection: EventHandler {
                 deliver(message)
             case .send(let bytes):
                 outbound.append(bytes)
+                if outbound.count > worker.config.hub.perConnectionCap && ws.state == .open {
+                    // A peer that floods pings (or control requests) and never reads
+                    // would grow our queue without end: past the cap it is cut off.
+                    worker.metrics.add(worker.metrics.protocolErrors)
+                    startClose(.policyViolation, reason: "not reading its replies")
+                }
             case .pongReceived:
                 pingSentAt = nil
             case .startCloseTimer:
