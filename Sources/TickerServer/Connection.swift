@@ -121,6 +121,8 @@ final class Connection: EventHandler {
     // MARK: WebSocket
 
     func receiveFrames(_ bytes: UnsafeRawBufferPointer) {
+        // Any bytes from the peer prove it is alive, as a pong would.
+        pingSentAt = nil
         var actions = worker.actions
         worker.actions = []
         actions.removeAll(keepingCapacity: true)
