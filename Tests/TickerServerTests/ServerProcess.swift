@@ -1,11 +1,19 @@
 import Foundation
+import Synchronization
 
 /// The real `ticker` executable (built beside the test bundle) run as a
 /// child process, so its memory can be read from /proc on its own.
-final class ServerProcess {
+final class ServerProcess: Sendable {
     let process = Process()
     let port: UInt16
     private let errors = Pipe()
+    private final class LogBuffer: Sendable {
+        let text = Mutex<String>("")
+    }
+    private let logBuffer = LogBuffer()
+
+    /// Everything the server wrote to standard error so far.
+    var log: String { logBuffer.text.withLock { $0 } }
 
     static var binary: URL? {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -40,6 +48,12 @@ final class ServerProcess {
                 let match = log[range]
                 let digits = match.split(separator: ":").last!.dropLast()
                 port = UInt16(digits)!
+                logBuffer.text.withLock { $0 = log }
+                // Keep draining, so a chatty server never blocks on a full pipe.
+                errors.fileHandleForReading.readabilityHandler = { [logBuffer] handle in
+                    let text = String(decoding: handle.availableData, as: UTF8.self)
+                    logBuffer.text.withLock { $0 += text }
+                }
                 return
             }
         }
@@ -68,6 +82,7 @@ final class ServerProcess {
     }
 
     func stop() {
+        errors.fileHandleForReading.readabilityHandler = nil
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
