@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+/// SIGTERM with thousands of clients: each gets close 1001 within a second,
+/// and the process exits within its drain deadline.
+@Suite(.serialized) struct ShutdownTests {
+    @Test func sigtermClosesThousandsWith1001AndExits() throws {
+        let server = try ServerProcess(["--loops", "2", "--drain-ms", "2000"])
+        defer { server.stop() }
+        var clients: [RawSocket] = []
+        for _ in 0..<2_000 {
+            let s = try RawSocket(port: server.port)
+            try s.write(upgradeRequest(path: "/v1/stream?symbols=AAPL"))
+            clients.append(s)
+        }
+        for s in clients { try s.read(timeoutMs: 5_000) { $0.count >= 12 } }
+        #expect(clients.allSatisfy { $0.status == 101 })
+
+        let started = Date()
+        kill(server.process.processIdentifier, SIGTERM)
+        var got1001 = 0
+        for s in clients {
+            try s.read(timeoutMs: 1_000) { bytes in serverFrames(after: bytes).contains { $0.header.opcode == .close } }
+            if serverFrames(after: s.received).first(where: { $0.header.opcode == .close }).flatMap(closeCode) == 1001 {
+                got1001 += 1
+            }
+        }
+        let allClosedAfter = Date().timeIntervalSince(started)
+        #expect(got1001 == clients.count, "\(got1001)/\(clients.count) got close 1001")
+        #expect(allClosedAfter < 1.0, "every close frame arrived within 1 s (\(allClosedAfter) s)")
+        // The clients never answer the close; the server must still exit at the drain deadline.
+        let deadline = Date().addingTimeInterval(4)
+        while server.process.isRunning && Date() < deadline { usleep(20_000) }
+        #expect(!server.process.isRunning, "exited within the 2 s drain deadline (+ margin)")
+        #expect(server.log.contains("stopped"))
+    }
+}
