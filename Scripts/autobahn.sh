@@ -11,8 +11,8 @@ bash Scripts/install-test-tools.sh >/dev/null
 wstest="$root/.build-tools/autobahn-venv/bin/wstest"
 py="$root/.build-tools/py3-venv/bin/python"
 
-swift build -c release --product ticker >/dev/null
-bin="$(swift build -c release --show-bin-path)/ticker"
+swift build -c release -Xswiftc -warnings-as-errors --product ticker >/dev/null
+bin="$(swift build -c release -Xswiftc -warnings-as-errors --show-bin-path)/ticker"
 
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 out="$root/reports/autobahn"
