@@ -21,25 +21,28 @@ let package = Package(
         // Seeded price model; clock injected. Pure.
         .target(name: "PriceFeed", dependencies: ["MarketData"], swiftSettings: strict),
         // Symbol index, per-connection outbound queues with conflation. Pure.
-        .target(name: "FanoutHub", dependencies: ["MarketData"], swiftSettings: strict),
+        .target(name: "FanoutHub", dependencies: ["MarketData", "WebSocketProtocol"], swiftSettings: strict),
         // The only module that makes syscalls.
         .target(name: "PosixIO", dependencies: ["CTickerShim"], swiftSettings: strict),
         .target(
             name: "TickerServer",
             dependencies: ["WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO"],
+            // The page is compiled in via Scripts/embed-assets.py, not loaded as a resource.
+            exclude: ["Dashboard"],
             swiftSettings: strict),
         .target(
             name: "TickerClient",
             dependencies: ["WebSocketProtocol", "MarketData", "PosixIO"],
             swiftSettings: strict),
         .executableTarget(
-            name: "ticker", dependencies: ["TickerServer", "TickerClient"], swiftSettings: strict),
+            name: "ticker", dependencies: ["TickerServer", "TickerClient", "FanoutHub", "MarketData"],
+            swiftSettings: strict),
 
         .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),
-        .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData"]),
+        .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol"]),
         .testTarget(
             name: "TickerServerTests",
-            dependencies: ["TickerServer", "TickerClient", "WebSocketProtocol", "MarketData", "PosixIO"]),
+            dependencies: ["TickerServer", "TickerClient", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub"]),
     ]
 )

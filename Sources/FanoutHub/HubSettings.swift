@@ -1,0 +1,34 @@
+/// How ticks are framed for a connection.
+public enum DeliveryMode: String, Sendable, CaseIterable {
+    /// All of a connection's pending ticks in one binary message per flush:
+    /// the fewest bytes and syscalls, the default.
+    case batched = "batch"
+    /// One binary message per tick, pre-encoded once per tick and copied to
+    /// every subscriber: for clients that want a message per update.
+    case perTick = "message"
+}
+
+/// Per-connection fan-out limits. Each has a one-line reason.
+public struct HubSettings: Sendable {
+    /// Past this many queued bytes a connection is conflated: it keeps only the
+    /// newest tick per symbol. 256 KiB is ~4,000 records, several seconds of
+    /// a busy symbol set, so only a client that has stopped reading hits it.
+    public var highWaterMark = 256 * 1024
+    /// Conflation ends (and the conflated ticks are sent) once the queue has
+    /// drained below this, so a client hovering at the mark does not flap.
+    public var lowWaterMark = 64 * 1024
+    /// Symbols one connection may hold; bounds the per-connection conflation slots.
+    public var maxSymbolsPerConnection = 1024
+    public var delivery: DeliveryMode = .batched
+
+    public init() {}
+
+    /// Worst-case bytes one connection can hold in its queue plus slots:
+    /// what "memory per connection stays bounded" means in numbers. The
+    /// queue stops taking ticks at the high-water mark but its last chunk may
+    /// be partly filled and one drained chunk is kept for reuse (2 chunks);
+    /// each conflation slot costs a tick plus its index entry (~96 bytes).
+    public var perConnectionCap: Int {
+        highWaterMark + 2 * OutboundQueue.chunkSize + maxSymbolsPerConnection * 96
+    }
+}

@@ -1,0 +1,275 @@
+import MarketData
+import WebSocketProtocol
+
+/// Outcome of a subscribe request, for the control reply.
+public enum SubscribeOutcome: Equatable, Sendable {
+    /// Newly added symbol ids (already-subscribed ones are not repeated).
+    case subscribed([UInt32])
+    /// Taking them would pass `maxSymbolsPerConnection`; nothing changed.
+    case limitExceeded(limit: Int)
+}
+
+/// Running totals of one hub, read by the metrics endpoint.
+public struct HubCounters: Sendable {
+    public var ticksQueued: UInt64 = 0
+    public var messagesQueued: UInt64 = 0
+    public var bytesQueued: UInt64 = 0
+    public var conflatedUpdates: UInt64 = 0
+    public var conflationEpisodes: UInt64 = 0
+    public init() {}
+}
+
+/// The fan-out index of one event loop: symbol id → subscribers on this loop.
+///
+/// Each loop keeps its own hub and sees every batch, so nothing here is
+/// shared or locked: a tick reaches a subscriber by a walk of a plain array
+/// and a memcpy of its pre-encoded bytes.
+public final class LoopHub {
+    public let settings: HubSettings
+    private var index: [[Int32]]
+    private var subscribers: [Subscriber?] = []
+    private var freeSlots: [Int] = []
+    /// Last tick seen per symbol: the snapshot a new subscriber gets first.
+    public private(set) var lastTicks: [Tick?]
+    private var touched: [Subscriber] = []
+    private var epoch: UInt64 = 0
+    public private(set) var counters = HubCounters()
+    /// Subscriptions held by all subscribers of this hub.
+    public private(set) var subscriptionCount = 0
+
+    /// Frame header (up to 10 bytes) + message header, reserved before a
+    /// batch's first record and trimmed to the real size when it closes.
+    static let maxPrefix = 10 + TickWire.headerSize
+    /// The message header's count is 16 bits; a longer run starts a new message.
+    static let maxRecordsPerMessage = Int(UInt16.max)
+
+    public init(symbolCount: Int, settings: HubSettings) {
+        self.settings = settings
+        index = Array(repeating: [], count: symbolCount)
+        lastTicks = Array(repeating: nil, count: symbolCount)
+    }
+
+    public var symbolCount: Int { index.count }
+    public var subscriberCount: Int { subscribers.count - freeSlots.count }
+
+    public func attach(_ s: Subscriber) {
+        precondition(s.hubIndex < 0, "subscriber already attached")
+        if let slot = freeSlots.popLast() {
+            subscribers[slot] = s
+            s.hubIndex = slot
+        } else {
+            s.hubIndex = subscribers.count
+            subscribers.append(s)
+        }
+    }
+
+    /// Removes the subscriber from every symbol; its queue is left to the caller.
+    public func detach(_ s: Subscriber) {
+        guard s.hubIndex >= 0 else { return }
+        _ = unsubscribe(s, from: s.symbols)
+        subscribers[s.hubIndex] = nil
+        freeSlots.append(s.hubIndex)
+        s.hubIndex = -1
+    }
+
+    /// Subscribes and queues a snapshot record (flag `snapshot`) for each new
+    /// symbol that has ticked, so the client's next update is seq N+1.
+    /// `beforeQueueing` runs once with the outcome before any snapshot is
+    /// queued, so the caller's acknowledgement precedes the records.
+    public func subscribe(
+        _ s: Subscriber, to ids: [UInt32], sendTimeNs: UInt64,
+        beforeQueueing: (SubscribeOutcome) -> Void = { _ in }
+    ) -> SubscribeOutcome {
+        var added: [UInt32] = []
+        var seen = Set<UInt32>()
+        for id in ids where Int(id) < index.count && !s.symbolSet.contains(id) && seen.insert(id).inserted {
+            added.append(id)
+        }
+        if s.symbols.count + added.count > settings.maxSymbolsPerConnection {
+            let outcome = SubscribeOutcome.limitExceeded(limit: settings.maxSymbolsPerConnection)
+            beforeQueueing(outcome)
+            return outcome
+        }
+        let outcome = SubscribeOutcome.subscribed(added)
+        beforeQueueing(outcome)
+        var snapshots: [Tick] = []
+        for id in added {
+            index[Int(id)].append(Int32(s.hubIndex))
+            s.symbols.append(id)
+            s.symbolSet.insert(id)
+            if var tick = lastTicks[Int(id)] {
+                tick.flags = [.snapshot]
+                tick.conflatedCount = 0
+                snapshots.append(tick)
+            }
+        }
+        subscriptionCount += added.count
+        if s.isConflating {
+            for tick in snapshots { putInSlot(s, tick) }
+        } else if !snapshots.isEmpty {
+            appendMessage(s, ticks: snapshots, sendTimeNs: sendTimeNs)
+        }
+        return outcome
+    }
+
+    /// Unsubscribes; returns the ids that were subscribed. Records already
+    /// queued stay queued (they precede the reply); nothing newer is sent.
+    public func unsubscribe(_ s: Subscriber, from ids: [UInt32]) -> [UInt32] {
+        var removed: [UInt32] = []
+        for id in ids where s.symbolSet.contains(id) {
+            s.symbolSet.remove(id)
+            removed.append(id)
+            let me = Int32(s.hubIndex)
+            if let at = index[Int(id)].firstIndex(of: me) {
+                index[Int(id)].swapAt(at, index[Int(id)].count - 1)
+                index[Int(id)].removeLast()
+            }
+            if let k = s.slotIndex.removeValue(forKey: id) {
+                let last = s.slotTicks.count - 1
+                if k != last {
+                    s.slotTicks[k] = s.slotTicks[last]
+                    s.slotIndex[s.slotTicks[k].symbolId] = k
+                }
+                s.slotTicks.removeLast()
+            }
+        }
+        if !removed.isEmpty {
+            let gone = Set(removed)
+            s.symbols.removeAll { gone.contains($0) }
+            subscriptionCount -= removed.count
+        }
+        return removed
+    }
+
+    /// Fans a batch out to this loop's subscribers and returns the ones that
+    /// got bytes; the caller flushes each of them once. The returned array is
+    /// reused by the next call.
+    public func publish(_ batch: TickBatch, sendTimeNs: UInt64, nowNanos: UInt64) -> [Subscriber] {
+        epoch &+= 1
+        touched.removeAll(keepingCapacity: true)
+        let highWater = settings.highWaterMark
+        let perTick = settings.delivery == .perTick
+        let recordSize = TickWire.recordSize
+        let frameSize = TickBatch.frameSize
+        var queued: UInt64 = 0
+        batch.records.withUnsafeBytes { records in
+            batch.frames.withUnsafeBytes { frames in
+                for i in 0..<batch.ticks.count {
+                    let symbol = Int(batch.ticks[i].symbolId)
+                    guard symbol < index.count else { continue }
+                    lastTicks[symbol] = batch.ticks[i]
+                    index[symbol].withUnsafeBufferPointer { list in
+                        for slot in list {
+                            let s = subscribers[Int(slot)].unsafelyUnwrapped
+                            if s.touchedEpoch != epoch {
+                                s.touchedEpoch = epoch
+                                touched.append(s)
+                            }
+                            if s.isConflating || s.outbound.count >= highWater {
+                                if !s.isConflating { startConflating(s, nowNanos: nowNanos) }
+                                putInSlot(s, batch.ticks[i])
+                                continue
+                            }
+                            queued &+= 1
+                            if perTick {
+                                s.outbound.reserve(frameSize)
+                                    .copyMemory(from: frames.baseAddress! + i * frameSize, byteCount: frameSize)
+                            } else {
+                                if s.openHeader == nil || s.openRecords == Self.maxRecordsPerMessage {
+                                    if s.openHeader != nil { closeMessage(s, sendTimeNs: sendTimeNs) }
+                                    s.openHeader = s.outbound.reserve(Self.maxPrefix)
+                                }
+                                s.outbound.reserve(recordSize)
+                                    .copyMemory(from: records.baseAddress! + i * recordSize, byteCount: recordSize)
+                                s.openRecords += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        counters.ticksQueued &+= queued
+        if perTick {
+            counters.messagesQueued &+= queued
+            counters.bytesQueued &+= queued &* UInt64(frameSize)
+        } else {
+            for s in touched where s.openHeader != nil { closeMessage(s, sendTimeNs: sendTimeNs) }
+        }
+        return touched
+    }
+
+    /// Call after a flush: once a conflating subscriber's queue is below the
+    /// low-water mark, its conflated ticks go out as one message and it is
+    /// back to normal delivery. Returns true when bytes were queued.
+    @discardableResult
+    public func drain(_ s: Subscriber, sendTimeNs: UInt64) -> Bool {
+        guard s.isConflating, s.outbound.count <= settings.lowWaterMark else { return false }
+        s.isConflating = false
+        guard !s.slotTicks.isEmpty else { return false }
+        let ticks = s.slotTicks
+        s.slotTicks.removeAll(keepingCapacity: false)
+        s.slotIndex.removeAll(keepingCapacity: false)
+        appendMessage(s, ticks: ticks, sendTimeNs: sendTimeNs)
+        return true
+    }
+
+    private func startConflating(_ s: Subscriber, nowNanos: UInt64) {
+        s.isConflating = true
+        s.conflatingSinceNanos = nowNanos
+        counters.conflationEpisodes &+= 1
+    }
+
+    /// Keeps the newest tick per symbol. The count says how many updates
+    /// the slot swallowed, so the client can account for the sequence jump;
+    /// a snapshot stays flagged as one (the client's new baseline).
+    private func putInSlot(_ s: Subscriber, _ tick: Tick) {
+        if let k = s.slotIndex[tick.symbolId] {
+            let old = s.slotTicks[k]
+            var newer = tick
+            newer.flags = old.flags.union(.conflated)
+            newer.conflatedCount = old.conflatedCount &+ 1
+            s.slotTicks[k] = newer
+            s.conflatedTotal &+= 1
+            counters.conflatedUpdates &+= 1
+        } else {
+            s.slotIndex[tick.symbolId] = s.slotTicks.count
+            s.slotTicks.append(tick)
+        }
+    }
+
+    private func closeMessage(_ s: Subscriber, sendTimeNs: UInt64) {
+        guard let prefix = s.openHeader else { return }
+        let payload = TickWire.headerSize + s.openRecords * TickWire.recordSize
+        let headerSize = WebSocketFrameEncoder.headerSize(payloadLength: payload, masked: false)
+        let gap = 10 - headerSize
+        WebSocketFrameEncoder.writeHeader(to: prefix + gap, opcode: .binary, payloadLength: payload)
+        TickWire.writeHeader(recordCount: s.openRecords, sendTimeNs: sendTimeNs, to: prefix + 10)
+        s.outbound.removeGap(at: prefix, length: gap)
+        counters.messagesQueued &+= 1
+        counters.bytesQueued &+= UInt64(headerSize + payload)
+        s.openHeader = nil
+        s.openRecords = 0
+    }
+
+    /// Queues `ticks` as complete binary messages (snapshots, conflated slots).
+    private func appendMessage(_ s: Subscriber, ticks: [Tick], sendTimeNs: UInt64) {
+        var start = 0
+        while start < ticks.count {
+            let n = min(ticks.count - start, Self.maxRecordsPerMessage)
+            let payload = TickWire.headerSize + n * TickWire.recordSize
+            let headerSize = WebSocketFrameEncoder.headerSize(payloadLength: payload, masked: false)
+            let p = s.outbound.reserve(headerSize + payload)
+            WebSocketFrameEncoder.writeHeader(to: p, opcode: .binary, payloadLength: payload)
+            TickWire.writeHeader(recordCount: n, sendTimeNs: sendTimeNs, to: p + headerSize)
+            var at = p + headerSize + TickWire.headerSize
+            for tick in ticks[start..<(start + n)] {
+                TickWire.writeRecord(tick, to: at)
+                at += TickWire.recordSize
+            }
+            counters.ticksQueued &+= UInt64(n)
+            counters.messagesQueued &+= 1
+            counters.bytesQueued &+= UInt64(headerSize + payload)
+            start += n
+        }
+    }
+}

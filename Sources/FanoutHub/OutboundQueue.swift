@@ -1,0 +1,164 @@
+/// A connection's pending outbound bytes: a list of fixed-size chunks with
+/// stable addresses, so a flush can hand all of them to one `sendmsg` as an
+/// iovec array, and the hot path can write records straight into place.
+///
+/// Not thread-safe: it belongs to one connection on one event loop.
+public final class OutboundQueue {
+    /// Big enough that a busy connection's batch fits in one or two chunks,
+    /// small enough that an idle connection holds none at all.
+    public static let chunkSize = 64 * 1024
+
+    private final class Chunk {
+        let base: UnsafeMutableRawPointer
+        let capacity: Int
+        var readIndex = 0
+        var writeIndex = 0
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            base = .allocate(byteCount: capacity, alignment: 16)
+        }
+
+        deinit { base.deallocate() }
+
+        var free: Int { capacity - writeIndex }
+        var readable: Int { writeIndex - readIndex }
+    }
+
+    private var chunks: [Chunk] = []
+    private var head = 0
+    /// One drained chunk kept for reuse, so a steady stream does not malloc.
+    private var spare: Chunk?
+    /// Bytes queued and not yet written.
+    public private(set) var count = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { count == 0 }
+
+    /// Bytes of memory held (chunks allocated), for accounting.
+    public var allocatedBytes: Int {
+        (chunks.count - head) * Self.chunkSize + (spare == nil ? 0 : Self.chunkSize)
+    }
+
+    private func tail(forContiguous n: Int) -> Chunk {
+        if head < chunks.count, let last = chunks.last, last.free >= n { return last }
+        let chunk: Chunk
+        if n <= Self.chunkSize, let reused = spare {
+            spare = nil
+            reused.readIndex = 0
+            reused.writeIndex = 0
+            chunk = reused
+        } else {
+            chunk = Chunk(capacity: max(n, Self.chunkSize))
+        }
+        if head > 0 && head == chunks.count {
+            chunks.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        chunks.append(chunk)
+        return chunk
+    }
+
+    /// Commits `n` contiguous bytes at the end of the queue and returns where
+    /// to write them. The caller must fill all `n` before the next flush.
+    @inline(__always)
+    public func reserve(_ n: Int) -> UnsafeMutableRawPointer {
+        let chunk = tail(forContiguous: n)
+        let p = chunk.base + chunk.writeIndex
+        chunk.writeIndex += n
+        count += n
+        return p
+    }
+
+    public func append(_ bytes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < bytes.count {
+            let chunk = tail(forContiguous: 1)
+            let n = min(chunk.free, bytes.count - offset)
+            (chunk.base + chunk.writeIndex).copyMemory(from: bytes.baseAddress! + offset, byteCount: n)
+            chunk.writeIndex += n
+            count += n
+            offset += n
+        }
+    }
+
+    public func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Removes `gap` bytes that were reserved at `position` but not used,
+    /// by sliding the bytes queued before it (in the same chunk) forward.
+    /// Only valid for the newest chunk's region before anything was flushed
+    /// past `position`. This lets a batch reserve room for the longest frame
+    /// header and keep only as many bytes as the real header needs.
+    public func removeGap(at position: UnsafeMutableRawPointer, length gap: Int) {
+        guard gap > 0 else { return }
+        for i in stride(from: chunks.count - 1, through: head, by: -1) {
+            let chunk = chunks[i]
+            let offset = position - chunk.base
+            guard offset >= chunk.readIndex && offset + gap <= chunk.writeIndex else { continue }
+            let before = offset - chunk.readIndex
+            if before > 0 {
+                (chunk.base + chunk.readIndex + gap).copyMemory(from: chunk.base + chunk.readIndex, byteCount: before)
+            }
+            chunk.readIndex += gap
+            count -= gap
+            return
+        }
+        preconditionFailure("removeGap outside the queue")
+    }
+
+    /// Visits readable segments in order until `body` returns false.
+    public func forEachSegment(_ body: (UnsafeRawBufferPointer) -> Bool) {
+        var i = head
+        while i < chunks.count {
+            let c = chunks[i]
+            if c.readable > 0, !body(UnsafeRawBufferPointer(start: c.base + c.readIndex, count: c.readable)) { return }
+            i += 1
+        }
+    }
+
+    /// Drops `n` bytes from the front (they were written to the socket).
+    public func consume(_ n: Int) {
+        precondition(n <= count, "consume past the end")
+        var left = n
+        count -= n
+        while left > 0 {
+            let c = chunks[head]
+            let take = min(left, c.readable)
+            c.readIndex += take
+            left -= take
+            guard c.readable == 0 else { continue }
+            if head == chunks.count - 1 {
+                // The newest chunk emptied: keep writing into it from the start.
+                c.readIndex = 0
+                c.writeIndex = 0
+                break
+            }
+            if spare == nil && c.capacity == Self.chunkSize { spare = c }
+            head += 1
+        }
+        if head > 32 && head * 2 > chunks.count {
+            chunks.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// Frees everything, e.g. when the connection closes.
+    public func removeAll() {
+        chunks.removeAll()
+        head = 0
+        spare = nil
+        count = 0
+    }
+
+    /// Releases the spare chunk and an empty tail, so an idle connection holds no buffer.
+    public func shrink() {
+        spare = nil
+        if count == 0 {
+            chunks.removeAll()
+            head = 0
+        }
+    }
+}

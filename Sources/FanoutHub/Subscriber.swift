@@ -1,0 +1,38 @@
+import MarketData
+
+/// One connection's side of the hub: what it subscribed to, its outbound
+/// queue, and the conflation slots it uses while it cannot keep up.
+/// Confined to the connection's event loop.
+public final class Subscriber {
+    public let outbound = OutboundQueue()
+    /// The owner's own index (e.g. the server's connection slot), so a
+    /// touched subscriber leads back to its connection without a lookup.
+    public var ownerIndex = -1
+    /// Slot in the hub's table; -1 when not attached.
+    public internal(set) var hubIndex = -1
+    /// Symbol ids subscribed, in subscription order.
+    public internal(set) var symbols: [UInt32] = []
+    var symbolSet: Set<UInt32> = []
+
+    /// True while over the high-water mark: new ticks go to `slots`.
+    public internal(set) var isConflating = false
+    /// Monotonic time conflation started; the server closes connections that stay conflated too long.
+    public internal(set) var conflatingSinceNanos: UInt64 = 0
+    /// Newest tick per symbol while conflating, in first-conflated order.
+    var slotTicks: [Tick] = []
+    var slotIndex: [UInt32: Int] = [:]
+
+    /// Open batched message in `outbound`, between the first record of a
+    /// publish and `closeMessage`.
+    var openHeader: UnsafeMutableRawPointer?
+    var openRecords = 0
+    var touchedEpoch: UInt64 = 0
+
+    /// Updates this connection has had swallowed by conflation, ever.
+    public internal(set) var conflatedTotal: UInt64 = 0
+
+    public init() {}
+
+    public func isSubscribed(_ symbolId: UInt32) -> Bool { symbolSet.contains(symbolId) }
+    public var subscriptionCount: Int { symbols.count }
+}

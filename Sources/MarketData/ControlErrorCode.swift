@@ -1,0 +1,13 @@
+/// Stable machine-readable codes; clients branch on these, never on the
+/// human `message`, so the raw strings must not change.
+public enum ControlErrorCode: String, Sendable, Equatable, CaseIterable {
+    /// Not JSON, not an object, wrong field type, missing field, or too large.
+    case badRequest = "bad_request"
+    case unknownOp = "unknown_op"
+    case unknownSymbol = "unknown_symbol"
+    /// Too many symbols in one request or on one connection.
+    case limitExceeded = "limit_exceeded"
+    case rateLimited = "rate_limited"
+    /// Clients must not send binary frames; data flows server → client only.
+    case unexpectedBinary = "unexpected_binary"
+}

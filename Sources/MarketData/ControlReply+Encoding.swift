@@ -1,0 +1,46 @@
+/// Fixed key order (`type` first, then `id`, then payload) so the same reply
+/// always produces the same bytes; docs/PROTOCOL.md and the golden fixtures
+/// depend on it.
+extension ControlReply {
+    public func encoded() -> String {
+        var json = JSONText()
+        json.field("type", type)
+        switch self {
+        case .welcome(let info):
+            json.field("protocol", info.protocolVersion)
+            json.field("server", info.server)
+            json.field("heartbeat_ms", info.heartbeatMs)
+            json.field("symbols", info.symbolCount)
+            var limits = JSONText()
+            limits.field("max_symbols_per_connection", info.limits.maxSymbolsPerConnection)
+            limits.field("max_messages_per_second", info.limits.maxMessagesPerSecond)
+            limits.field("max_message_bytes", info.limits.maxMessageBytes)
+            json.field("limits", raw: limits.close())
+        case .subscribed(let id, let symbols), .unsubscribed(let id, let symbols),
+            .subscriptions(let id, let symbols):
+            json.field("id", id)
+            json.field("symbols", raw: Self.encode(symbols))
+        case .pong(let id, let timeNs):
+            json.field("id", id)
+            json.field("time_ns", timeNs)
+        case .error(let error):
+            json.field("id", error.id)
+            json.field("code", error.code.rawValue)
+            json.field("message", error.message)
+            if let symbols = error.symbols {
+                json.field("symbols", raw: JSONText.array(symbols.map(JSONText.quoted)))
+            }
+        }
+        return json.close()
+    }
+
+    private static func encode(_ refs: [SymbolRef]) -> String {
+        JSONText.array(
+            refs.map { ref in
+                var item = JSONText()
+                item.field("symbol", ref.symbol)
+                item.field("id", ref.id)
+                return item.close()
+            })
+    }
+}

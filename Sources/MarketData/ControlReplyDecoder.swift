@@ -1,0 +1,103 @@
+import Foundation
+
+/// Client side of the control channel. Unknown extra keys are ignored so a
+/// newer server can add fields; unknown `type`s are reported because the
+/// client cannot act on them.
+public enum ControlReplyDecoder {
+    public static func decode(_ text: String) throws(MalformedReply) -> ControlReply {
+        guard let root = JSONValue.parse(Data(text.utf8)) else { throw MalformedReply(reason: "not valid JSON") }
+        guard let object = root.object else { throw MalformedReply(reason: "not a JSON object") }
+        let fields = Fields(object: object)
+        let type = try fields.string("type")
+        switch type {
+        case "welcome":
+            let limits = Fields(object: try fields.object("limits"))
+            return .welcome(
+                WelcomeInfo(
+                    protocolVersion: try fields.int("protocol"),
+                    server: try fields.string("server"),
+                    heartbeatMs: try fields.int("heartbeat_ms"),
+                    symbolCount: try fields.int("symbols"),
+                    limits: ConnectionLimits(
+                        maxSymbolsPerConnection: try limits.int("max_symbols_per_connection"),
+                        maxMessagesPerSecond: try limits.int("max_messages_per_second"),
+                        maxMessageBytes: try limits.int("max_message_bytes"))))
+        case "subscribed":
+            return .subscribed(id: try fields.optionalID(), symbols: try fields.symbolRefs())
+        case "unsubscribed":
+            return .unsubscribed(id: try fields.optionalID(), symbols: try fields.symbolRefs())
+        case "subscriptions":
+            return .subscriptions(id: try fields.optionalID(), symbols: try fields.symbolRefs())
+        case "pong":
+            let time = try fields.int("time_ns")
+            guard let timeNs = UInt64(exactly: time) else { throw MalformedReply(reason: "negative time_ns") }
+            return .pong(id: try fields.optionalID(), timeNs: timeNs)
+        case "error":
+            let codeText = try fields.string("code")
+            guard let code = ControlErrorCode(rawValue: codeText) else {
+                throw MalformedReply(reason: "unknown error code \(JSONText.quoted(codeText))")
+            }
+            var symbols: [String]?
+            if let value = object["symbols"], value != .null {
+                guard let array = value.array else { throw MalformedReply(reason: "\"symbols\" is not an array") }
+                symbols = try array.map { (element) throws(MalformedReply) in
+                    guard let symbol = element.string else { throw MalformedReply(reason: "\"symbols\" holds a non-string") }
+                    return symbol
+                }
+            }
+            return .error(
+                ControlError(code: code, id: try fields.optionalID(), message: try fields.string("message"), symbols: symbols))
+        default:
+            throw MalformedReply(reason: "unknown reply type \(JSONText.quoted(type))")
+        }
+    }
+}
+
+/// Typed field access with uniform error messages.
+private struct Fields {
+    let object: [String: JSONValue]
+
+    func value(_ key: String) throws(MalformedReply) -> JSONValue {
+        guard let value = object[key] else { throw MalformedReply(reason: "missing field \"\(key)\"") }
+        return value
+    }
+
+    func string(_ key: String) throws(MalformedReply) -> String {
+        guard let text = try value(key).string else { throw MalformedReply(reason: "field \"\(key)\" is not a string") }
+        return text
+    }
+
+    func int(_ key: String) throws(MalformedReply) -> Int {
+        guard let number = try value(key).integer, let int = Int(exactly: number) else {
+            throw MalformedReply(reason: "field \"\(key)\" is not an integer")
+        }
+        return int
+    }
+
+    func object(_ key: String) throws(MalformedReply) -> [String: JSONValue] {
+        guard let nested = try value(key).object else { throw MalformedReply(reason: "field \"\(key)\" is not an object") }
+        return nested
+    }
+
+    /// The protocol allows `id` to be absent or null when there was none.
+    func optionalID() throws(MalformedReply) -> Int? {
+        guard let value = object["id"], value != .null else { return nil }
+        guard let number = value.integer, let id = Int(exactly: number) else {
+            throw MalformedReply(reason: "field \"id\" is not an integer")
+        }
+        return id
+    }
+
+    func symbolRefs() throws(MalformedReply) -> [SymbolRef] {
+        guard let array = try value("symbols").array else { throw MalformedReply(reason: "\"symbols\" is not an array") }
+        return try array.map { (element) throws(MalformedReply) in
+            guard let entry = element.object else { throw MalformedReply(reason: "\"symbols\" entry is not an object") }
+            let fields = Fields(object: entry)
+            let symbol = try fields.string("symbol")
+            guard let id = UInt32(exactly: try fields.int("id")) else {
+                throw MalformedReply(reason: "symbol id out of range for \(symbol)")
+            }
+            return SymbolRef(symbol: symbol, id: id)
+        }
+    }
+}

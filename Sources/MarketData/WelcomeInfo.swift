@@ -1,0 +1,21 @@
+/// First message on every connection: protocol version and the contract
+/// (heartbeat, limits) the client is held to.
+public struct WelcomeInfo: Equatable, Sendable {
+    public var protocolVersion: Int
+    public var server: String
+    public var heartbeatMs: Int
+    /// Number of symbols in the table (ids are 0..<symbolCount).
+    public var symbolCount: Int
+    public var limits: ConnectionLimits
+
+    public init(
+        protocolVersion: Int = 1, server: String = "ticker", heartbeatMs: Int = 15_000,
+        symbolCount: Int, limits: ConnectionLimits
+    ) {
+        self.protocolVersion = protocolVersion
+        self.server = server
+        self.heartbeatMs = heartbeatMs
+        self.symbolCount = symbolCount
+        self.limits = limits
+    }
+}

@@ -1,0 +1,217 @@
+import CTickerShim
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whatever owns a registered fd. Called on the loop's thread only.
+public protocol EventHandler: AnyObject {
+    /// `events` is the epoll mask (see `EpollEvents`).
+    func handleEvents(_ events: UInt32, loop: EventLoop)
+}
+
+public enum EpollEvents {
+    public static let readable = TICKER_EPOLLIN
+    public static let writable = TICKER_EPOLLOUT
+    public static let error = TICKER_EPOLLERR
+    public static let hangUp = TICKER_EPOLLHUP
+    public static let readHangUp = TICKER_EPOLLRDHUP
+}
+
+/// Identifies one registration. The generation makes a stale event for a
+/// closed fd (whose number the kernel may already have handed out again)
+/// impossible to deliver to the new owner.
+public struct EventToken: Hashable, Sendable {
+    let slot: UInt32
+    let generation: UInt32
+
+    /// A token that matches no registration (before `register` returns).
+    public static let none = EventToken(slot: .max, generation: .max)
+
+    var packed: UInt64 { UInt64(generation) << 32 | UInt64(slot) }
+    init(slot: UInt32, generation: UInt32) {
+        self.slot = slot
+        self.generation = generation
+    }
+    init(packed: UInt64) {
+        slot = UInt32(truncatingIfNeeded: packed)
+        generation = UInt32(truncatingIfNeeded: packed >> 32)
+    }
+}
+
+/// The thread-safe face of a loop: the only way in from another thread is a
+/// queue plus an eventfd wake-up.
+public final class EventLoopWaker: Sendable {
+    let fd: Int32
+    private let jobs = Mutex<[@Sendable (EventLoop) -> Void]>([])
+    private let stopRequested = Atomic<Bool>(false)
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// Wakes the loop; it then runs its `onWake` hook (e.g. to drain an inbox).
+    public func wake() { _ = ticker_eventfd_signal(fd) }
+
+    /// Runs `job` on the loop's thread, soon.
+    public func execute(_ job: @escaping @Sendable (EventLoop) -> Void) {
+        jobs.withLock { $0.append(job) }
+        wake()
+    }
+
+    /// Asks the loop to return from `run()` after the current iteration.
+    public func stop() {
+        stopRequested.store(true, ordering: .releasing)
+        wake()
+    }
+
+    func takeJobs() -> [@Sendable (EventLoop) -> Void] {
+        jobs.withLock { jobs in
+            defer { jobs.removeAll(keepingCapacity: true) }
+            return jobs
+        }
+    }
+
+    var isStopRequested: Bool { stopRequested.load(ordering: .acquiring) }
+}
+
+/// One epoll instance driven by one thread for its whole life. Every fd
+/// registered here belongs to this loop until it is unregistered; nothing
+/// here is `Sendable` except `waker`.
+public final class EventLoop {
+    public let waker: EventLoopWaker
+    /// Called on the loop thread after every eventfd wake-up, before jobs run.
+    public var onWake: (() -> Void)?
+
+    private let epfd: Int32
+    private var handlers: [(any EventHandler)?] = []
+    private var generations: [UInt32] = []
+    private var freeSlots: [UInt32] = []
+    private var timers: [Int32: Timer] = [:]
+    private var running = false
+    private let events: UnsafeMutablePointer<ticker_epoll_event>
+    private static let maxEvents: Int32 = 512
+    /// Slot of the wake-up eventfd; never handed out to handlers.
+    private static let wakeToken: UInt64 = UInt64.max
+
+    private final class Timer {
+        let fd: Int32
+        let body: () -> Void
+        init(fd: Int32, body: @escaping () -> Void) {
+            self.fd = fd
+            self.body = body
+        }
+    }
+
+    public init() throws(SystemError) {
+        epfd = ticker_epoll_create()
+        if epfd < 0 { throw SystemError.last("epoll_create1") }
+        let wfd = ticker_eventfd()
+        if wfd < 0 {
+            let err = SystemError.last("eventfd")
+            Syscall.close(epfd)
+            throw err
+        }
+        waker = EventLoopWaker(fd: wfd)
+        events = .allocate(capacity: Int(Self.maxEvents))
+        if ticker_epoll_add(epfd, wfd, EpollEvents.readable, Self.wakeToken) < 0 {
+            let err = SystemError.last("epoll_ctl")
+            Syscall.close(wfd)
+            Syscall.close(epfd)
+            events.deallocate()
+            throw err
+        }
+    }
+
+    deinit {
+        for timer in timers.values { Syscall.close(timer.fd) }
+        Syscall.close(waker.fd)
+        Syscall.close(epfd)
+        events.deallocate()
+    }
+
+    /// Number of registered handlers (connections, listeners).
+    public var registrationCount: Int { handlers.count - freeSlots.count }
+
+    public func register(fd: Int32, events mask: UInt32, handler: any EventHandler) throws(SystemError) -> EventToken {
+        let slot: UInt32
+        if let reused = freeSlots.popLast() {
+            slot = reused
+            handlers[Int(slot)] = handler
+        } else {
+            slot = UInt32(handlers.count)
+            handlers.append(handler)
+            generations.append(0)
+        }
+        let token = EventToken(slot: slot, generation: generations[Int(slot)])
+        if ticker_epoll_add(epfd, fd, mask, token.packed) < 0 {
+            let err = SystemError.last("epoll_ctl(ADD)")
+            release(slot)
+            throw err
+        }
+        return token
+    }
+
+    public func modify(fd: Int32, token: EventToken, events mask: UInt32) throws(SystemError) {
+        if ticker_epoll_mod(epfd, fd, mask, token.packed) < 0 {
+            throw SystemError.last("epoll_ctl(MOD)")
+        }
+    }
+
+    /// Removes the fd from epoll and retires the token; call before closing the fd.
+    public func unregister(fd: Int32, token: EventToken) {
+        _ = ticker_epoll_del(epfd, fd)
+        guard Int(token.slot) < generations.count, generations[Int(token.slot)] == token.generation else { return }
+        release(token.slot)
+    }
+
+    private func release(_ slot: UInt32) {
+        handlers[Int(slot)] = nil
+        generations[Int(slot)] &+= 1
+        freeSlots.append(slot)
+    }
+
+    /// Calls `body` on this loop every `interval` (a timerfd). Timeouts are
+    /// checked by one sweep per interval rather than a timer per socket.
+    public func addRepeatingTimer(intervalNanos: UInt64, _ body: @escaping () -> Void) throws(SystemError) {
+        let fd = ticker_timerfd(intervalNanos)
+        if fd < 0 { throw SystemError.last("timerfd_create") }
+        if ticker_epoll_add(epfd, fd, EpollEvents.readable, UInt64.max - 1 - UInt64(fd)) < 0 {
+            let err = SystemError.last("epoll_ctl(ADD)")
+            Syscall.close(fd)
+            throw err
+        }
+        timers[fd] = Timer(fd: fd, body: body)
+    }
+
+    /// Runs until `waker.stop()` is called (from any thread).
+    public func run() {
+        running = true
+        while running && !waker.isStopRequested {
+            let n = ticker_epoll_wait(epfd, events, Self.maxEvents, -1)
+            if n < 0 { continue }
+            for i in 0..<Int(n) {
+                let data = events[i].data
+                let mask = events[i].events
+                if data == Self.wakeToken {
+                    _ = ticker_eventfd_drain(waker.fd)
+                    onWake?()
+                    for job in waker.takeJobs() { job(self) }
+                    continue
+                }
+                if data >= UInt64.max - 1 - UInt64(Int32.max) {
+                    let fd = Int32(truncatingIfNeeded: UInt64.max - 1 - data)
+                    if let timer = timers[fd], ticker_timerfd_drain(fd) > 0 { timer.body() }
+                    continue
+                }
+                let token = EventToken(packed: data)
+                let slot = Int(token.slot)
+                guard slot < handlers.count, generations[slot] == token.generation,
+                      let handler = handlers[slot] else { continue }
+                handler.handleEvents(mask, loop: self)
+            }
+        }
+        running = false
+    }
+
+    /// Stops `run()` from inside the loop.
+    public func stop() { running = false }
+}

@@ -1,0 +1,49 @@
+import CTickerShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A reusable iovec array for one `sendmsg` per connection per flush. One per
+/// event loop: filling it allocates nothing.
+public final class VectoredWriter {
+    /// Linux accepts up to IOV_MAX (1024) segments; 64 covers a whole outbound
+    /// queue of 64 KiB chunks several times over, and a partial write just
+    /// leaves the rest for the next EPOLLOUT.
+    public static let maxSegments = 64
+
+    private let vecs: UnsafeMutablePointer<iovec>
+    public private(set) var count = 0
+    public private(set) var byteCount = 0
+
+    public init() {
+        vecs = .allocate(capacity: Self.maxSegments)
+    }
+
+    deinit { vecs.deallocate() }
+
+    public func reset() {
+        count = 0
+        byteCount = 0
+    }
+
+    /// Adds a segment; false when the array is full (the caller stops filling).
+    @discardableResult
+    public func append(_ segment: UnsafeRawBufferPointer) -> Bool {
+        guard count < Self.maxSegments else { return false }
+        guard segment.count > 0 else { return true }
+        vecs[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: segment.baseAddress), iov_len: segment.count)
+        count += 1
+        byteCount += segment.count
+        return true
+    }
+
+    /// One sendmsg(MSG_NOSIGNAL) of every segment appended since `reset()`.
+    public func send(to fd: Int32) throws(SystemError) -> IOResult {
+        guard count > 0 else { return .processed(0) }
+        let n = ticker_sendv(fd, vecs, Int32(count))
+        if n >= 0 { return .processed(n) }
+        let err = SystemError.last("sendmsg")
+        if err.isWouldBlock { return .wouldBlock }
+        throw err
+    }
+}

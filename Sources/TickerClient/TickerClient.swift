@@ -1,0 +1,254 @@
+import MarketData
+import PosixIO
+import WebSocketProtocol
+
+public enum TickerClientError: Error, CustomStringConvertible {
+    case badURL(String)
+    case connect(SystemError)
+    case timeout(String)
+    case handshake(String)
+    case closed
+
+    public var description: String {
+        switch self {
+        case .badURL(let url): "not a ws:// URL: \(url)"
+        case .connect(let error): "\(error)"
+        case .timeout(let what): "timed out \(what)"
+        case .handshake(let why): "WebSocket handshake failed: \(why)"
+        case .closed: "connection closed"
+        }
+    }
+}
+
+/// What the server said.
+public enum ClientEvent: Sendable {
+    case control(ControlReply)
+    /// One binary message: its send time and decoded records.
+    case ticks(sendTimeNs: UInt64, [Tick])
+    /// A text frame that is not a control reply we know (kept, not dropped).
+    case unknownText(String)
+    case closed(code: WebSocketCloseCode?)
+}
+
+/// A blocking, single-connection client of `/v1/stream`: connect, subscribe,
+/// read decoded events. Used by `ticker tap`, tests and small programs. It
+/// answers pings itself and tracks sequence gaps in `tracker`.
+public final class TickerClient {
+    public let url: TickerURL
+    private let fd: Int32
+    private var ws = WebSocketConnection(role: .client)
+    private var pending: [ClientEvent] = []
+    private var pendingIndex = 0
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private var actions: [WebSocketAction] = []
+    public private(set) var isClosed = false
+    public var tracker = SequenceTracker()
+
+    /// Connects and completes the upgrade within `timeoutMs`.
+    public init(url: TickerURL, timeoutMs: Int32 = 5_000, extraHeaders: [(String, String)] = []) throws {
+        self.url = url
+        Syscall.ignoreSIGPIPE()
+        do {
+            fd = try Syscall.connect(host: url.host, port: url.port)
+        } catch {
+            throw TickerClientError.connect(error)
+        }
+        do {
+            guard try Syscall.poll(fd, for: .write, timeoutMs: timeoutMs) else {
+                throw TickerClientError.timeout("connecting to \(url.host):\(url.port)")
+            }
+            if let error = Syscall.socketError(fd) { throw TickerClientError.connect(error) }
+            Syscall.setNoDelay(fd)
+            try handshake(timeoutMs: timeoutMs, extraHeaders: extraHeaders)
+        } catch {
+            Syscall.close(fd)
+            throw error
+        }
+    }
+
+    public convenience init(url string: String, timeoutMs: Int32 = 5_000) throws {
+        guard let url = TickerURL(string: string) else { throw TickerClientError.badURL(string) }
+        try self.init(url: url, timeoutMs: timeoutMs)
+    }
+
+    deinit {
+        if !isClosed { Syscall.close(fd) }
+    }
+
+    private func handshake(timeoutMs: Int32, extraHeaders: [(String, String)]) throws {
+        let hostHeader = url.port == 80 ? url.host : "\(url.host):\(url.port)"
+        let request = WebSocketHandshake.clientRequest(host: hostHeader, path: url.target, extraHeaders: extraHeaders)
+        try writeAll(request.bytes, timeoutMs: timeoutMs)
+        var parser = HTTPResponseParser()
+        let deadline = Clock.monotonicNanos() + UInt64(timeoutMs) * 1_000_000
+        while true {
+            let n = try readSome(until: deadline, what: "waiting for the 101 response")
+            let result = buffer.withUnsafeBytes { parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            switch result {
+            case .needMore:
+                continue
+            case .failed(let error):
+                throw TickerClientError.handshake("malformed response: \(error.reason)")
+            case .complete(let head, let consumed):
+                do {
+                    try WebSocketHandshake.validateServerResponse(head, key: request.key)
+                } catch {
+                    throw TickerClientError.handshake("\(error)")
+                }
+                if consumed < n {
+                    let rest = Array(buffer[consumed..<n])
+                    rest.withUnsafeBytes { absorb($0) }
+                }
+                return
+            }
+        }
+    }
+
+    /// Reads at least one byte into `buffer`; returns the count. Throws on EOF.
+    private func readSome(until deadline: UInt64, what: String) throws -> Int {
+        while true {
+            let now = Clock.monotonicNanos()
+            guard now < deadline else { throw TickerClientError.timeout(what) }
+            guard try Syscall.poll(fd, for: .read, timeoutMs: Int32((deadline - now) / 1_000_000) + 1) else { continue }
+            let result = try buffer.withUnsafeMutableBytes { try Syscall.read(fd, into: $0) }
+            switch result {
+            case .wouldBlock: continue
+            case .processed(0): throw TickerClientError.closed
+            case .processed(let n): return n
+            }
+        }
+    }
+
+    private func writeAll(_ bytes: [UInt8], timeoutMs: Int32 = 5_000) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let result = try bytes.withUnsafeBytes { try Syscall.send(fd, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+            switch result {
+            case .processed(let n): offset += n
+            case .wouldBlock:
+                guard try Syscall.poll(fd, for: .write, timeoutMs: timeoutMs) else {
+                    throw TickerClientError.timeout("writing to the server")
+                }
+            }
+        }
+    }
+
+    /// Feeds received bytes through the protocol state machine into `pending`.
+    private func absorb(_ bytes: UnsafeRawBufferPointer) {
+        actions.removeAll(keepingCapacity: true)
+        ws.receive(bytes, into: &actions)
+        for action in actions {
+            switch action {
+            case .deliver(.text(let text)):
+                if let reply = try? ControlReplyDecoder.decode(text) {
+                    pending.append(.control(reply))
+                } else {
+                    pending.append(.unknownText(text))
+                }
+            case .deliver(.binary(let bytes)):
+                if let message = try? TickWire.decodeMessage(bytes) {
+                    for tick in message.ticks { tracker.observe(tick) }
+                    pending.append(.ticks(sendTimeNs: message.sendTimeNs, message.ticks))
+                }
+            case .send(let bytes):
+                try? writeAll(bytes)
+            case .pongReceived, .startCloseTimer:
+                break
+            case .closeTransport(let code):
+                pending.append(.closed(code: code))
+                shutdownSocket()
+            }
+        }
+    }
+
+    private func shutdownSocket() {
+        guard !isClosed else { return }
+        isClosed = true
+        Syscall.close(fd)
+    }
+
+    /// The next event, waiting up to `timeoutMs` (0 = only what is already
+    /// here). nil on timeout. After `.closed`, returns nil.
+    public func next(timeoutMs: Int32) throws -> ClientEvent? {
+        let deadline = Clock.monotonicNanos() + UInt64(max(0, timeoutMs)) * 1_000_000
+        while true {
+            if pendingIndex < pending.count {
+                let event = pending[pendingIndex]
+                pendingIndex += 1
+                if pendingIndex == pending.count {
+                    pending.removeAll(keepingCapacity: true)
+                    pendingIndex = 0
+                }
+                return event
+            }
+            if isClosed { return nil }
+            let now = Clock.monotonicNanos()
+            let wait = now >= deadline ? 0 : Int32((deadline - now) / 1_000_000)
+            guard try Syscall.poll(fd, for: .read, timeoutMs: wait) else {
+                if now >= deadline { return nil }
+                continue
+            }
+            let result: IOResult
+            do {
+                result = try buffer.withUnsafeMutableBytes { try Syscall.read(fd, into: $0) }
+            } catch {
+                pending.append(.closed(code: nil))
+                shutdownSocket()
+                continue
+            }
+            switch result {
+            case .wouldBlock:
+                continue
+            case .processed(0):
+                actions.removeAll(keepingCapacity: true)
+                ws.receiveEOF(into: &actions)
+                var code: WebSocketCloseCode?
+                for case .closeTransport(let c) in actions { code = c }
+                pending.append(.closed(code: code))
+                shutdownSocket()
+            case .processed(let n):
+                buffer.withUnsafeBytes { absorb(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            }
+        }
+    }
+
+    /// Sends a control request (JSON text).
+    public func send(_ request: ControlRequest) throws {
+        try sendText(request.encoded())
+    }
+
+    public func subscribe(_ symbols: [String], id: Int? = nil) throws {
+        try send(.subscribe(id: id, symbols: symbols))
+    }
+
+    public func unsubscribe(_ symbols: [String], id: Int? = nil) throws {
+        try send(.unsubscribe(id: id, symbols: symbols))
+    }
+
+    public func sendText(_ text: String) throws {
+        guard let frame = ws.encode(.text, payload: Array(text.utf8)) else { throw TickerClientError.closed }
+        try writeAll(frame)
+    }
+
+    public func sendBinary(_ bytes: [UInt8]) throws {
+        guard let frame = ws.encode(.binary, payload: bytes) else { throw TickerClientError.closed }
+        try writeAll(frame)
+    }
+
+    /// Writes raw bytes, bypassing framing (tests of the server's error handling).
+    public func sendRaw(_ bytes: [UInt8]) throws {
+        try writeAll(bytes)
+    }
+
+    /// Starts the closing handshake and waits up to `timeoutMs` for the server to finish it.
+    public func close(code: WebSocketCloseCode = .normal, timeoutMs: Int32 = 2_000) {
+        guard !isClosed else { return }
+        actions.removeAll(keepingCapacity: true)
+        ws.close(code: code, into: &actions)
+        for case .send(let bytes) in actions { try? writeAll(bytes) }
+        while let event = try? next(timeoutMs: timeoutMs) {
+            if case .closed = event { break }
+        }
+        shutdownSocket()
+    }
+}

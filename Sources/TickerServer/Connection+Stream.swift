@@ -1,0 +1,140 @@
+import FanoutHub
+import MarketData
+import PosixIO
+import WebSocketProtocol
+
+extension Connection {
+    /// A new `/v1/stream` client: welcome first, then the `?symbols=` subscription.
+    func openStream(query: String?) {
+        worker.hub.attach(subscriber)
+        let config = worker.config
+        sendReply(.welcome(WelcomeInfo(
+            heartbeatMs: config.heartbeatIntervalMs,
+            symbolCount: worker.shared.symbols.count,
+            limits: ConnectionLimits(
+                maxSymbolsPerConnection: config.hub.maxSymbolsPerConnection,
+                maxMessagesPerSecond: config.maxMessagesPerSecond,
+                maxMessageBytes: config.maxInboundMessageBytes))))
+        if let list = QueryString.value("symbols", in: query), !list.isEmpty {
+            let names = list.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+            subscribe(id: nil, names: names)
+        }
+    }
+
+    func handleStreamMessage(_ message: WebSocketMessage) {
+        guard rate.take(now: Clock.monotonicNanos()) else {
+            if rate.isAbusive {
+                startClose(.policyViolation, reason: "message rate far above the limit")
+            } else if rate.refusals == 1 {
+                sendError(ControlError(code: .rateLimited, id: nil,
+                                       message: "over \(worker.config.maxMessagesPerSecond) messages per second", symbols: nil))
+            }
+            return
+        }
+        switch message {
+        case .binary:
+            sendError(ControlError(code: .unexpectedBinary, id: nil,
+                                   message: "binary frames are not accepted on /v1/stream; send JSON text", symbols: nil))
+        case .text(let text):
+            let request: ControlRequest
+            do {
+                request = try ControlRequestDecoder.decode(text)
+            } catch {
+                sendError(error)
+                return
+            }
+            switch request {
+            case .subscribe(let id, let symbols):
+                subscribe(id: id, names: symbols)
+            case .unsubscribe(let id, let symbols):
+                unsubscribe(id: id, names: symbols)
+            case .list(let id):
+                sendReply(.subscriptions(id: id, symbols: subscriber.symbols.map(symbolRef)))
+            case .ping(let id):
+                sendReply(.pong(id: id, timeNs: Clock.wallNanos()))
+            }
+        }
+    }
+
+    private func symbolRef(_ id: UInt32) -> SymbolRef {
+        SymbolRef(symbol: worker.shared.symbols[id].symbol, id: id)
+    }
+
+    private func subscribe(id: Int?, names: [String]) {
+        let refs: [SymbolRef]
+        do {
+            refs = try worker.shared.symbols.resolve(names, requestID: id)
+        } catch {
+            sendError(error)
+            return
+        }
+        let outcome = worker.hub.subscribe(subscriber, to: refs.map(\.id), sendTimeNs: Clock.wallNanos()) { outcome in
+            // The acknowledgement goes out before the snapshot records.
+            if case .subscribed = outcome { sendReply(.subscribed(id: id, symbols: refs)) }
+        }
+        if case .limitExceeded(let limit) = outcome {
+            sendError(ControlError(code: .limitExceeded, id: id,
+                                   message: "at most \(limit) symbols per connection", symbols: nil))
+        }
+        worker.metrics.subscriptions.store(worker.hub.subscriptionCount, ordering: .relaxed)
+    }
+
+    /// `*` unsubscribes everything currently held.
+    private func unsubscribe(id: Int?, names: [String]) {
+        let ids: [UInt32]
+        if names.contains(ControlRequest.wildcard) {
+            ids = subscriber.symbols
+        } else {
+            do {
+                ids = try worker.shared.symbols.resolve(names, requestID: id).map(\.id)
+            } catch {
+                sendError(error)
+                return
+            }
+        }
+        let removed = worker.hub.unsubscribe(subscriber, from: ids)
+        sendReply(.unsubscribed(id: id, symbols: removed.map(symbolRef)))
+        worker.metrics.subscriptions.store(worker.hub.subscriptionCount, ordering: .relaxed)
+    }
+
+    func sendReply(_ reply: ControlReply) {
+        send(.text, Array(reply.encoded().utf8))
+    }
+
+    private func sendError(_ error: ControlError) {
+        worker.metrics.add(worker.metrics.controlErrors)
+        sendReply(.error(error))
+    }
+
+    /// `/v1/publish`: each binary message is a tick batch in the wire format;
+    /// it is re-encoded once and fanned out exactly like the simulated feed.
+    func handlePublishMessage(_ message: WebSocketMessage) {
+        guard case .binary(let bytes) = message else {
+            sendError(ControlError(code: .badRequest, id: nil,
+                                   message: "publish expects binary tick batches", symbols: nil))
+            return
+        }
+        let decoded: (sendTimeNs: UInt64, ticks: [Tick])
+        do {
+            decoded = try TickWire.decodeMessage(bytes)
+        } catch {
+            sendError(ControlError(code: .badRequest, id: nil, message: "malformed tick batch: \(error)", symbols: nil))
+            return
+        }
+        let count = UInt32(worker.shared.symbols.count)
+        guard decoded.ticks.allSatisfy({ $0.symbolId < count }) else {
+            sendError(ControlError(code: .unknownSymbol, id: nil, message: "symbol id out of range", symbols: nil))
+            return
+        }
+        worker.shared.publish(TickBatch(ticks: decoded.ticks, sendTimeNs: Clock.wallNanos()))
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,332 @@
+import FanoutHub
+import MarketData
+import PosixIO
+import WebSocketProtocol
+
+/// One accepted TCP connection, from its first request byte to close.
+/// Confined to its loop. The outbound queue is the subscriber's, so HTTP
+/// answers, control replies and ticks share one ordered stream of bytes.
+final class Connection: EventHandler {
+    enum Phase {
+        /// Reading the HTTP request head.
+        case request(HTTPRequestParser)
+        /// An HTTP answer is queued; close once it is written.
+        case responding
+        case webSocket(Route)
+        case closed
+    }
+
+    enum Route { case stream, echo, publish }
+
+    unowned let worker: LoopWorker
+    let fd: Int32
+    let index: Int
+    var token = EventToken.none
+    let subscriber = Subscriber()
+    var outbound: OutboundQueue { subscriber.outbound }
+    var phase: Phase
+    var ws = WebSocketConnection(role: .server)
+
+    let acceptedAt: UInt64
+    /// Absolute monotonic deadline after which the socket is dropped outright.
+    var hardCloseAt = UInt64.max
+    var closeWhenFlushed = false
+    var wantsWritable = false
+    var isDirty = false
+    var nextPingAt = UInt64.max
+    var pingSentAt: UInt64?
+    var rate: TokenBucket
+
+    init(fd: Int32, index: Int, worker: LoopWorker) {
+        self.fd = fd
+        self.index = index
+        self.worker = worker
+        let config = worker.config
+        phase = .request(HTTPRequestParser(maxHeaderBytes: config.maxHeaderBytes, maxHeaderCount: config.maxHeaderCount))
+        acceptedAt = Clock.monotonicNanos()
+        rate = TokenBucket(perSecond: config.maxMessagesPerSecond)
+        subscriber.ownerIndex = index
+    }
+
+    var isClosed: Bool { if case .closed = phase { return true } else { return false } }
+
+    // MARK: events
+
+    func handleEvents(_ events: UInt32, loop: EventLoop) {
+        if events & (EpollEvents.readable | EpollEvents.readHangUp | EpollEvents.hangUp | EpollEvents.error) != 0 {
+            readAvailable()
+        }
+        if !isClosed && events & EpollEvents.writable != 0 {
+            flush()
+        }
+    }
+
+    private func readAvailable() {
+        let buffer = worker.readBuffer
+        // A few reads per wake-up keeps one busy peer from starving the others.
+        for _ in 0..<4 {
+            guard !isClosed else { return }
+            let result: IOResult
+            do {
+                result = try Syscall.read(fd, into: buffer)
+            } catch {
+                close()
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                return
+            case .processed(0):
+                receivedEOF()
+                return
+            case .processed(let n):
+                received(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                if n < buffer.count { return }
+            }
+        }
+    }
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        switch phase {
+        case .request(var parser):
+            let result = parser.append(bytes)
+            phase = .request(parser)
+            switch result {
+            case .needMore:
+                return
+            case .failed(let error):
+                respond(status: error.status, text: error.reason)
+            case .complete(let head, let consumed):
+                route(head)
+                if case .webSocket = phase, consumed < bytes.count {
+                    receiveFrames(UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
+                }
+            }
+        case .webSocket:
+            receiveFrames(bytes)
+        case .responding, .closed:
+            // Pipelined or trailing bytes after a one-shot HTTP answer are ignored.
+            return
+        }
+    }
+
+    private func receivedEOF() {
+        if case .webSocket = phase {
+            worker.actions.removeAll(keepingCapacity: true)
+            ws.receiveEOF(into: &worker.actions)
+        }
+        close()
+    }
+
+    // MARK: WebSocket
+
+    func receiveFrames(_ bytes: UnsafeRawBufferPointer) {
+        // Any bytes from the peer prove it is alive, as a pong would.
+        pingSentAt = nil
+        var actions = worker.actions
+        worker.actions = []
+        actions.removeAll(keepingCapacity: true)
+        let alreadyFailed = ws.failure != nil
+        ws.receive(bytes, into: &actions)
+        if !alreadyFailed, let failure = ws.failure {
+            worker.metrics.add(worker.metrics.protocolErrors)
+            Log.debug("fd \(fd): protocol error \(failure), closing with \(failure.closeCode)")
+            leaveHub()
+        }
+        perform(actions)
+        actions.removeAll(keepingCapacity: true)
+        worker.actions = actions
+        flush()
+    }
+
+    func perform(_ actions: [WebSocketAction]) {
+        for action in actions {
+            switch action {
+            case .deliver(let message):
+                deliver(message)
+            case .send(let bytes):
+                outbound.append(bytes)
+                if outbound.count > worker.config.hub.perConnectionCap && ws.state == .open {
+                    // A peer that floods pings (or control requests) and never reads
+                    // would grow our queue without end: past the cap it is cut off.
+                    worker.metrics.add(worker.metrics.protocolErrors)
+                    startClose(.policyViolation, reason: "not reading its replies")
+                }
+            case .pongReceived:
+                pingSentAt = nil
+            case .startCloseTimer:
+                hardCloseAt = min(hardCloseAt, Clock.monotonicNanos() + UInt64(worker.config.closeTimeoutMs) * 1_000_000)
+                leaveHub()
+            case .closeTransport:
+                closeWhenFlushed = true
+                leaveHub()
+            }
+        }
+    }
+
+    private func deliver(_ message: WebSocketMessage) {
+        guard case .webSocket(let route) = phase else { return }
+        switch route {
+        case .echo:
+            switch message {
+            case .text(let text): send(.text, Array(text.utf8))
+            case .binary(let bytes): send(.binary, bytes)
+            }
+        case .stream:
+            handleStreamMessage(message)
+        case .publish:
+            handlePublishMessage(message)
+        }
+    }
+
+    func send(_ opcode: WebSocketOpcode, _ payload: [UInt8]) {
+        if let frame = ws.encode(opcode, payload: payload) { outbound.append(frame) }
+    }
+
+    /// Starts the closing handshake with `code`; the peer gets `closeTimeoutMs` to answer.
+    func startClose(_ code: WebSocketCloseCode, reason: String = "") {
+        var actions: [WebSocketAction] = []
+        ws.close(code: code, reason: reason, into: &actions)
+        perform(actions)
+        flush()
+    }
+
+    func leaveHub() {
+        if subscriber.hubIndex >= 0 {
+            worker.hub.detach(subscriber)
+        }
+    }
+
+    // MARK: writing
+
+    /// Writes as much of the queue as the socket takes, in one sendmsg per
+    /// pass; asks epoll for EPOLLOUT only while bytes remain.
+    func flush() {
+        guard !isClosed else { return }
+        let writer = worker.writer
+        while !outbound.isEmpty {
+            writer.reset()
+            outbound.forEachSegment { writer.append($0) }
+            let result: IOResult
+            do {
+                result = try writer.send(to: fd)
+            } catch {
+                close()
+                return
+            }
+            guard case .processed(let n) = result else { break }
+            outbound.consume(n)
+            worker.metrics.add(worker.metrics.bytesWritten, UInt64(n))
+            if subscriber.isConflating {
+                worker.hub.drain(subscriber, sendTimeNs: Clock.wallNanos())
+            }
+            if n < writer.byteCount { break }
+        }
+        if outbound.isEmpty && closeWhenFlushed {
+            close()
+            return
+        }
+        setWritableInterest(!outbound.isEmpty)
+    }
+
+    private func setWritableInterest(_ on: Bool) {
+        guard on != wantsWritable else { return }
+        wantsWritable = on
+        var mask = EpollEvents.readable | EpollEvents.readHangUp
+        if on { mask |= EpollEvents.writable }
+        do {
+            try worker.loop.modify(fd: fd, token: token, events: mask)
+        } catch {
+            close()
+        }
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        if case .webSocket = phase { worker.metrics.webSockets.wrappingSubtract(1, ordering: .relaxed) }
+        phase = .closed
+        leaveHub()
+        worker.loop.unregister(fd: fd, token: token)
+        Syscall.close(fd)
+        outbound.removeAll()
+        worker.forget(self)
+    }
+
+    // MARK: deadlines
+
+    func checkDeadlines(now: UInt64) {
+        if now >= hardCloseAt {
+            close()
+            return
+        }
+        let config = worker.config
+        switch phase {
+        case .request:
+            if now - acceptedAt >= UInt64(config.handshakeTimeoutMs) * 1_000_000 {
+                worker.metrics.add(worker.metrics.handshakeTimeouts)
+                respond(status: 408, text: "request head not received within \(config.handshakeTimeoutMs) ms")
+                hardCloseAt = now + UInt64(config.closeTimeoutMs) * 1_000_000
+            }
+        case .webSocket:
+            guard ws.state == .open else { return }
+            if subscriber.isConflating,
+               now - subscriber.conflatingSinceNanos >= UInt64(config.slowConsumerTimeoutMs) * 1_000_000 {
+                worker.metrics.add(worker.metrics.slowConsumerCloses)
+                leaveHub()
+                startClose(.slowConsumer, reason: "slow consumer")
+            } else if let sent = pingSentAt, now - sent >= UInt64(config.pongTimeoutMs) * 1_000_000 {
+                worker.metrics.add(worker.metrics.heartbeatTimeouts)
+                startClose(.heartbeatTimeout, reason: "no pong")
+            } else if now >= nextPingAt {
+                nextPingAt = now + UInt64(config.heartbeatIntervalMs) * 1_000_000
+                if pingSentAt == nil { pingSentAt = now }
+                send(.ping, [])
+                flush()
+            }
+        case .responding, .closed:
+            return
+        }
+    }
+
+    func shutdown(deadline: UInt64) {
+        hardCloseAt = min(hardCloseAt, deadline)
+        switch phase {
+        case .webSocket:
+            if ws.state == .open { startClose(.goingAway, reason: "server shutting down") }
+        case .request:
+            close()
+        case .responding, .closed:
+            return
+        }
+    }
+}
+
+/// Inbound message budget: `perSecond` tokens, refilled continuously, with a
+/// burst of the same size. Counts control requests and pings alike.
+struct TokenBucket {
+    let capacity: Double
+    var tokens: Double
+    var last: UInt64
+    /// Requests refused since the bucket was last full; 10x the rate closes the connection.
+    var refusals = 0
+
+    init(perSecond: Int) {
+        capacity = Double(max(1, perSecond))
+        tokens = capacity
+        last = Clock.monotonicNanos()
+    }
+
+    mutating func take(now: UInt64) -> Bool {
+        tokens = min(capacity, tokens + Double(now &- last) / 1e9 * capacity)
+        last = now
+        if tokens >= 1 {
+            tokens -= 1
+            if tokens >= capacity - 1 { refusals = 0 }
+            return true
+        }
+        refusals += 1
+        return false
+    }
+
+    var isAbusive: Bool { Double(refusals) >= capacity * 10 }
+}

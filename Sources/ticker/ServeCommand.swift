@@ -1,0 +1,106 @@
+import FanoutHub
+import Foundation
+import TickerServer
+
+enum ServeCommand {
+    static let help = """
+    USAGE: ticker serve [options]
+
+    Runs the ticker: the simulated price feed, the subscription hub and the
+    WebSocket server. Open http://HOST:PORT/ for the dashboard; stream from
+    ws://HOST:PORT/v1/stream (see docs/PROTOCOL.md).
+
+    OPTIONS:
+      --host ADDR              Address to listen on (default 127.0.0.1; 0.0.0.0 for all)
+      --port N                 TCP port (default 8080; 0 picks a free one)
+      --loops N                Event-loop threads (default: one per core)
+      --symbols FILE           Symbol universe CSV (default: the built-in 500+ symbols,
+                               same as Fixtures/symbols.csv)
+      --seed N                 Feed PRNG seed; same seed, same ticks (default 42)
+      --interval-ms X          Mean time between two ticks of one symbol, 0.1-60000 (default 10)
+      --feed-period-ms X       How often the feed publishes a batch, 0.05-1000 (default 1)
+      --no-feed                No simulated feed (ticks only from /v1/publish)
+      --delivery MODE          batch: a connection's pending ticks in one message per flush
+                               (default); message: one WebSocket message per tick
+      --high-water BYTES       Per-connection queue size at which conflation starts (default 262144)
+      --max-symbols N          Symbols per connection (default 1024)
+      --max-connections N      Connections per process (default 19000)
+      --rate-limit N           Control messages per second per connection (default 50)
+      --heartbeat-ms N         Ping interval (default 15000)
+      --pong-timeout-ms N      Close (4002) when a ping is unanswered this long (default 10000)
+      --slow-consumer-ms N     Close (4001) after this long conflated (default 10000)
+      --handshake-timeout-ms N Absolute deadline for the HTTP request head (default 10000)
+      --close-timeout-ms N     Time a peer has to finish the close handshake (default 2000)
+      --sndbuf BYTES           SO_SNDBUF of accepted sockets (default: kernel autotuning)
+      --drain-ms N             Shutdown drain deadline after close 1001 (default 2000)
+      --allow-origin ORIGIN    Accept browser upgrades only from this Origin (repeatable)
+      --publish-token TOKEN    Enable /v1/publish with this bearer token
+                               (or set TICKER_PUBLISH_TOKEN)
+      --echo                   Serve /echo, a 16 MiB-message echo endpoint for conformance tests
+      --log-level LEVEL        debug, info, warn or error (default info)
+      -h, --help               Show this help
+    """
+
+    static func parse(_ args: inout Arguments) throws(ArgumentError) -> ServerConfig {
+        var config = ServerConfig()
+        if let host = try args.value("--host") { config.host = host }
+        if let port: UInt16 = try args.int("--port", in: 0...65535) { config.port = port }
+        if let loops: Int = try args.int("--loops", in: 1...64) { config.loops = loops }
+        config.symbolsPath = try args.value("--symbols")
+        if let seed: UInt64 = try args.int("--seed", in: 0...UInt64.max) { config.seed = seed }
+        if let x = try args.double("--interval-ms", in: 0.1...60_000) { config.meanIntervalMs = x }
+        if let x = try args.double("--feed-period-ms", in: 0.05...1_000) { config.feedPeriodMs = x }
+        if args.flag("--no-feed") { config.simulatedFeed = false }
+        if let mode = try args.value("--delivery") {
+            guard let parsed = DeliveryModeName(rawValue: mode) else {
+                throw ArgumentError(message: "--delivery takes 'batch' or 'message', not '\(mode)'")
+            }
+            config.hub.delivery = parsed.mode
+        }
+        if let n: Int = try args.int("--high-water", in: 4096...(1 << 30)) {
+            config.hub.highWaterMark = n
+            config.hub.lowWaterMark = n / 4
+        }
+        if let n: Int = try args.int("--max-symbols", in: 1...1_000_000) { config.hub.maxSymbolsPerConnection = n }
+        if let n: Int = try args.int("--max-connections", in: 1...1_000_000) { config.maxConnections = n }
+        if let n: Int = try args.int("--rate-limit", in: 1...1_000_000) { config.maxMessagesPerSecond = n }
+        if let n: Int = try args.int("--heartbeat-ms", in: 100...3_600_000) { config.heartbeatIntervalMs = n }
+        if let n: Int = try args.int("--pong-timeout-ms", in: 100...3_600_000) { config.pongTimeoutMs = n }
+        if let n: Int = try args.int("--slow-consumer-ms", in: 100...3_600_000) { config.slowConsumerTimeoutMs = n }
+        if let n: Int = try args.int("--handshake-timeout-ms", in: 100...3_600_000) { config.handshakeTimeoutMs = n }
+        if let n: Int = try args.int("--drain-ms", in: 0...600_000) { config.drainTimeoutMs = n }
+        if let n: Int = try args.int("--close-timeout-ms", in: 100...600_000) { config.closeTimeoutMs = n }
+        if let n: Int = try args.int("--sndbuf", in: 4096...(64 << 20)) { config.socketSendBufferBytes = n }
+        let origins = try args.values("--allow-origin")
+        if !origins.isEmpty { config.allowedOrigins = Set(origins) }
+        config.publishToken = try args.value("--publish-token") ?? ProcessInfo.processInfo.environment["TICKER_PUBLISH_TOKEN"]
+        if args.flag("--echo") { config.enableEcho = true }
+        if let level = try args.value("--log-level") {
+            let levels: [String: Log.Level] = ["debug": .debug, "info": .info, "warn": .warning, "error": .error]
+            guard let parsed = levels[level] else {
+                throw ArgumentError(message: "--log-level takes debug, info, warn or error, not '\(level)'")
+            }
+            Log.minimum = parsed
+        }
+        try args.finish()
+        return config
+    }
+
+    static func run(_ config: ServerConfig) throws {
+        let server = try TickerServer(config: config)
+        try server.start()
+        Log.info("ticker listening on http://\(config.host):\(server.port)/ (stream: ws://\(config.host):\(server.port)/v1/stream) with \(server.symbols.count) symbols, \(config.loops) loop(s), seed \(config.seed)")
+        SignalWatcher.onTerminate {
+            Log.info("shutting down: close 1001 to every client, drain \(config.drainTimeoutMs) ms")
+            server.shutdown()
+        }
+        server.waitUntilStopped()
+        Log.info("stopped")
+    }
+}
+
+/// Command-line names of the delivery modes.
+enum DeliveryModeName: String {
+    case batch, message
+    var mode: DeliveryMode { self == .batch ? .batched : .perTick }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import TickerServer
+
+let usage = """
+USAGE: ticker <command> [options]
+
+COMMANDS:
+  serve    Run the server with the simulated feed (ticker serve --help)
+  tap      Print decoded ticks from a server (ticker tap --help)
+
+Run 'ticker <command> --help' for a command's options.
+"""
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("ticker: \(message)\n".utf8))
+    exit(2)
+}
+
+var args = Arguments(CommandLine.arguments.dropFirst())
+let command = args.popPositional()
+let wantsHelp = args.flag("--help") || args.flag("-h")
+
+switch command {
+case nil:
+    print(usage)
+    exit(wantsHelp ? 0 : 2)
+case "serve":
+    if wantsHelp { print(ServeCommand.help); exit(0) }
+    do {
+        try ServeCommand.run(try ServeCommand.parse(&args))
+    } catch let error as ArgumentError {
+        fail(error.message)
+    } catch {
+        fail("\(error)")
+    }
+case "tap":
+    if wantsHelp { print(TapCommand.help); exit(0) }
+    do {
+        let options = try TapCommand.parse(&args)
+        exit(try TapCommand.run(options))
+    } catch let error as ArgumentError {
+        fail(error.message)
+    } catch {
+        fail("\(error)")
+    }
+case "help":
+    print(usage)
+default:
+    fail("unknown command '\(command!)'\n\n\(usage)")
+}

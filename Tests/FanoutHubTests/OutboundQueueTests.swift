@@ -1,0 +1,90 @@
+import Testing
+@testable import FanoutHub
+
+/// Collects the queue's readable bytes in order, as a flush would send them.
+func contents(_ q: OutboundQueue) -> [UInt8] {
+    var out: [UInt8] = []
+    q.forEachSegment { out += $0; return true }
+    return out
+}
+
+@Suite struct OutboundQueueTests {
+    @Test func appendAndConsumeAcrossChunks() {
+        let q = OutboundQueue()
+        let data = (0..<(OutboundQueue.chunkSize * 2 + 123)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        q.append(data)
+        #expect(q.count == data.count)
+        #expect(contents(q) == data)
+        q.consume(10)
+        #expect(contents(q) == Array(data[10...]))
+        q.consume(OutboundQueue.chunkSize)
+        #expect(contents(q) == Array(data[(10 + OutboundQueue.chunkSize)...]))
+        q.consume(q.count)
+        #expect(q.isEmpty)
+        #expect(contents(q) == [])
+    }
+
+    @Test func reserveIsContiguousAndOrdered() {
+        let q = OutboundQueue()
+        q.append([1, 2, 3])
+        let p = q.reserve(4)
+        p.storeBytes(of: 0x0807_0605 as UInt32, as: UInt32.self)
+        q.append([9])
+        #expect(contents(q) == [1, 2, 3, 5, 6, 7, 8, 9])
+    }
+
+    @Test func reserveNeverStraddlesAChunk() {
+        let q = OutboundQueue()
+        q.append([UInt8](repeating: 7, count: OutboundQueue.chunkSize - 10))
+        let p = q.reserve(64)
+        p.initializeMemory(as: UInt8.self, repeating: 1, count: 64)
+        #expect(q.count == OutboundQueue.chunkSize - 10 + 64)
+        #expect(contents(q) == [UInt8](repeating: 7, count: OutboundQueue.chunkSize - 10) + [UInt8](repeating: 1, count: 64))
+    }
+
+    @Test func removeGapSlidesEarlierBytes() {
+        let q = OutboundQueue()
+        q.append([1, 2, 3])
+        let prefix = q.reserve(10)
+        (prefix + 8).storeBytes(of: 0xAA, as: UInt8.self)
+        (prefix + 9).storeBytes(of: 0xBB, as: UInt8.self)
+        q.append([4])
+        q.removeGap(at: prefix, length: 8)
+        #expect(contents(q) == [1, 2, 3, 0xAA, 0xBB, 4])
+        #expect(q.count == 6)
+    }
+
+    @Test func removeGapAfterPartialConsume() {
+        let q = OutboundQueue()
+        q.append([1, 2, 3, 4])
+        q.consume(2)
+        let prefix = q.reserve(3)
+        (prefix + 2).storeBytes(of: 9, as: UInt8.self)
+        q.removeGap(at: prefix, length: 2)
+        #expect(contents(q) == [3, 4, 9])
+    }
+
+    @Test func largeReservationGetsItsOwnChunk() {
+        let q = OutboundQueue()
+        q.append([1])
+        let n = OutboundQueue.chunkSize + 100
+        let p = q.reserve(n)
+        p.initializeMemory(as: UInt8.self, repeating: 2, count: n)
+        #expect(q.count == n + 1)
+        #expect(contents(q).count == n + 1)
+        q.consume(n + 1)
+        #expect(q.isEmpty)
+    }
+
+    @Test func steadyStreamReusesMemory() {
+        let q = OutboundQueue()
+        for _ in 0..<1000 {
+            q.append([UInt8](repeating: 1, count: 5000))
+            q.consume(5000)
+        }
+        #expect(q.isEmpty)
+        #expect(q.allocatedBytes <= 2 * OutboundQueue.chunkSize)
+        q.shrink()
+        #expect(q.allocatedBytes == 0)
+    }
+}

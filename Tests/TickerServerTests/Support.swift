@@ -1,0 +1,140 @@
+import Foundation
+import PosixIO
+import TickerClient
+import TickerServer
+import WebSocketProtocol
+
+/// Starts an in-process server on 127.0.0.1 with a free port, runs `body`,
+/// then shuts it down and waits for its threads.
+func withServer<T>(
+    _ configure: (inout ServerConfig) -> Void = { _ in },
+    _ body: (TickerServer) throws -> T
+) throws -> T {
+    var config = ServerConfig()
+    config.port = 0
+    config.loops = 2
+    configure(&config)
+    let server = try TickerServer(config: config)
+    try server.start()
+    defer {
+        server.shutdown()
+        server.waitUntilStopped()
+    }
+    return try body(server)
+}
+
+enum TestError: Error, CustomStringConvertible {
+    case timeout(String)
+    var description: String {
+        switch self { case .timeout(let what): "timed out: \(what)" }
+    }
+}
+
+/// A plain TCP client for feeding the server exact bytes.
+final class RawSocket {
+    let fd: Int32
+    private(set) var received: [UInt8] = []
+    private(set) var sawEOF = false
+
+    init(port: UInt16, host: String = "127.0.0.1", receiveBuffer: Int = 0) throws {
+        fd = try Syscall.connect(host: host, port: port, receiveBuffer: receiveBuffer)
+        guard try Syscall.poll(fd, for: .write, timeoutMs: 2_000), Syscall.socketError(fd) == nil else {
+            throw TestError.timeout("connect")
+        }
+    }
+
+    deinit { Syscall.close(fd) }
+
+    func write(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let r = try bytes.withUnsafeBytes { try Syscall.send(fd, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+            switch r {
+            case .processed(let n): offset += n
+            case .wouldBlock: _ = try Syscall.poll(fd, for: .write, timeoutMs: 1_000)
+            }
+        }
+    }
+
+    func write(_ text: String) throws { try write(Array(text.utf8)) }
+
+    /// Reads until EOF, `until` says enough, or `timeoutMs` passes. Returns whether it ended by EOF or predicate.
+    @discardableResult
+    func read(timeoutMs: Int, until done: ([UInt8]) -> Bool = { _ in false }) throws -> Bool {
+        let deadline = Clock.monotonicNanos() + UInt64(timeoutMs) * 1_000_000
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while !sawEOF && !done(received) {
+            let now = Clock.monotonicNanos()
+            if now >= deadline { return false }
+            guard try Syscall.poll(fd, for: .read, timeoutMs: Int32((deadline - now) / 1_000_000) + 1) else { continue }
+            let r: IOResult
+            do {
+                r = try chunk.withUnsafeMutableBytes { try Syscall.read(fd, into: $0) }
+            } catch {
+                sawEOF = true   // reset by peer counts as closed
+                break
+            }
+            switch r {
+            case .wouldBlock: continue
+            case .processed(0): sawEOF = true
+            case .processed(let n): received += chunk[0..<n]
+            }
+        }
+        return true
+    }
+
+    var text: String { String(decoding: received, as: UTF8.self) }
+
+    /// Status code of an HTTP response at the start of `received`.
+    var status: Int? {
+        let line = text.prefix { $0 != "\r" }
+        let parts = line.split(separator: " ")
+        return parts.count >= 2 ? Int(parts[1]) : nil
+    }
+}
+
+func upgradeRequest(path: String = "/v1/stream", version: String = "13", extra: String = "") -> String {
+    "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: \(version)\r\n\(extra)\r\n"
+}
+
+/// Client frame, masked with a fixed key (the server must unmask).
+func maskedFrame(_ opcode: WebSocketOpcode, _ payload: [UInt8], fin: Bool = true) -> [UInt8] {
+    WebSocketFrameEncoder.encode(opcode: opcode, payload: payload, fin: fin, maskKey: 0x1234_5678)
+}
+
+/// Parses server frames after the 101 response head.
+func serverFrames(after bytes: [UInt8]) -> [WebSocketFrame] {
+    guard let end = bytes.firstRange(of: Array("\r\n\r\n".utf8))?.upperBound else { return [] }
+    var parser = WebSocketFrameParser(role: .client, maxFrameSize: 1 << 24)
+    parser.append(Array(bytes[end...]))
+    var frames: [WebSocketFrame] = []
+    while let frame = try? parser.next() { frames.append(frame) }
+    return frames
+}
+
+func closeCode(of frame: WebSocketFrame) -> UInt16? {
+    guard frame.header.opcode == .close, frame.payload.count >= 2 else { return nil }
+    return UInt16(frame.payload[0]) << 8 | UInt16(frame.payload[1])
+}
+
+/// Reads `/metrics` and returns one sample's value.
+func metric(_ name: String, port: UInt16) throws -> Double? {
+    let s = try RawSocket(port: port)
+    try s.write("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    try s.read(timeoutMs: 2_000)
+    for line in s.text.split(separator: "\n") where line.hasPrefix(name + " ") {
+        return Double(line.split(separator: " ")[1])
+    }
+    return nil
+}
+
+/// Polls `condition` every 20 ms for up to `timeoutMs`.
+func eventually(timeoutMs: Int, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(20_000)
+    }
+    return try condition()
+}
