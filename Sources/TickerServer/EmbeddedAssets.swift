@@ -628,9 +628,9 @@ enum EmbeddedAssets {
     .row:hover { background: #151c27; }
     .row.sel { background: #172133; box-shadow: inset 3px 0 0 var(--accent); }
     .row .sym { font-weight: 700; letter-spacing: .02em; }
-    .row .px { padding: 2px 4px; border-radius: 3px; transition: background-color .35s ease-out, color .35s ease-out; }
-    .row .px.up { background: var(--up-bg); color: #b9f5d8; transition: none; }
-    .row .px.down { background: var(--down-bg); color: #ffd0d3; transition: none; }
+    .row .px { padding: 2px 4px; border-radius: 3px; }
+    .row .px.up { background: var(--up-bg); color: #b9f5d8; }
+    .row .px.down { background: var(--down-bg); color: #ffd0d3; }
     .row .sz { color: var(--muted); }
     .pos { color: var(--up); }
     .neg { color: var(--down); }
@@ -798,6 +798,11 @@ enum EmbeddedAssets {
       const SAMPLE_MS = 100;
       const SPARK_EVERY = 5;
       const FLASH_MS = 380;
+      // A row repaints its numbers at most this often (and a stale row at once):
+      // 12 Hz is faster than anyone reads a price, and it keeps a frame's DOM
+      // and paint work bounded when every symbol ticks 100 times a second.
+      const ROW_PAINT_MS = 80;
+      const DETAIL_PAINT_MS = 80;
       const BACKOFF_BASE_MS = 250, BACKOFF_CAP_MS = 5000;
       const LAT_RING = 4096, LAT_WINDOW_MS = 3000;
 
@@ -948,7 +953,7 @@ enum EmbeddedAssets {
         S.row = {
           el: r, bid, ask, last, bsz, asz, chg, chgp, rate, canvas, ctx: null, visible: true,
           shown: { seq: null, bid: null, ask: null, last: null, bsz: null, asz: null, chg: null, rate: null, stale: true, exp: null },
-          flashUntil: [0, 0, 0], flashing: false, sel: false,
+          flashUntil: [0, 0, 0], flashing: false, nextFlash: 0, sel: false, nextPaint: 0,
         };
         if (observer) observer.observe(r);
         return r;
@@ -1349,7 +1354,7 @@ enum EmbeddedAssets {
 
       // ---------------------------------------------------------------- painting (once per animation frame)
       let statusDirty = true, detailDirty = true, chartDirty = true;
-      let lastStatusPaint = 0;
+      let lastStatusPaint = 0, nextDetailPaint = 0;
       const dpr = () => window.devicePixelRatio || 1;
       const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
       const fmtSize = (n) => n >= 1e6 ? (n / 1e6).toFixed(2) + 'M' : n >= 1e4 ? (n / 1e3).toFixed(1) + 'k' : String(n);
@@ -1373,6 +1378,7 @@ enum EmbeddedAssets {
           cell.classList.toggle('down', value < prev);
           row.flashUntil[idx] = now + FLASH_MS;
           row.flashing = true;
+          row.nextFlash = Math.min(row.nextFlash || Infinity, now + FLASH_MS);
         }
         shown[key] = value;
       }
@@ -1380,8 +1386,9 @@ enum EmbeddedAssets {
       function paintRow(S, now) {
         const row = S.row;
         const shown = row.shown;
-        if (S.dirty) {
+        if (S.dirty && (now >= row.nextPaint || S.stale !== shown.stale)) {
           S.dirty = false;
+          row.nextPaint = now + ROW_PAINT_MS;
           if (shown.stale !== S.stale) { row.el.classList.toggle('stale', S.stale); shown.stale = S.stale; }
           if (S.has) {
             if (shown.seq !== S.seq) { row.el.dataset.seq = String(S.seq); shown.seq = S.seq; }
@@ -1406,21 +1413,30 @@ enum EmbeddedAssets {
           if (shown.rate !== rate) { row.rate.textContent = String(rate); shown.rate = rate; }
         }
         if (row.flashing) {
-          let any = false;
+          let any = false, next = Infinity;
           const cells = [row.bid, row.ask, row.last];
           for (let i = 0; i < 3; i++) {
-            if (row.flashUntil[i] === 0) continue;
-            if (now >= row.flashUntil[i]) { cells[i].classList.remove('up', 'down'); row.flashUntil[i] = 0; } else any = true;
+            const until = row.flashUntil[i];
+            if (until === 0) continue;
+            if (now >= until) { cells[i].classList.remove('up', 'down'); row.flashUntil[i] = 0; } else { any = true; next = Math.min(next, until); }
           }
           row.flashing = any;
+          row.nextFlash = next;
         }
       }
 
+      // Every sparkline has the same CSS size (one grid column): measured once
+      // per resize, never per canvas, so drawing never forces a layout.
+      let sparkSize = null;
       function drawSpark(S) {
-        S.sparkDirty = false;
         const row = S.row, c = row.canvas;
-        const w = c.clientWidth, h = c.clientHeight;
-        if (w === 0 || h === 0) return;
+        if (sparkSize === null) {
+          const b = c.getBoundingClientRect();
+          if (b.width === 0 || b.height === 0) return;   // not laid out yet: retry next frame
+          sparkSize = { w: b.width, h: b.height };
+        }
+        S.sparkDirty = false;
+        const w = sparkSize.w, h = sparkSize.h;
         const ratio = dpr();
         const W = Math.round(w * ratio), H = Math.round(h * ratio);
         if (c.width !== W || c.height !== H) { c.width = W; c.height = H; row.ctx = null; }
@@ -1501,10 +1517,13 @@ enum EmbeddedAssets {
         el.dGaps.textContent = S.gaps + ' / ' + S.conflated;
       }
 
+      let chartFont = null;
+      let chartSize = null;   // from the ResizeObserver: reading clientWidth here would force a layout
       function drawChart() {
-        chartDirty = false;
         const c = el.chart, wrap = el.chartWrap;
-        const w = wrap.clientWidth, h = wrap.clientHeight;
+        if (chartSize === null) chartSize = { w: wrap.clientWidth, h: wrap.clientHeight };
+        chartDirty = false;
+        const w = chartSize.w, h = chartSize.h;
         if (w === 0 || h === 0) return;
         const ratio = dpr();
         const W = Math.round(w * ratio), H = Math.round(h * ratio);
@@ -1513,7 +1532,7 @@ enum EmbeddedAssets {
         ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
         ctx.clearRect(0, 0, w, h);
         const S = selected ? states.get(selected) : null;
-        ctx.font = '11px ' + getComputedStyle(document.body).getPropertyValue('--mono');
+        ctx.font = chartFont || (chartFont = '11px ' + getComputedStyle(document.body).getPropertyValue('--mono'));
         ctx.textBaseline = 'middle';
         if (!S || S.dLast.count < 2) {
           ctx.fillStyle = '#566070';
@@ -1591,10 +1610,10 @@ enum EmbeddedAssets {
           const S = states.get(watchlist[i]);
           const row = S && S.row;
           if (!row || !row.visible) continue;
-          if (S.dirty || row.flashing) paintRow(S, now);
+          if ((S.dirty && (now >= row.nextPaint || S.stale !== row.shown.stale)) || (row.flashing && now >= row.nextFlash)) paintRow(S, now);
           if (S.sparkDirty) drawSpark(S);
         }
-        if (detailDirty) paintDetail();
+        if (detailDirty && now >= nextDetailPaint) { nextDetailPaint = now + DETAIL_PAINT_MS; paintDetail(); }
         if (chartDirty) drawChart();
         if (statusDirty || now - lastStatusPaint > 250) paintStatus(now);
       }
@@ -1622,8 +1641,14 @@ enum EmbeddedAssets {
         if (e.target.closest('[data-action="remove"]')) { removeSymbol(name, true); return; }
         select(name);
       });
-      if ('ResizeObserver' in window) new ResizeObserver(() => { chartDirty = true; }).observe(el.chartWrap);
-      window.addEventListener('resize', () => { for (const S of states.values()) S.sparkDirty = true; chartDirty = true; });
+      if ('ResizeObserver' in window) {
+        new ResizeObserver((entries) => {
+          const r = entries[entries.length - 1].contentRect;
+          chartSize = { w: r.width, h: r.height };
+          chartDirty = true;
+        }).observe(el.chartWrap);
+      }
+      window.addEventListener('resize', () => { sparkSize = null; chartSize = null; for (const S of states.values()) S.sparkDirty = true; chartDirty = true; });
 
       // ---------------------------------------------------------------- read-only view for tests and tools
       function snapshotSymbol(S) {
