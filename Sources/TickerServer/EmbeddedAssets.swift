@@ -614,7 +614,7 @@ enum EmbeddedAssets {
     /* ---- watchlist ---- */
     .cols, .row {
       display: grid; align-items: center;
-      grid-template-columns: 84px 74px 92px 92px 74px 96px 84px 74px 58px minmax(90px, 1fr) 30px;
+      grid-template-columns: 76px 64px 88px 88px 64px 92px 72px 72px 52px minmax(100px, 1fr) 28px;
       column-gap: 8px; padding: 0 10px 0 14px;
     }
     .cols { height: 30px; color: var(--muted); font-size: 10.5px; text-transform: uppercase; letter-spacing: .06em; border-bottom: 1px solid var(--line); background: var(--panel-2); }
@@ -1084,6 +1084,7 @@ enum EmbeddedAssets {
             if (msg.protocol !== 1) notice('Server speaks protocol ' + msg.protocol + '; this page knows 1');
             if (typeof msg.heartbeat_ms === 'number' && msg.heartbeat_ms > 0) heartbeatMs = msg.heartbeat_ms;
             limits = msg.limits || null;
+            if (stats.reconnects > 0 && attempt > 0) notice('Reconnected');
             attempt = 0;
             setConn('live');
             sendSubscribe(watchlist.slice());
@@ -1448,7 +1449,9 @@ enum EmbeddedAssets {
         for (let i = 0; i < n; i++) { const v = ring.at(i); if (v < lo) lo = v; if (v > hi) hi = v; }
         if (hi === lo) { hi += 0.5; lo -= 0.5; }
         const pad = 2 * ratio;
-        const x = (i) => (i / (SPARK_POINTS - 1)) * (W - 2 * pad) + pad + (SPARK_POINTS - n) / (SPARK_POINTS - 1) * (W - 2 * pad);
+        // Until 60 s of history exist, stretch what there is (at least 10 s wide).
+        const span = Math.max(n, 10);
+        const x = (i) => pad + ((span - n + i) / (span - 1)) * (W - 2 * pad);
         const y = (v) => H - pad - ((v - lo) / (hi - lo)) * (H - 2 * pad);
         const up = ring.at(n - 1) >= ring.at(0);
         ctx.beginPath();
@@ -1547,10 +1550,13 @@ enum EmbeddedAssets {
           if (b < lo) lo = b; if (a > hi) hi = a;
         }
         if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
-        const span = hi - lo; hi += span * 0.08; lo -= span * 0.08;
-        const left = 10, right = 74, top = 14, bottom = 24;
+        const range = hi - lo; hi += range * 0.08; lo -= range * 0.08;
+        const left = 22, right = 74, top = 14, bottom = 24;
         const pw = w - left - right, ph = h - top - bottom;
-        const X = (i) => left + ((DETAIL_POINTS - n + i) / (DETAIL_POINTS - 1)) * pw;
+        // The x axis covers the history there is (10 s at least, 60 s at most).
+        const span = Math.max(n, 100);
+        const spanS = span * SAMPLE_MS / 1000;
+        const X = (i) => left + ((span - n + i) / (span - 1)) * pw;
         const Y = (v) => top + (1 - (v - lo) / (hi - lo)) * ph;
         const decimals = Math.max(0, -S.exponent);
 
@@ -1563,8 +1569,9 @@ enum EmbeddedAssets {
           ctx.fillText(v.toFixed(decimals), left + pw + 8, yy);
         }
         ctx.textAlign = 'center';
-        for (let s = 0; s <= 60; s += 10) {
-          const xx = Math.round(left + ((60 - s) / 60) * pw) + 0.5;
+        const step = spanS > 30 ? 10 : spanS > 12 ? 5 : 2;
+        for (let s = 0; s <= spanS + 1e-9; s += step) {
+          const xx = Math.round(left + ((spanS - s) / spanS) * pw) + 0.5;
           ctx.beginPath(); ctx.moveTo(xx, top); ctx.lineTo(xx, top + ph); ctx.stroke();
           ctx.fillText(s === 0 ? 'now' : '-' + s + 's', xx, top + ph + 12);
         }
@@ -1582,11 +1589,11 @@ enum EmbeddedAssets {
         for (let i = 0; i < n; i++) { const xx = X(i), yy = Y(S.dAsk.at(i)); if (i === 0) ctx.moveTo(xx, yy); else ctx.lineTo(xx, yy); }
         for (let i = n - 1; i >= 0; i--) ctx.lineTo(X(i), Y(S.dBid.at(i)));
         ctx.closePath();
-        ctx.fillStyle = 'rgba(76,141,255,0.18)';
+        ctx.fillStyle = 'rgba(76,141,255,0.30)';
         ctx.fill();
         // last line
         const grad = ctx.createLinearGradient(0, top, 0, top + ph);
-        grad.addColorStop(0, 'rgba(76,141,255,0.22)'); grad.addColorStop(1, 'rgba(76,141,255,0)');
+        grad.addColorStop(0, 'rgba(76,141,255,0.10)'); grad.addColorStop(1, 'rgba(76,141,255,0)');
         ctx.beginPath();
         for (let i = 0; i < n; i++) { const xx = X(i), yy = Y(S.dLast.at(i)); if (i === 0) ctx.moveTo(xx, yy); else ctx.lineTo(xx, yy); }
         ctx.strokeStyle = '#4c8dff'; ctx.lineWidth = 1.6; ctx.stroke();

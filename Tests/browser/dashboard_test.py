@@ -34,6 +34,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 ROOT = Path(__file__).resolve().parents[2]
 TICKER = Path(os.environ.get("TICKER_BIN", ROOT / ".build" / "release" / "ticker"))
@@ -292,6 +293,26 @@ def main():
                      driver.find_element(By.ID, "d-name").text == target, 2, what="selection")
             return f"{target} selected, detail panel shows it"
 
+        @check(f"4d adding {victim} back through the search box (and rejecting an unknown name)")
+        def _():
+            box = driver.find_element(By.ID, "search")
+            box.clear()
+            box.send_keys("ZZZZQ" + Keys.ENTER)
+            wait_for(lambda: "ZZZZQ" in driver.find_element(By.ID, "notice").text, 2, what="unknown-symbol notice")
+            assert "ZZZZQ" not in rows(driver), "unknown symbol got a row"
+            box.clear()
+            box.send_keys(victim.lower() + Keys.ENTER)
+            wait_for(lambda: (rows(driver).get(victim) or {}).get("seq"), 3, what=f"{victim} row ticking")
+            seq0 = int(rows(driver)[victim]["seq"])
+            wait_for(lambda: int(rows(driver)[victim]["seq"]) > seq0, 2, what=f"{victim} seq advancing")
+            driver.find_element(By.CSS_SELECTOR, f'#list .row[data-symbol="{victim}"] .sym').click()
+            ActionChains(driver).move_to_element(
+                driver.find_element(By.CSS_SELECTOR, f'#list .row[data-symbol="{victim}"]')).perform()
+            driver.find_element(By.CSS_SELECTOR, f'#list .row[data-symbol="{victim}"] button[data-action=remove]').click()
+            wait_for(lambda: victim not in rows(driver), 2, what="row removed again")
+            driver.find_element(By.CSS_SELECTOR, f'#list .row[data-symbol="{syms20[2]}"] .sym').click()
+            return f"ZZZZQ rejected with a notice; '{victim.lower()}' added as {victim}, ticked past seq {seq0}, removed again"
+
         drain_console(driver, "before restart")
 
         @check("5 server restart: page goes reconnecting/stale, then live with moving prices")
@@ -320,7 +341,7 @@ def main():
 
         @check("7 screenshot saved to docs/dashboard.png")
         def _():
-            time.sleep(2.0)  # a little more chart history
+            time.sleep(5.0)  # some chart and sparkline history since the reload in 4b
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             assert driver.save_screenshot(str(SCREENSHOT)), "save_screenshot returned False"
             return f"{SCREENSHOT.relative_to(ROOT)} ({SCREENSHOT.stat().st_size} bytes)"
@@ -333,6 +354,15 @@ def main():
 
         # ---- scenario 2: every symbol
         driver = new_driver()
+
+        @check("8a fresh profile at / opens the default watchlist")
+        def _():
+            driver.get(server.base + "/")
+            wait_for(lambda: dash(driver, "state") == "live" and len(dash(driver, "subscribed") or []) >= 5,
+                     10, what="default symbols subscribed")
+            wl = dash(driver, "watchlist")
+            assert "AAPL" in wl and "MSFT" in wl, f"default watchlist: {wl}"
+            return ", ".join(wl)
 
         @check(f"8 all symbols: >= {MIN_FPS:.0f} frames/s over 5 s")
         def _():
@@ -368,7 +398,7 @@ def main():
             log(f"      scenario 2: {n_all} rows, {fps:.1f} fps over {secs:.2f}s, long tasks {m['longTasks']} "
                 f"(total {m['longTaskMs']:.0f} ms, longest {m['longestMs']:.0f} ms), "
                 f"{ticks / secs:,.0f} ticks/s decoded, {rates['messagesPerSecond']:,.0f} msgs/s, "
-                f"latency p50 {rates['latencyP50Ms']} ms, gaps {dash(driver, 'gaps')}, conflated {dash(driver, 'conflated')}")
+                f"latency p50 {rates['latencyP50Ms'] or float('nan'):.1f} ms, gaps {dash(driver, 'gaps')}, conflated {dash(driver, 'conflated')}")
             assert fps >= MIN_FPS, f"{fps:.1f} fps < {MIN_FPS}"
             return f"{fps:.1f} fps, {m['longTasks']} long tasks, {ticks / secs:,.0f} ticks/s"
 
