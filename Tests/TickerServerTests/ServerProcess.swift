@@ -16,10 +16,16 @@ final class ServerProcess {
         return nil
     }
 
-    init(_ arguments: [String]) throws {
+    /// `fileLimit` runs the server under `ulimit -n` (to exhaust descriptors on purpose).
+    init(_ arguments: [String], fileLimit: Int? = nil) throws {
         guard let binary = Self.binary else { throw TestError.timeout("no ticker binary beside \(CommandLine.arguments[0])") }
-        process.executableURL = binary
-        process.arguments = ["serve", "--port", "0"] + arguments
+        if let fileLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", binary.path, "serve", "--port", "0"] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = ["serve", "--port", "0"] + arguments
+        }
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -49,6 +55,16 @@ final class ServerProcess {
             return kb * 1024
         }
         return 0
+    }
+
+    /// CPU seconds (user + system) the process has used, from /proc/PID/stat.
+    var cpuSeconds: Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command name: state is field 3, utime 14, stime 15 (1-based in proc(5)).
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     func stop() {

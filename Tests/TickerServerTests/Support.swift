@@ -43,7 +43,17 @@ final class RawSocket {
         }
     }
 
-    deinit { Syscall.close(fd) }
+    private var isClosed = false
+
+    deinit { close() }
+
+    /// Closes the descriptor now (once); later reads see EOF.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        sawEOF = true
+        Syscall.close(fd)
+    }
 
     func write(_ bytes: [UInt8]) throws {
         var offset = 0
