@@ -529,7 +529,1222 @@ enum EmbeddedAssets {
     /// Sources/TickerServer/Dashboard/index.html
     static let dashboardHTML: String = ####"""
     <!doctype html>
-    <html lang="en"><head><meta charset="utf-8"><title>ticker</title></head>
-    <body><h1>ticker</h1><p>The dashboard page is being built; the stream is at <code>/v1/stream</code>.</p></body></html>
+    <html lang="en">
+    <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>ticker · live market data</title>
+    <link rel="icon" href="data:,">
+    <style>
+    :root {
+      --bg: #0a0d12;
+      --panel: #10151d;
+      --panel-2: #141a24;
+      --line: #1f2733;
+      --line-2: #2a3442;
+      --text: #d6dde8;
+      --muted: #7c8797;
+      --dim: #566070;
+      --up: #1fc27a;
+      --down: #f0525a;
+      --up-bg: rgba(31, 194, 122, 0.22);
+      --down-bg: rgba(240, 82, 90, 0.24);
+      --accent: #4c8dff;
+      --warn: #f2b33d;
+      --mono: ui-monospace, "SF Mono", "JetBrains Mono", Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace;
+      --sans: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "DejaVu Sans", Arial, sans-serif;
+    }
+    * { box-sizing: border-box; }
+    html, body { height: 100%; margin: 0; }
+    body {
+      background: var(--bg); color: var(--text); font: 13px/1.35 var(--sans);
+      display: grid; grid-template-rows: auto auto 1fr; overflow: hidden;
+    }
+    .num { font-family: var(--mono); font-variant-numeric: tabular-nums; text-align: right; white-space: nowrap; }
+
+    /* ---- top bar ---- */
+    header.top {
+      display: flex; align-items: center; gap: 18px; padding: 10px 16px;
+      background: var(--panel); border-bottom: 1px solid var(--line);
+    }
+    .brand { font-weight: 700; letter-spacing: .04em; font-size: 15px; display: flex; align-items: center; gap: 8px; }
+    .brand .logo { width: 18px; height: 18px; border-radius: 4px; background: linear-gradient(135deg, var(--accent), var(--up)); }
+    .brand small { color: var(--muted); font-weight: 500; letter-spacing: 0; }
+    .adder { display: flex; gap: 6px; margin-left: auto; align-items: center; }
+    .adder input {
+      width: 260px; background: var(--bg); color: var(--text); border: 1px solid var(--line-2);
+      border-radius: 6px; padding: 6px 10px; font: 13px var(--sans); outline: none;
+    }
+    .adder input:focus { border-color: var(--accent); }
+    button {
+      background: var(--panel-2); color: var(--text); border: 1px solid var(--line-2); border-radius: 6px;
+      padding: 6px 12px; font: 600 12px var(--sans); cursor: pointer;
+    }
+    button:hover { border-color: var(--accent); }
+    button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
+    .notice { color: var(--warn); font-size: 12px; min-width: 0; max-width: 360px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+
+    /* ---- status bar ---- */
+    .status {
+      display: flex; flex-wrap: wrap; gap: 0; background: var(--bg); border-bottom: 1px solid var(--line);
+      font-size: 12px;
+    }
+    .status .item { padding: 6px 14px; border-right: 1px solid var(--line); display: flex; gap: 8px; align-items: baseline; }
+    .status .item .k { color: var(--muted); text-transform: uppercase; font-size: 10.5px; letter-spacing: .06em; }
+    .status .item .v { font-family: var(--mono); font-variant-numeric: tabular-nums; color: var(--text); min-width: 4ch; text-align: right; }
+    .conn { font-weight: 700; letter-spacing: .05em; text-transform: uppercase; }
+    .dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: var(--dim); margin-right: 6px; vertical-align: 0; }
+    .conn.live .dot { background: var(--up); box-shadow: 0 0 6px var(--up); }
+    .conn.live { color: var(--up); }
+    .conn.reconnecting, .conn.connecting { color: var(--warn); }
+    .conn.reconnecting .dot, .conn.connecting .dot { background: var(--warn); animation: pulse 1s infinite; }
+    @keyframes pulse { 50% { opacity: .3; } }
+    .status .spacer { flex: 1; border-right: 0; }
+
+    /* ---- main layout ---- */
+    main { display: grid; grid-template-columns: minmax(0, 1.45fr) minmax(360px, 1fr); min-height: 0; }
+    .panel { background: var(--panel); min-height: 0; display: flex; flex-direction: column; }
+    .panel + .panel { border-left: 1px solid var(--line); }
+    .panel h2 {
+      margin: 0; padding: 10px 14px; font-size: 11px; font-weight: 600; letter-spacing: .08em;
+      text-transform: uppercase; color: var(--muted); border-bottom: 1px solid var(--line);
+      display: flex; justify-content: space-between;
+    }
+
+    /* ---- watchlist ---- */
+    .cols, .row {
+      display: grid; align-items: center;
+      grid-template-columns: 76px 64px 88px 88px 64px 92px 72px 72px 52px minmax(100px, 1fr) 28px;
+      column-gap: 8px; padding: 0 10px 0 14px;
+    }
+    .cols { height: 30px; color: var(--muted); font-size: 10.5px; text-transform: uppercase; letter-spacing: .06em; border-bottom: 1px solid var(--line); background: var(--panel-2); }
+    .cols > div:not(:first-child) { text-align: right; }
+    .cols > div.l { text-align: left; }
+    .list { overflow-y: auto; flex: 1; min-height: 0; }
+    .row {
+      height: 30px; border-bottom: 1px solid #161c26; cursor: pointer;
+      content-visibility: auto; contain-intrinsic-size: auto 30px; contain: layout style paint;
+    }
+    .row:hover { background: #151c27; }
+    .row.sel { background: #172133; box-shadow: inset 3px 0 0 var(--accent); }
+    .row .sym { font-weight: 700; letter-spacing: .02em; }
+    .row .px { padding: 2px 4px; border-radius: 3px; }
+    .row .px.up { background: var(--up-bg); color: #b9f5d8; }
+    .row .px.down { background: var(--down-bg); color: #ffd0d3; }
+    .row .sz { color: var(--muted); }
+    .pos { color: var(--up); }
+    .neg { color: var(--down); }
+    .row .rate { color: var(--muted); }
+    .row canvas { width: 100%; height: 22px; display: block; }
+    .row .rm {
+      background: none; border: 0; color: var(--dim); font-size: 16px; line-height: 1; padding: 2px 6px; visibility: hidden;
+    }
+    .row:hover .rm, .row.sel .rm { visibility: visible; }
+    .row .rm:hover { color: var(--down); }
+    .row.stale { color: var(--dim); }
+    .row.stale .px, .row.stale .pos, .row.stale .neg, .row.stale .sym { color: var(--dim); background: none; }
+    .row.stale canvas { opacity: .3; filter: grayscale(1); }
+    .empty { padding: 30px; color: var(--muted); text-align: center; }
+
+    /* ---- detail ---- */
+    .detail { padding: 14px 16px 8px; display: grid; grid-template-columns: auto 1fr; gap: 4px 18px; align-items: end; border-bottom: 1px solid var(--line); }
+    .detail .name { font-size: 24px; font-weight: 800; letter-spacing: .02em; }
+    .detail .bigpx { font-size: 28px; font-weight: 600; text-align: left; }
+    .detail .chg { font-size: 14px; text-align: left; }
+    .detail.stale .bigpx, .detail.stale .chg { color: var(--dim); }
+    .kv { display: grid; grid-template-columns: repeat(4, 1fr); gap: 1px; background: var(--line); border-bottom: 1px solid var(--line); }
+    .kv > div { background: var(--panel); padding: 7px 12px; }
+    .kv .k { color: var(--muted); font-size: 10.5px; text-transform: uppercase; letter-spacing: .06em; }
+    .kv .v { font-family: var(--mono); font-variant-numeric: tabular-nums; font-size: 13px; }
+    .chartwrap { position: relative; flex: 1; min-height: 180px; }
+    .chartwrap canvas { position: absolute; inset: 0; width: 100%; height: 100%; }
+    .legend { display: flex; gap: 14px; padding: 8px 14px; color: var(--muted); font-size: 11px; border-top: 1px solid var(--line); }
+    .legend i { display: inline-block; width: 14px; height: 3px; vertical-align: middle; margin-right: 5px; }
+    </style>
+    </head>
+    <body>
+    <header class="top">
+      <div class="brand"><span class="logo"></span>ticker <small>live market data</small></div>
+      <div class="notice" id="notice" role="status"></div>
+      <form class="adder" id="adder" autocomplete="off">
+        <input id="search" list="symbol-options" placeholder="Add symbol (e.g. AAPL, MSFT)" spellcheck="false" aria-label="Add symbol">
+        <datalist id="symbol-options"></datalist>
+        <button class="primary" type="submit" id="add-btn">Add</button>
+        <button type="button" id="reset-btn" title="Restore the default watchlist">Reset</button>
+      </form>
+    </header>
+    <div class="status" id="status">
+      <div class="item"><span class="conn connecting" id="st-conn"><span class="dot"></span><span id="st-conn-text">connecting</span></span></div>
+      <div class="item"><span class="k">Msgs/s</span><span class="v" id="st-msgs">0</span></div>
+      <div class="item"><span class="k">Ticks/s</span><span class="v" id="st-ticks">0</span></div>
+      <div class="item"><span class="k">Latency p50</span><span class="v" id="st-lat">–</span></div>
+      <div class="item"><span class="k">RTT</span><span class="v" id="st-rtt">–</span></div>
+      <div class="item"><span class="k">Gaps</span><span class="v" id="st-gaps">0</span></div>
+      <div class="item"><span class="k">Conflated</span><span class="v" id="st-conf">0</span></div>
+      <div class="item"><span class="k">Symbols</span><span class="v" id="st-syms">0</span></div>
+      <div class="item spacer"></div>
+      <div class="item"><span class="k">FPS</span><span class="v" id="st-fps">–</span></div>
+      <div class="item"><span class="v" id="st-clock">--:--:--</span></div>
+    </div>
+    <main>
+      <section class="panel" aria-label="Watchlist">
+        <h2><span>Watchlist</span><span id="wl-count"></span></h2>
+        <div class="cols">
+          <div class="l">Symbol</div><div>Bid size</div><div>Bid</div><div>Ask</div><div>Ask size</div>
+          <div>Last</div><div>Chg</div><div>Chg %</div><div>Upd/s</div><div class="l">Trend 60s</div><div></div>
+        </div>
+        <div class="list" id="list"></div>
+      </section>
+      <section class="panel" aria-label="Selected symbol">
+        <div class="detail" id="detail">
+          <div class="name" id="d-name">–</div>
+          <div class="bigpx num" id="d-last">–</div>
+          <div class="muted" id="d-desc" style="color:var(--muted)">Click a row to chart it</div>
+          <div class="chg num" id="d-chg"></div>
+        </div>
+        <div class="kv">
+          <div><div class="k">Bid</div><div class="v" id="d-bid">–</div></div>
+          <div><div class="k">Ask</div><div class="v" id="d-ask">–</div></div>
+          <div><div class="k">Spread</div><div class="v" id="d-spread">–</div></div>
+          <div><div class="k">Last size</div><div class="v" id="d-lsz">–</div></div>
+          <div><div class="k">Sequence</div><div class="v" id="d-seq">–</div></div>
+          <div><div class="k">Updates/s</div><div class="v" id="d-rate">–</div></div>
+          <div><div class="k">Event time</div><div class="v" id="d-time">–</div></div>
+          <div><div class="k">Gaps / confl.</div><div class="v" id="d-gaps">–</div></div>
+        </div>
+        <div class="chartwrap" id="chartwrap"><canvas id="chart"></canvas></div>
+        <div class="legend">
+          <span><i style="background:var(--accent)"></i>Last</span>
+          <span><i style="background:rgba(76,141,255,.35)"></i>Bid–ask</span>
+          <span><i style="background:var(--muted)"></i>Open reference</span>
+          <span style="margin-left:auto">100 ms samples · 60 s window</span>
+        </div>
+      </section>
+    </main>
+    <script>
+    'use strict';
+    // ===== BEGIN wire decoder (Tests/browser/decode_golden.mjs loads this block) =====
+    // Wire protocol v1 (docs/PROTOCOL.md): little-endian, 16-byte header, then
+    // recordCount records of recordSize bytes (>= 64; extra bytes are skipped).
+    const WIRE = Object.freeze({
+      HEADER_SIZE: 16, MIN_RECORD_SIZE: 64, VERSION: 1, TYPE_TICK_BATCH: 1,
+      FLAG_SNAPSHOT: 1, FLAG_CONFLATED: 2,
+    });
+    const TWO_32 = 4294967296;
+
+    /** u64 as a Number; exact below 2^53 (sequences, sizes). */
+    function readU64(dv, off) { return dv.getUint32(off + 4, true) * TWO_32 + dv.getUint32(off, true); }
+    /** i64 as a Number; exact below 2^53 in magnitude (price mantissas). */
+    function readI64(dv, off) { return dv.getInt32(off + 4, true) * TWO_32 + dv.getUint32(off, true); }
+    /** ns since the epoch, split in 32-bit halves, to float milliseconds (~0.2 us resolution). */
+    function nsHiLoToMs(hi, lo) { return hi * 4294.967296 + lo / 1e6; }
+
+    /** Returns {count, size, sendHi, sendLo}, or a string saying why the frame is rejected. */
+    function readHeader(dv) {
+      if (dv.byteLength < WIRE.HEADER_SIZE) return 'short frame';
+      const version = dv.getUint8(0), type = dv.getUint8(1);
+      const count = dv.getUint16(2, true), size = dv.getUint16(4, true);
+      if (version !== WIRE.VERSION) return 'unknown version ' + version;
+      if (type !== WIRE.TYPE_TICK_BATCH) return 'unknown message type ' + type;
+      if (size < WIRE.MIN_RECORD_SIZE) return 'record size ' + size + ' < 64';
+      if (dv.byteLength !== WIRE.HEADER_SIZE + count * size) return 'length ' + dv.byteLength + ' != 16 + ' + count + ' x ' + size;
+      return { count, size, sendHi: dv.getUint32(12, true), sendLo: dv.getUint32(8, true) };
+    }
+
+    /** Decodes the record at byte offset `off` into `r` (reused: no allocation on the hot path). */
+    function readRecord(dv, off, r) {
+      r.symbolId = dv.getUint32(off, true);
+      r.flags = dv.getUint8(off + 4);
+      r.exponent = dv.getInt8(off + 5);
+      r.seq = readU64(dv, off + 8);
+      r.timeLo = dv.getUint32(off + 16, true);
+      r.timeHi = dv.getUint32(off + 20, true);
+      r.bid = readI64(dv, off + 24);
+      r.ask = readI64(dv, off + 32);
+      r.last = readI64(dv, off + 40);
+      r.bidSize = dv.getUint32(off + 48, true);
+      r.askSize = dv.getUint32(off + 52, true);
+      r.lastSize = dv.getUint32(off + 56, true);
+      r.conflatedCount = dv.getUint32(off + 60, true);
+      return r;
+    }
+
+    /** Exact decimal text of mantissa x 10^exponent, with -exponent decimals (integer string maths, no float rounding). */
+    function formatPrice(mantissa, exponent) {
+      if (exponent >= 0) return String(mantissa * Math.pow(10, exponent));
+      const decimals = -exponent;
+      let digits = String(Math.abs(mantissa));
+      if (digits.length <= decimals) digits = '0'.repeat(decimals - digits.length + 1) + digits;
+      const text = digits.slice(0, digits.length - decimals) + '.' + digits.slice(digits.length - decimals);
+      return mantissa < 0 ? '-' + text : text;
+    }
+
+    /**
+     * Sequence rule per symbol. `prev` is the last sequence seen or null (no baseline).
+     * Returns 'baseline' (snapshot, or first record), 'ok', or 'gap'.
+     */
+    function classifySequence(prev, seq, flags, conflatedCount) {
+      if ((flags & WIRE.FLAG_SNAPSHOT) !== 0 || prev === null) return 'baseline';
+      return seq === prev + 1 + conflatedCount ? 'ok' : 'gap';
+    }
+    // ===== END wire decoder =====
+
+    (function () {
+      const STORAGE_KEY = 'ticker.watchlist.v1';
+      const SELECTED_KEY = 'ticker.selected.v1';
+      const DEFAULT_WATCHLIST = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA', 'JPM', 'SPY', 'QQQ'];
+      const SPARK_POINTS = 120;           // one per 500 ms: 60 s
+      const DETAIL_POINTS = 600;          // one per 100 ms: 60 s
+      const SAMPLE_MS = 100;
+      const SPARK_EVERY = 5;
+      const FLASH_MS = 380;
+      // A row repaints its numbers at most this often (and a stale row at once):
+      // 12 Hz is faster than anyone reads a price, and it keeps a frame's DOM
+      // and paint work bounded when every symbol ticks 100 times a second.
+      const ROW_PAINT_MS = 80;
+      const DETAIL_PAINT_MS = 80;
+      const BACKOFF_BASE_MS = 250, BACKOFF_CAP_MS = 5000;
+      const LAT_RING = 4096, LAT_WINDOW_MS = 3000;
+
+      const $ = (id) => document.getElementById(id);
+      const el = {
+        list: $('list'), notice: $('notice'), search: $('search'), options: $('symbol-options'),
+        conn: $('st-conn'), connText: $('st-conn-text'), msgs: $('st-msgs'), ticks: $('st-ticks'),
+        lat: $('st-lat'), rtt: $('st-rtt'), gaps: $('st-gaps'), conf: $('st-conf'), syms: $('st-syms'),
+        fps: $('st-fps'), clock: $('st-clock'), wlCount: $('wl-count'),
+        detail: $('detail'), dName: $('d-name'), dLast: $('d-last'), dDesc: $('d-desc'), dChg: $('d-chg'),
+        dBid: $('d-bid'), dAsk: $('d-ask'), dSpread: $('d-spread'), dLsz: $('d-lsz'), dSeq: $('d-seq'),
+        dRate: $('d-rate'), dTime: $('d-time'), dGaps: $('d-gaps'), chart: $('chart'), chartWrap: $('chartwrap'),
+      };
+
+      // ---------------------------------------------------------------- state
+      const catalogue = new Map();        // symbol -> {symbol, id, exponent, price}
+      const catalogueById = [];           // id -> symbol name (for counting ticks of symbols no longer watched)
+      let catalogueLoaded = false;
+      let watchlist = [];                 // ordered symbol names
+      const states = new Map();           // symbol -> SymbolState (watched symbols only)
+      let byId = [];                      // symbol id -> SymbolState, for the current connection
+      const subscribed = new Set();       // names the server confirmed on this connection
+      const refPrices = new Map();        // symbol -> {m, exp}: first last price since the page opened
+      const tickCounts = new Map();       // symbol -> records received (watched or not)
+      let selected = null;
+
+      const stats = {
+        messages: 0, ticks: 0, gaps: 0, conflated: 0, conflatedUpdates: 0, badFrames: 0, unrouted: 0,
+        reconnects: 0, msgRate: 0, tickRate: 0, latencyP50: null, rttMs: null, fps: 0,
+      };
+      let connState = 'connecting';
+      let lastCloseCode = null;
+      let heartbeatMs = 15000;
+      let limits = null;
+      let ws = null;
+      let attempt = 0;
+      let reconnectAt = 0;
+      let reqId = 1;
+      const pending = new Map();          // request id -> {op, symbols, sentAt}
+
+      const latTimes = new Float64Array(LAT_RING), latVals = new Float64Array(LAT_RING);
+      let latHead = 0, latCount = 0;
+
+      function Ring(n) { this.a = new Float64Array(n); this.head = 0; this.count = 0; }
+      Ring.prototype.push = function (v) {
+        this.a[this.head] = v; this.head = (this.head + 1) % this.a.length;
+        if (this.count < this.a.length) this.count++;
+      };
+      Ring.prototype.at = function (i) {   // i = 0 is the oldest
+        const n = this.a.length;
+        return this.a[(this.head - this.count + i + n) % n];
+      };
+
+      function newState(symbol) {
+        const info = catalogue.get(symbol);
+        return {
+          symbol, id: info ? info.id : -1, exponent: info ? info.exponent : -2,
+          prev: null, seq: 0, flags: 0, conflatedCount: 0, timeHi: 0, timeLo: 0,
+          bid: 0, ask: 0, last: 0, bidSize: 0, askSize: 0, lastSize: 0, has: false,
+          updates: 0, updatesMark: 0, rate: 0, gaps: 0, conflated: 0, stale: true,
+          dirty: true, sparkDirty: true, resyncAt: 0,
+          spark: new Ring(SPARK_POINTS), dLast: new Ring(DETAIL_POINTS), dBid: new Ring(DETAIL_POINTS), dAsk: new Ring(DETAIL_POINTS),
+          row: null,
+        };
+      }
+
+      // ---------------------------------------------------------------- notices
+      let noticeTimer = 0;
+      function notice(text) {
+        el.notice.textContent = text;
+        el.notice.title = text;
+        clearTimeout(noticeTimer);
+        noticeTimer = setTimeout(() => { el.notice.textContent = ''; }, 6000);
+      }
+
+      // ---------------------------------------------------------------- watchlist persistence
+      function loadStoredWatchlist() {
+        try {
+          const raw = localStorage.getItem(STORAGE_KEY);
+          if (!raw) return null;
+          const list = JSON.parse(raw);
+          return Array.isArray(list) ? list.filter((s) => typeof s === 'string') : null;
+        } catch (_) { return null; }
+      }
+      function saveWatchlist() {
+        try { localStorage.setItem(STORAGE_KEY, JSON.stringify(watchlist)); } catch (_) { /* storage full or disabled */ }
+      }
+      function saveSelected() {
+        try { if (selected) localStorage.setItem(SELECTED_KEY, selected); } catch (_) { /* ignore */ }
+      }
+      /** After an edit in the UI, the stored list is the truth: drop ?symbols= so a reload shows the edit. */
+      function dropUrlSymbols() {
+        const url = new URL(location.href);
+        if (url.searchParams.has('symbols')) {
+          url.searchParams.delete('symbols');
+          history.replaceState(null, '', url.pathname + (url.search ? url.search : '') + url.hash);
+        }
+      }
+      function parseSymbolList(text) {
+        return String(text).split(/[\s,;]+/).map((s) => s.trim().toUpperCase()).filter((s) => s.length > 0);
+      }
+
+      // ---------------------------------------------------------------- rows
+      const observer = 'IntersectionObserver' in window
+        ? new IntersectionObserver((entries) => {
+          for (const e of entries) {
+            const S = e.target._state;
+            if (!S || !S.row) continue;
+            S.row.visible = e.isIntersecting;
+            if (e.isIntersecting) { S.dirty = true; S.sparkDirty = true; }
+          }
+        }, { root: el.list, rootMargin: '120px 0px' })
+        : null;
+
+      function cell(cls, text) {
+        const d = document.createElement('div');
+        d.className = cls;
+        if (text !== undefined) d.textContent = text;
+        return d;
+      }
+
+      function buildRow(S) {
+        const r = document.createElement('div');
+        r.className = 'row stale';
+        r.dataset.symbol = S.symbol;
+        r.dataset.seq = '';
+        r._state = S;
+        const sym = cell('sym', S.symbol);
+        const bsz = cell('num sz c-bsz', '–');
+        const bid = cell('num px c-bid', '–');
+        const ask = cell('num px c-ask', '–');
+        const asz = cell('num sz c-asz', '–');
+        const last = cell('num px c-last', '–');
+        const chg = cell('num c-chg', '–');
+        const chgp = cell('num c-chgp', '–');
+        const rate = cell('num rate c-rate', '–');
+        const sparkBox = cell('spark');
+        const canvas = document.createElement('canvas');
+        sparkBox.appendChild(canvas);
+        const rm = document.createElement('button');
+        rm.className = 'rm';
+        rm.type = 'button';
+        rm.title = 'Remove ' + S.symbol;
+        rm.setAttribute('aria-label', 'Remove ' + S.symbol);
+        rm.dataset.action = 'remove';
+        rm.textContent = '×';
+        r.append(sym, bsz, bid, ask, asz, last, chg, chgp, rate, sparkBox, rm);
+        S.row = {
+          el: r, bid, ask, last, bsz, asz, chg, chgp, rate, canvas, ctx: null, visible: true,
+          shown: { seq: null, bid: null, ask: null, last: null, bsz: null, asz: null, chg: null, rate: null, stale: true, exp: null },
+          flashUntil: [0, 0, 0], flashing: false, nextFlash: 0, sel: false, nextPaint: 0,
+        };
+        if (observer) observer.observe(r);
+        return r;
+      }
+
+      function renderEmpty() {
+        let empty = el.list.querySelector('.empty');
+        if (watchlist.length === 0 && !empty) {
+          empty = cell('empty', 'The watchlist is empty: add a symbol above.');
+          el.list.appendChild(empty);
+        } else if (watchlist.length > 0 && empty) {
+          empty.remove();
+        }
+        el.wlCount.textContent = watchlist.length + (watchlist.length === 1 ? ' symbol' : ' symbols');
+      }
+
+      // ---------------------------------------------------------------- watchlist edits
+      function addSymbols(names, fromUser) {
+        const added = [], unknown = [];
+        for (const raw of names) {
+          const name = raw.toUpperCase();
+          if (states.has(name)) continue;
+          if (catalogueLoaded && !catalogue.has(name)) { unknown.push(name); continue; }
+          const max = limits && limits.max_symbols_per_connection;
+          if (max && watchlist.length >= max) { notice('Watchlist is at the server limit of ' + max + ' symbols'); break; }
+          const S = newState(name);
+          states.set(name, S);
+          watchlist.push(name);
+          el.list.appendChild(buildRow(S));
+          added.push(name);
+        }
+        if (unknown.length) notice('Unknown symbol' + (unknown.length > 1 ? 's: ' : ': ') + unknown.slice(0, 8).join(', ') + (unknown.length > 8 ? '…' : ''));
+        if (added.length) {
+          if (fromUser) { saveWatchlist(); dropUrlSymbols(); }
+          if (selected === null || !states.has(selected)) select(added[0]);
+          sendSubscribe(added);
+        }
+        renderEmpty();
+        return added;
+      }
+
+      function removeSymbol(name, fromUser) {
+        const S = states.get(name);
+        if (!S) return;
+        states.delete(name);
+        watchlist = watchlist.filter((s) => s !== name);
+        if (S.id >= 0 && byId[S.id] === S) byId[S.id] = undefined;
+        if (observer) observer.unobserve(S.row.el);
+        S.row.el.remove();
+        S.row = null;
+        if (fromUser) { saveWatchlist(); dropUrlSymbols(); }
+        sendUnsubscribe([name]);   // also covers a subscribe whose reply is still in flight
+        if (selected === name) select(watchlist.length ? watchlist[0] : null);
+        renderEmpty();
+      }
+
+      function replaceWatchlist(names, fromUser) {
+        for (const s of watchlist.slice()) removeSymbol(s, false);
+        addSymbols(names, false);
+        if (fromUser) { saveWatchlist(); dropUrlSymbols(); }
+      }
+
+      function select(name) {
+        if (selected && states.has(selected)) {
+          const old = states.get(selected);
+          if (old.row) { old.row.el.classList.remove('sel'); }
+        }
+        selected = name;
+        if (name && states.has(name)) {
+          const S = states.get(name);
+          if (S.row) S.row.el.classList.add('sel');
+          S.dirty = true;
+        }
+        saveSelected();
+        detailDirty = true;
+        chartDirty = true;
+      }
+
+      // ---------------------------------------------------------------- control messages out
+      function send(obj) {
+        if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+        ws.send(JSON.stringify(obj));
+        return true;
+      }
+      function request(op, symbols) {
+        const id = reqId++;
+        const msg = symbols ? { op, id, symbols } : { op, id };
+        if (send(msg)) pending.set(id, { op, symbols, sentAt: performance.now() });
+        if (pending.size > 256) pending.delete(pending.keys().next().value);
+        return id;
+      }
+      function sendSubscribe(names) {
+        if (connState !== 'live' || names.length === 0) return;
+        for (let i = 0; i < names.length; i += 1000) request('subscribe', names.slice(i, i + 1000));
+      }
+      function sendUnsubscribe(names) {
+        if (connState !== 'live' || names.length === 0) return;
+        request('unsubscribe', names);
+      }
+
+      // Gap recovery (docs/PROTOCOL.md): unsubscribe + resubscribe yields a fresh snapshot.
+      // Batched, at most once a second overall and once per 10 s per symbol.
+      const resyncQueue = new Set();
+      function requestResync(S) {
+        const now = performance.now();
+        if (now < S.resyncAt) return;
+        S.resyncAt = now + 10000;
+        resyncQueue.add(S.symbol);
+      }
+      setInterval(() => {
+        if (resyncQueue.size === 0 || connState !== 'live') return;
+        const names = [...resyncQueue].filter((s) => states.has(s) && subscribed.has(s));
+        resyncQueue.clear();
+        if (names.length === 0) return;
+        request('unsubscribe', names);
+        request('subscribe', names);
+      }, 1000);
+
+      // ---------------------------------------------------------------- control messages in
+      function onControl(text) {
+        let msg;
+        try { msg = JSON.parse(text); } catch (_) { return; }
+        if (!msg || typeof msg !== 'object') return;
+        const req = typeof msg.id === 'number' ? pending.get(msg.id) : undefined;
+        if (req) pending.delete(msg.id);
+        switch (msg.type) {
+          case 'welcome': {
+            if (msg.protocol !== 1) notice('Server speaks protocol ' + msg.protocol + '; this page knows 1');
+            if (typeof msg.heartbeat_ms === 'number' && msg.heartbeat_ms > 0) heartbeatMs = msg.heartbeat_ms;
+            limits = msg.limits || null;
+            if (stats.reconnects > 0 && attempt > 0) notice('Reconnected');
+            attempt = 0;
+            setConn('live');
+            sendSubscribe(watchlist.slice());
+            startPinger();
+            break;
+          }
+          case 'subscribed':
+            for (const ref of msg.symbols || []) {
+              catalogueById[ref.id] = ref.symbol;
+              const S = states.get(ref.symbol);
+              if (!S) continue;
+              S.id = ref.id;
+              S.prev = null;            // the first record after subscribe is a baseline
+              byId[ref.id] = S;
+              subscribed.add(ref.symbol);
+            }
+            break;
+          case 'unsubscribed':
+            for (const ref of msg.symbols || []) {
+              subscribed.delete(ref.symbol);
+              const S = byId[ref.id];
+              if (S && !states.has(S.symbol)) byId[ref.id] = undefined;
+            }
+            break;
+          case 'subscriptions':
+            break;
+          case 'pong':
+            if (req) stats.rttMs = performance.now() - req.sentAt;
+            break;
+          case 'error': {
+            const bad = Array.isArray(msg.symbols) ? msg.symbols : [];
+            if (msg.code === 'unknown_symbol' && bad.length) {
+              notice('Server does not know ' + bad.slice(0, 8).join(', ') + ': removed');
+              for (const s of bad) removeSymbol(s, true);
+              if (req && req.op === 'subscribe') sendSubscribe(req.symbols.filter((s) => states.has(s) && !bad.includes(s)));
+            } else if (msg.code === 'rate_limited' && req && req.symbols) {
+              setTimeout(() => {
+                const again = req.symbols.filter((s) => req.op === 'subscribe' ? states.has(s) : !states.has(s));
+                if (req.op === 'subscribe') sendSubscribe(again); else sendUnsubscribe(again);
+              }, 1100);
+            } else {
+              notice('Server error ' + msg.code + ': ' + (msg.message || ''));
+            }
+            break;
+          }
+          default:
+            break;   // unknown types are ignored (forward compatible)
+        }
+      }
+
+      // ---------------------------------------------------------------- binary market data
+      const R = {
+        symbolId: 0, flags: 0, exponent: 0, seq: 0, timeHi: 0, timeLo: 0,
+        bid: 0, ask: 0, last: 0, bidSize: 0, askSize: 0, lastSize: 0, conflatedCount: 0,
+      };
+      function onBinary(buf) {
+        const dv = new DataView(buf);
+        const h = readHeader(dv);
+        if (typeof h === 'string') { stats.badFrames++; return; }
+        stats.messages++;
+        const size = h.size;
+        let newestMs = 0;
+        for (let i = 0, off = WIRE.HEADER_SIZE; i < h.count; i++, off += size) {
+          readRecord(dv, off, R);
+          stats.ticks++;
+          if (R.flags & WIRE.FLAG_CONFLATED) { stats.conflated++; stats.conflatedUpdates += R.conflatedCount; }
+          const t = nsHiLoToMs(R.timeHi, R.timeLo);
+          if (t > newestMs) newestMs = t;
+          const S = byId[R.symbolId];
+          if (S === undefined) {
+            stats.unrouted++;
+            const name = catalogueById[R.symbolId];
+            if (name !== undefined) tickCounts.set(name, (tickCounts.get(name) || 0) + 1);
+            continue;
+          }
+          tickCounts.set(S.symbol, (tickCounts.get(S.symbol) || 0) + 1);
+          const kind = classifySequence(S.prev, R.seq, R.flags, R.conflatedCount);
+          if (kind === 'gap') { stats.gaps++; S.gaps++; requestResync(S); }
+          S.prev = R.seq;
+          S.seq = R.seq;
+          S.flags = R.flags;
+          S.conflatedCount = R.conflatedCount;
+          if (R.flags & WIRE.FLAG_CONFLATED) S.conflated++;
+          S.exponent = R.exponent;
+          S.timeHi = R.timeHi; S.timeLo = R.timeLo;
+          S.bid = R.bid; S.ask = R.ask; S.last = R.last;
+          S.bidSize = R.bidSize; S.askSize = R.askSize; S.lastSize = R.lastSize;
+          S.has = true;
+          S.stale = false;
+          S.updates++;
+          S.dirty = true;
+          if (!refPrices.has(S.symbol)) refPrices.set(S.symbol, { m: R.last, exp: R.exponent });
+        }
+        if (newestMs > 0) {
+          latTimes[latHead] = performance.now();
+          latVals[latHead] = Date.now() - newestMs;
+          latHead = (latHead + 1) % LAT_RING;
+          if (latCount < LAT_RING) latCount++;
+        }
+        if (selected !== null) detailDirty = true;
+      }
+
+      // ---------------------------------------------------------------- connection
+      function streamURL() {
+        return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/v1/stream';
+      }
+
+      function setConn(s) {
+        connState = s;
+        statusDirty = true;
+      }
+
+      function connect() {
+        setConn(stats.reconnects > 0 || attempt > 0 ? 'reconnecting' : 'connecting');
+        let sock;
+        try {
+          sock = new WebSocket(streamURL());
+        } catch (e) {
+          notice('Cannot open the stream: ' + e.message);
+          scheduleReconnect();
+          return;
+        }
+        sock.binaryType = 'arraybuffer';
+        ws = sock;
+        sock.onmessage = (ev) => {
+          if (sock !== ws) return;
+          if (typeof ev.data === 'string') onControl(ev.data); else onBinary(ev.data);
+        };
+        sock.onerror = () => { /* a close event follows; handled there */ };
+        sock.onclose = (ev) => {
+          if (sock !== ws) return;
+          ws = null;
+          onDisconnected(ev.code);
+        };
+      }
+
+      function onDisconnected(code) {
+        lastCloseCode = code;
+        const wasLive = connState === 'live';
+        stopPinger();
+        subscribed.clear();
+        pending.clear();
+        byId = [];
+        for (const S of states.values()) { S.stale = true; S.prev = null; S.dirty = true; }
+        detailDirty = true;
+        if (wasLive) stats.reconnects++;
+        if (code === 1001) notice('Server is restarting (1001); reconnecting…');
+        else if (code === 4001) notice('Server closed us as a slow consumer (4001); reconnecting…');
+        else if (code === 4002) notice('Heartbeat timeout (4002); reconnecting…');
+        else if (code === 1008) notice('Closed by server policy (1008); reconnecting…');
+        setConn('reconnecting');
+        scheduleReconnect();
+      }
+
+      function scheduleReconnect() {
+        const base = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * Math.pow(2, attempt));
+        const delay = Math.round(base * (0.6 + 0.4 * Math.random()));
+        attempt++;
+        reconnectAt = performance.now() + delay;
+        statusDirty = true;
+        setTimeout(probeThenConnect, delay);
+      }
+
+      // Before opening a WebSocket after a disconnect, ask /healthz whether the
+      // server is back, so a down server costs one cheap HTTP probe per back-off
+      // step instead of a failed WebSocket handshake. The probe runs in a tiny
+      // worker: a refused connection there does not surface as an error of this page.
+      let prober = null, probeSeq = 0;
+      const probeWaiters = new Map();
+      function probeServer() {
+        const url = location.origin + '/healthz';
+        if (prober === null) {
+          try {
+            const src = 'onmessage = async (e) => {' +
+              '  const ctl = new AbortController(); const t = setTimeout(() => ctl.abort(), 3000);' +
+              '  let ok = false;' +
+              '  try { const r = await fetch(e.data.url, { cache: "no-store", signal: ctl.signal }); ok = r.ok; } catch (_) { ok = false; }' +
+              '  clearTimeout(t); postMessage({ id: e.data.id, ok });' +
+              '};';
+            prober = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+            prober.onmessage = (e) => {
+              const w = probeWaiters.get(e.data.id);
+              if (w) { probeWaiters.delete(e.data.id); w(e.data.ok); }
+            };
+          } catch (_) {
+            prober = false;
+          }
+        }
+        if (prober === false) {
+          return fetch(url, { cache: 'no-store' }).then((r) => r.ok, () => false);
+        }
+        const id = ++probeSeq;
+        return new Promise((resolve) => {
+          probeWaiters.set(id, resolve);
+          prober.postMessage({ id, url });
+        });
+      }
+      function probeThenConnect() {
+        probeServer().then((ok) => { if (ok) connect(); else scheduleReconnect(); });
+      }
+
+      // Application-level ping: measures the round trip and notices a dead link
+      // (no pong within two heartbeats) faster than TCP would.
+      let pingTimer = 0;
+      let lastPongCheck = 0;
+      function startPinger() {
+        stopPinger();
+        lastPongCheck = performance.now();
+        const every = Math.max(1000, Math.min(heartbeatMs, 15000));
+        pingTimer = setInterval(() => {
+          for (const [id, p] of pending) {
+            if (p.op === 'ping' && performance.now() - p.sentAt > 2 * every + 2000) {
+              pending.delete(id);
+              if (ws) { try { ws.close(4000, 'no pong'); } catch (_) { /* ignore */ } }
+              return;
+            }
+          }
+          request('ping');
+        }, every);
+        request('ping');
+      }
+      function stopPinger() { clearInterval(pingTimer); pingTimer = 0; }
+
+      // ---------------------------------------------------------------- sampling and rates
+      let sampleTick = 0;
+      setInterval(() => {
+        sampleTick++;
+        const spark = sampleTick % SPARK_EVERY === 0;
+        for (const S of states.values()) {
+          if (!S.has) continue;
+          const f = Math.pow(10, S.exponent);
+          S.dLast.push(S.last * f); S.dBid.push(S.bid * f); S.dAsk.push(S.ask * f);
+          if (spark) { S.spark.push(S.last * f); S.sparkDirty = true; }
+        }
+        chartDirty = true;
+      }, SAMPLE_MS);
+
+      let rateMark = performance.now(), msgMark = 0, tickMark = 0, fpsFrames = 0;
+      setInterval(() => {
+        const now = performance.now();
+        const dt = (now - rateMark) / 1000;
+        rateMark = now;
+        stats.msgRate = (stats.messages - msgMark) / dt;
+        stats.tickRate = (stats.ticks - tickMark) / dt;
+        msgMark = stats.messages; tickMark = stats.ticks;
+        stats.fps = fpsFrames / dt;
+        fpsFrames = 0;
+        for (const S of states.values()) {
+          S.rate = (S.updates - S.updatesMark) / dt;
+          S.updatesMark = S.updates;
+          if (S.row) S.dirty = true;
+        }
+        // p50 latency over the last LAT_WINDOW_MS
+        const vals = [];
+        for (let i = 0; i < latCount; i++) {
+          const j = (latHead - 1 - i + LAT_RING) % LAT_RING;
+          if (now - latTimes[j] > LAT_WINDOW_MS) break;
+          vals.push(latVals[j]);
+        }
+        if (vals.length) {
+          vals.sort((a, b) => a - b);
+          stats.latencyP50 = vals[(vals.length - 1) >> 1];
+        } else {
+          stats.latencyP50 = null;
+        }
+        statusDirty = true;
+      }, 1000);
+
+      // ---------------------------------------------------------------- painting (once per animation frame)
+      let statusDirty = true, detailDirty = true, chartDirty = true;
+      let lastStatusPaint = 0, nextDetailPaint = 0;
+      const dpr = () => window.devicePixelRatio || 1;
+      const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
+      const fmtSize = (n) => n >= 1e6 ? (n / 1e6).toFixed(2) + 'M' : n >= 1e4 ? (n / 1e3).toFixed(1) + 'k' : String(n);
+
+      function changeText(S) {
+        const ref = refPrices.get(S.symbol);
+        if (!ref || !S.has || ref.exp !== S.exponent) return null;
+        const diff = S.last - ref.m;
+        const abs = (diff > 0 ? '+' : '') + formatPrice(diff, S.exponent);
+        const pct = ref.m !== 0 ? (diff / Math.abs(ref.m)) * 100 : 0;
+        return { diff, abs, pct: (pct > 0 ? '+' : '') + pct.toFixed(2) + '%' };
+      }
+
+      function setPx(row, cell, key, idx, value, exp, now) {
+        const shown = row.shown;
+        if (shown[key] === value && shown.exp === exp) return;
+        const prev = shown[key];
+        cell.textContent = formatPrice(value, exp);
+        if (prev !== null && shown.exp === exp) {
+          cell.classList.toggle('up', value > prev);
+          cell.classList.toggle('down', value < prev);
+          row.flashUntil[idx] = now + FLASH_MS;
+          row.flashing = true;
+          row.nextFlash = Math.min(row.nextFlash || Infinity, now + FLASH_MS);
+        }
+        shown[key] = value;
+      }
+
+      function paintRow(S, now) {
+        const row = S.row;
+        const shown = row.shown;
+        if (S.dirty && (now >= row.nextPaint || S.stale !== shown.stale)) {
+          S.dirty = false;
+          row.nextPaint = now + ROW_PAINT_MS;
+          if (shown.stale !== S.stale) { row.el.classList.toggle('stale', S.stale); shown.stale = S.stale; }
+          if (S.has) {
+            if (shown.seq !== S.seq) { row.el.dataset.seq = String(S.seq); shown.seq = S.seq; }
+            const exp = S.exponent;
+            setPx(row, row.bid, 'bid', 0, S.bid, exp, now);
+            setPx(row, row.ask, 'ask', 1, S.ask, exp, now);
+            setPx(row, row.last, 'last', 2, S.last, exp, now);
+            shown.exp = exp;
+            if (shown.bsz !== S.bidSize) { row.bsz.textContent = fmtSize(S.bidSize); shown.bsz = S.bidSize; }
+            if (shown.asz !== S.askSize) { row.asz.textContent = fmtSize(S.askSize); shown.asz = S.askSize; }
+            const c = changeText(S);
+            if (c && shown.chg !== c.abs + c.pct) {
+              shown.chg = c.abs + c.pct;
+              row.chg.textContent = c.abs;
+              row.chgp.textContent = c.pct;
+              const cls = c.diff > 0 ? 'pos' : c.diff < 0 ? 'neg' : '';
+              row.chg.className = 'num c-chg ' + cls;
+              row.chgp.className = 'num c-chgp ' + cls;
+            }
+          }
+          const rate = Math.round(S.rate);
+          if (shown.rate !== rate) { row.rate.textContent = String(rate); shown.rate = rate; }
+        }
+        if (row.flashing) {
+          let any = false, next = Infinity;
+          const cells = [row.bid, row.ask, row.last];
+          for (let i = 0; i < 3; i++) {
+            const until = row.flashUntil[i];
+            if (until === 0) continue;
+            if (now >= until) { cells[i].classList.remove('up', 'down'); row.flashUntil[i] = 0; } else { any = true; next = Math.min(next, until); }
+          }
+          row.flashing = any;
+          row.nextFlash = next;
+        }
+      }
+
+      // Every sparkline has the same CSS size (one grid column): measured once
+      // per resize, never per canvas, so drawing never forces a layout.
+      let sparkSize = null;
+      function drawSpark(S) {
+        const row = S.row, c = row.canvas;
+        if (sparkSize === null) {
+          const b = c.getBoundingClientRect();
+          if (b.width === 0 || b.height === 0) return;   // not laid out yet: retry next frame
+          sparkSize = { w: b.width, h: b.height };
+        }
+        S.sparkDirty = false;
+        const w = sparkSize.w, h = sparkSize.h;
+        const ratio = dpr();
+        const W = Math.round(w * ratio), H = Math.round(h * ratio);
+        if (c.width !== W || c.height !== H) { c.width = W; c.height = H; row.ctx = null; }
+        const ctx = row.ctx || (row.ctx = c.getContext('2d'));
+        ctx.clearRect(0, 0, W, H);
+        const ring = S.spark, n = ring.count;
+        if (n < 2) return;
+        let lo = Infinity, hi = -Infinity;
+        for (let i = 0; i < n; i++) { const v = ring.at(i); if (v < lo) lo = v; if (v > hi) hi = v; }
+        if (hi === lo) { hi += 0.5; lo -= 0.5; }
+        const pad = 2 * ratio;
+        // Until 60 s of history exist, stretch what there is (at least 10 s wide).
+        const span = Math.max(n, 10);
+        const x = (i) => pad + ((span - n + i) / (span - 1)) * (W - 2 * pad);
+        const y = (v) => H - pad - ((v - lo) / (hi - lo)) * (H - 2 * pad);
+        const up = ring.at(n - 1) >= ring.at(0);
+        ctx.beginPath();
+        for (let i = 0; i < n; i++) { const v = ring.at(i); if (i === 0) ctx.moveTo(x(i), y(v)); else ctx.lineTo(x(i), y(v)); }
+        ctx.lineWidth = 1.25 * ratio;
+        ctx.strokeStyle = up ? '#1fc27a' : '#f0525a';
+        ctx.stroke();
+        ctx.lineTo(x(n - 1), H); ctx.lineTo(x(0), H); ctx.closePath();
+        ctx.fillStyle = up ? 'rgba(31,194,122,0.10)' : 'rgba(240,82,90,0.10)';
+        ctx.fill();
+      }
+
+      function paintStatus(now) {
+        lastStatusPaint = now;
+        statusDirty = false;
+        let text = connState;
+        if (connState === 'reconnecting') {
+          const left = Math.max(0, reconnectAt - now);
+          text = ws ? 'reconnecting…' : 'reconnecting in ' + (left / 1000).toFixed(1) + 's';
+        }
+        el.conn.className = 'conn ' + connState;
+        el.connText.textContent = text;
+        el.msgs.textContent = fmtInt(stats.msgRate);
+        el.ticks.textContent = fmtInt(stats.tickRate);
+        el.lat.textContent = stats.latencyP50 === null ? '–' : stats.latencyP50.toFixed(1) + ' ms';
+        el.rtt.textContent = stats.rttMs === null ? '–' : stats.rttMs.toFixed(1) + ' ms';
+        el.gaps.textContent = fmtInt(stats.gaps);
+        el.gaps.className = 'v' + (stats.gaps > 0 ? ' neg' : '');
+        el.conf.textContent = fmtInt(stats.conflated);
+        el.syms.textContent = subscribed.size + ' / ' + watchlist.length;
+        el.fps.textContent = stats.fps ? stats.fps.toFixed(0) : '–';
+        const d = new Date();
+        el.clock.textContent = d.toTimeString().slice(0, 8);
+      }
+
+      function paintDetail() {
+        detailDirty = false;
+        const S = selected ? states.get(selected) : null;
+        if (!S) {
+          el.dName.textContent = '–'; el.dLast.textContent = '–'; el.dChg.textContent = '';
+          el.dDesc.textContent = 'Add a symbol to start';
+          for (const k of ['dBid', 'dAsk', 'dSpread', 'dLsz', 'dSeq', 'dRate', 'dTime', 'dGaps']) el[k].textContent = '–';
+          return;
+        }
+        el.detail.classList.toggle('stale', S.stale);
+        el.dName.textContent = S.symbol;
+        const info = catalogue.get(S.symbol);
+        el.dDesc.textContent = (S.stale ? 'stale · ' : '') + 'tick ' + (info && info.tickSize ? info.tickSize : formatPrice(1, S.exponent)) +
+          ' · id ' + (S.id >= 0 ? S.id : '?') + (S.stale ? '' : ' · live');
+        if (!S.has) { el.dLast.textContent = '–'; el.dChg.textContent = ''; return; }
+        el.dLast.textContent = formatPrice(S.last, S.exponent);
+        const c = changeText(S);
+        if (c) {
+          el.dChg.textContent = c.abs + '  (' + c.pct + ')';
+          el.dChg.className = 'chg num ' + (c.diff > 0 ? 'pos' : c.diff < 0 ? 'neg' : '');
+        }
+        el.dBid.textContent = formatPrice(S.bid, S.exponent) + ' × ' + fmtSize(S.bidSize);
+        el.dAsk.textContent = formatPrice(S.ask, S.exponent) + ' × ' + fmtSize(S.askSize);
+        el.dSpread.textContent = formatPrice(S.ask - S.bid, S.exponent);
+        el.dLsz.textContent = fmtSize(S.lastSize);
+        el.dSeq.textContent = String(S.seq);
+        el.dRate.textContent = String(Math.round(S.rate));
+        const ms = nsHiLoToMs(S.timeHi, S.timeLo);
+        const t = new Date(ms);
+        el.dTime.textContent = t.toTimeString().slice(0, 8) + '.' + String(Math.floor(ms % 1000)).padStart(3, '0');
+        el.dGaps.textContent = S.gaps + ' / ' + S.conflated;
+      }
+
+      let chartFont = null;
+      let chartSize = null;   // from the ResizeObserver: reading clientWidth here would force a layout
+      function drawChart() {
+        const c = el.chart, wrap = el.chartWrap;
+        if (chartSize === null) chartSize = { w: wrap.clientWidth, h: wrap.clientHeight };
+        chartDirty = false;
+        const w = chartSize.w, h = chartSize.h;
+        if (w === 0 || h === 0) return;
+        const ratio = dpr();
+        const W = Math.round(w * ratio), H = Math.round(h * ratio);
+        if (c.width !== W || c.height !== H) { c.width = W; c.height = H; }
+        const ctx = c.getContext('2d');
+        ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+        ctx.clearRect(0, 0, w, h);
+        const S = selected ? states.get(selected) : null;
+        ctx.font = chartFont || (chartFont = '11px ' + getComputedStyle(document.body).getPropertyValue('--mono'));
+        ctx.textBaseline = 'middle';
+        if (!S || S.dLast.count < 2) {
+          ctx.fillStyle = '#566070';
+          ctx.textAlign = 'center';
+          ctx.fillText(S ? 'collecting data…' : 'no symbol selected', w / 2, h / 2);
+          return;
+        }
+        const n = S.dLast.count;
+        let lo = Infinity, hi = -Infinity;
+        for (let i = 0; i < n; i++) {
+          const b = S.dBid.at(i), a = S.dAsk.at(i);
+          if (b < lo) lo = b; if (a > hi) hi = a;
+        }
+        if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
+        const range = hi - lo; hi += range * 0.08; lo -= range * 0.08;
+        const left = 22, right = 74, top = 14, bottom = 24;
+        const pw = w - left - right, ph = h - top - bottom;
+        // The x axis covers the history there is (10 s at least, 60 s at most).
+        const span = Math.max(n, 100);
+        const spanS = span * SAMPLE_MS / 1000;
+        const X = (i) => left + ((span - n + i) / (span - 1)) * pw;
+        const Y = (v) => top + (1 - (v - lo) / (hi - lo)) * ph;
+        const decimals = Math.max(0, -S.exponent);
+
+        // grid + price axis
+        ctx.strokeStyle = '#1b2330'; ctx.lineWidth = 1;
+        ctx.fillStyle = '#7c8797'; ctx.textAlign = 'left';
+        for (let k = 0; k <= 5; k++) {
+          const v = lo + ((hi - lo) * k) / 5, yy = Math.round(Y(v)) + 0.5;
+          ctx.beginPath(); ctx.moveTo(left, yy); ctx.lineTo(left + pw, yy); ctx.stroke();
+          ctx.fillText(v.toFixed(decimals), left + pw + 8, yy);
+        }
+        ctx.textAlign = 'center';
+        const step = spanS > 30 ? 10 : spanS > 12 ? 5 : 2;
+        for (let s = 0; s <= spanS + 1e-9; s += step) {
+          const xx = Math.round(left + ((spanS - s) / spanS) * pw) + 0.5;
+          ctx.beginPath(); ctx.moveTo(xx, top); ctx.lineTo(xx, top + ph); ctx.stroke();
+          ctx.fillText(s === 0 ? 'now' : '-' + s + 's', xx, top + ph + 12);
+        }
+        // open reference
+        const ref = refPrices.get(S.symbol);
+        if (ref && ref.exp === S.exponent) {
+          const rv = ref.m * Math.pow(10, ref.exp);
+          if (rv > lo && rv < hi) {
+            ctx.save(); ctx.setLineDash([4, 4]); ctx.strokeStyle = '#566070';
+            ctx.beginPath(); ctx.moveTo(left, Y(rv)); ctx.lineTo(left + pw, Y(rv)); ctx.stroke(); ctx.restore();
+          }
+        }
+        // bid-ask band
+        ctx.beginPath();
+        for (let i = 0; i < n; i++) { const xx = X(i), yy = Y(S.dAsk.at(i)); if (i === 0) ctx.moveTo(xx, yy); else ctx.lineTo(xx, yy); }
+        for (let i = n - 1; i >= 0; i--) ctx.lineTo(X(i), Y(S.dBid.at(i)));
+        ctx.closePath();
+        ctx.fillStyle = 'rgba(76,141,255,0.30)';
+        ctx.fill();
+        // last line
+        const grad = ctx.createLinearGradient(0, top, 0, top + ph);
+        grad.addColorStop(0, 'rgba(76,141,255,0.10)'); grad.addColorStop(1, 'rgba(76,141,255,0)');
+        ctx.beginPath();
+        for (let i = 0; i < n; i++) { const xx = X(i), yy = Y(S.dLast.at(i)); if (i === 0) ctx.moveTo(xx, yy); else ctx.lineTo(xx, yy); }
+        ctx.strokeStyle = '#4c8dff'; ctx.lineWidth = 1.6; ctx.stroke();
+        ctx.lineTo(X(n - 1), top + ph); ctx.lineTo(X(0), top + ph); ctx.closePath();
+        ctx.fillStyle = grad; ctx.fill();
+        // current price tag
+        const lastV = S.dLast.at(n - 1), ly = Y(lastV);
+        const up = !ref || lastV >= ref.m * Math.pow(10, ref.exp);
+        ctx.fillStyle = up ? '#1fc27a' : '#f0525a';
+        ctx.fillRect(left + pw + 2, ly - 9, right - 4, 18);
+        ctx.fillStyle = '#06110b'; ctx.textAlign = 'left';
+        ctx.fillText(lastV.toFixed(decimals), left + pw + 8, ly);
+        ctx.beginPath(); ctx.arc(X(n - 1), ly, 3, 0, Math.PI * 2); ctx.fillStyle = '#4c8dff'; ctx.fill();
+      }
+
+      function frame() {
+        requestAnimationFrame(frame);
+        fpsFrames++;
+        const now = performance.now();
+        for (let i = 0; i < watchlist.length; i++) {
+          const S = states.get(watchlist[i]);
+          const row = S && S.row;
+          if (!row || !row.visible) continue;
+          if ((S.dirty && (now >= row.nextPaint || S.stale !== row.shown.stale)) || (row.flashing && now >= row.nextFlash)) paintRow(S, now);
+          if (S.sparkDirty) drawSpark(S);
+        }
+        if (detailDirty && now >= nextDetailPaint) { nextDetailPaint = now + DETAIL_PAINT_MS; paintDetail(); }
+        if (chartDirty) drawChart();
+        if (statusDirty || now - lastStatusPaint > 250) paintStatus(now);
+      }
+
+      // ---------------------------------------------------------------- UI events
+      document.getElementById('adder').addEventListener('submit', (e) => {
+        e.preventDefault();
+        const names = parseSymbolList(el.search.value);
+        if (names.length === 0) return;
+        const added = addSymbols(names, true);
+        if (added.length) {
+          el.search.value = '';
+          select(added[added.length - 1]);
+          const S = states.get(added[added.length - 1]);
+          if (S && S.row) S.row.el.scrollIntoView({ block: 'nearest' });
+        }
+      });
+      document.getElementById('reset-btn').addEventListener('click', () => {
+        replaceWatchlist(DEFAULT_WATCHLIST.filter((s) => !catalogueLoaded || catalogue.has(s)), true);
+      });
+      el.list.addEventListener('click', (e) => {
+        const rowEl = e.target.closest('.row');
+        if (!rowEl) return;
+        const name = rowEl.dataset.symbol;
+        if (e.target.closest('[data-action="remove"]')) { removeSymbol(name, true); return; }
+        select(name);
+      });
+      if ('ResizeObserver' in window) {
+        new ResizeObserver((entries) => {
+          const r = entries[entries.length - 1].contentRect;
+          chartSize = { w: r.width, h: r.height };
+          chartDirty = true;
+        }).observe(el.chartWrap);
+      }
+      window.addEventListener('resize', () => { sparkSize = null; chartSize = null; for (const S of states.values()) S.sparkDirty = true; chartDirty = true; });
+
+      // ---------------------------------------------------------------- read-only view for tests and tools
+      function snapshotSymbol(S) {
+        return {
+          symbol: S.symbol, id: S.id, seq: S.has ? S.seq : null, exponent: S.exponent,
+          bid: S.has ? S.bid * Math.pow(10, S.exponent) : null,
+          ask: S.has ? S.ask * Math.pow(10, S.exponent) : null,
+          last: S.has ? S.last * Math.pow(10, S.exponent) : null,
+          bidText: S.has ? formatPrice(S.bid, S.exponent) : null,
+          askText: S.has ? formatPrice(S.ask, S.exponent) : null,
+          lastText: S.has ? formatPrice(S.last, S.exponent) : null,
+          bidSize: S.bidSize, askSize: S.askSize, lastSize: S.lastSize,
+          eventTimeNs: S.has ? ((BigInt(S.timeHi) << 32n) | BigInt(S.timeLo)).toString() : null,
+          snapshot: (S.flags & WIRE.FLAG_SNAPSHOT) !== 0, conflatedCount: S.conflatedCount,
+          updates: S.updates, updatesPerSecond: S.rate, gaps: S.gaps, conflated: S.conflated, stale: S.stale,
+        };
+      }
+      const view = {
+        get state() { return connState; },
+        get symbols() { const o = {}; for (const S of states.values()) o[S.symbol] = snapshotSymbol(S); return o; },
+        get watchlist() { return watchlist.slice(); },
+        get subscribed() { return [...subscribed]; },
+        get selected() { return selected; },
+        get gaps() { return stats.gaps; },
+        get conflated() { return stats.conflated; },
+        get conflatedUpdates() { return stats.conflatedUpdates; },
+        get messages() { return stats.messages; },
+        get ticks() { return stats.ticks; },
+        get badFrames() { return stats.badFrames; },
+        get reconnects() { return stats.reconnects; },
+        get lastCloseCode() { return lastCloseCode; },
+        get rates() { return { messagesPerSecond: stats.msgRate, ticksPerSecond: stats.tickRate, latencyP50Ms: stats.latencyP50, rttMs: stats.rttMs, fps: stats.fps }; },
+        get tickCounts() { return Object.fromEntries(tickCounts); },
+        get catalogueSize() { return catalogue.size; },
+      };
+      Object.defineProperty(window, 'tickerDashboard', { value: Object.freeze(view), writable: false, configurable: false });
+
+      // ---------------------------------------------------------------- start
+      function initialWatchlist() {
+        const param = new URLSearchParams(location.search).get('symbols');
+        if (param !== null && param.trim() !== '') {
+          const names = parseSymbolList(param);
+          if (names.length === 1 && (names[0] === '*' || names[0] === 'ALL')) return [...catalogue.keys()];
+          return names;
+        }
+        const stored = loadStoredWatchlist();
+        if (stored !== null) return stored;
+        return DEFAULT_WATCHLIST.slice();
+      }
+
+      async function loadCatalogue() {
+        for (let wait = 500; ; wait = Math.min(wait * 2, BACKOFF_CAP_MS)) {
+          try {
+            const r = await fetch('/v1/symbols', { cache: 'no-store' });
+            if (r.ok) {
+              const list = await r.json();
+              const frag = document.createDocumentFragment();
+              for (const s of list) {
+                catalogue.set(s.symbol, { symbol: s.symbol, id: s.id, exponent: s.price_exponent, tickSize: s.tick_size, price: s.price });
+                catalogueById[s.id] = s.symbol;
+                const o = document.createElement('option');
+                o.value = s.symbol;
+                frag.appendChild(o);
+              }
+              el.options.appendChild(frag);
+              catalogueLoaded = true;
+              return;
+            }
+          } catch (_) { /* retried below */ }
+          await new Promise((res) => setTimeout(res, wait));
+        }
+      }
+
+      async function start() {
+        requestAnimationFrame(frame);
+        renderEmpty();
+        await loadCatalogue();
+        const fromUrl = new URLSearchParams(location.search).get('symbols');
+        addSymbols(initialWatchlist(), false);
+        if (fromUrl !== null && fromUrl.trim() !== '') saveWatchlist();
+        let sel = null;
+        try { sel = localStorage.getItem(SELECTED_KEY); } catch (_) { /* ignore */ }
+        select(sel && states.has(sel) ? sel : (watchlist[0] || null));
+        connect();
+      }
+      start();
+    })();
+    </script>
+    </body>
+    </html>
     """####
 }

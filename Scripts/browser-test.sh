@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Browser acceptance test of the dashboard (Tests/browser/dashboard_test.py)
+# in headless Chromium. Builds the release binary if it is missing.
+#
+#   Scripts/browser-test.sh            # uses .build/release/ticker
+#   TICKER_BIN=.build-x/release/ticker Scripts/browser-test.sh
+#
+# Needs chromium + chromium-driver and the venv with selenium
+# (Scripts/install-test-tools.sh). Exits with the test's status.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -z "${TICKER_BIN:-}" ]]; then
+    export TICKER_BIN=".build/release/ticker"
+    if [[ ! -x "$TICKER_BIN" ]]; then
+        echo "browser-test: $TICKER_BIN missing; building (swift build -c release)" >&2
+        swift build -c release
+    fi
+elif [[ ! -x "$TICKER_BIN" ]]; then
+    echo "browser-test: TICKER_BIN=$TICKER_BIN is not an executable" >&2
+    exit 2
+fi
+
+PYTHON="${PYTHON:-.build-tools/py3-venv/bin/python}"
+if [[ ! -x "$PYTHON" ]]; then
+    echo "browser-test: $PYTHON missing (run Scripts/install-test-tools.sh)" >&2
+    exit 2
+fi
+
+# The page's wire decoder against the golden batch first (fast, no browser).
+if command -v node >/dev/null 2>&1 && [[ -f Fixtures/golden/tick_batch.hex ]]; then
+    node Tests/browser/decode_golden.mjs
+fi
+
+exec "$PYTHON" Tests/browser/dashboard_test.py "$@"

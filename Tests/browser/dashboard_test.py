@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+"""Browser acceptance test for the dashboard served at GET /.
+
+Drives real headless Chromium through Selenium 4 against a `ticker serve`
+process this script starts (and restarts) itself:
+
+  1. server up (/healthz)
+  2. /?symbols=<20 symbols>: prices change within 2 s
+  3. displayed bid/ask/last for one symbol equal `ticker tap --json` for the same sequence number
+  4. removing a symbol in the UI stops its row/ticks; the watchlist survives a reload
+  5. SIGTERM + restart on the same port: page shows reconnecting/stale, then live with moving prices
+  6. no errors in the browser console
+  7. screenshot to docs/dashboard.png
+  8. all symbols (/?symbols=*): frame rate over 5 s >= 30 fps, long tasks reported
+
+Environment: TICKER_BIN (default .build/release/ticker under the repo root),
+CHROMEDRIVER (default /usr/bin/chromedriver), CHROMIUM (optional binary path).
+Prints one PASS/FAIL line per check and exits 1 if any failed.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+ROOT = Path(__file__).resolve().parents[2]
+TICKER = Path(os.environ.get("TICKER_BIN", ROOT / ".build" / "release" / "ticker"))
+if not TICKER.is_absolute():
+    TICKER = ROOT / TICKER
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+SCREENSHOT = ROOT / "docs" / "dashboard.png"
+MIN_FPS = 30.0
+
+results = []          # (name, ok, detail)
+console_entries = []  # every browser log entry seen, with the phase it was collected in
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def record(name, ok, detail=""):
+    results.append((name, ok, detail))
+    log(f"{'PASS' if ok else 'FAIL'}  {name}{': ' + detail if detail else ''}")
+
+
+def check(name):
+    """Decorator-ish helper: run fn, record PASS with its returned detail or FAIL with the exception."""
+    def run(fn):
+        try:
+            detail = fn()
+            record(name, True, detail or "")
+            return True
+        except Exception as e:  # noqa: BLE001 - report every failure, keep going
+            record(name, False, f"{type(e).__name__}: {e}")
+            if os.environ.get("VERBOSE"):
+                traceback.print_exc()
+            return False
+    return run
+
+
+def wait_for(pred, timeout, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, port):
+        self.port = port
+        self.proc = None
+        self.logfile = tempfile.NamedTemporaryFile(prefix="ticker-serve-", suffix=".log", delete=False)
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout=15):
+        deadline = time.monotonic() + timeout
+        while True:
+            self.proc = subprocess.Popen(
+                [str(TICKER), "serve", "--port", str(self.port), "--heartbeat-ms", "2000"],
+                stdout=self.logfile, stderr=subprocess.STDOUT, cwd=ROOT)
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break  # exited (e.g. port still busy): retry below
+                try:
+                    with urllib.request.urlopen(self.base + "/healthz", timeout=1) as r:
+                        if r.status == 200:
+                            return
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"server did not become healthy on port {self.port}; log: {self.logfile.name}")
+            time.sleep(0.3)
+
+    def stop(self, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+
+def new_driver():
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1600,1000",
+                "--force-device-scale-factor=1"):
+        opts.add_argument(arg)
+    if os.environ.get("CHROMIUM"):
+        opts.binary_location = os.environ["CHROMIUM"]
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+
+
+def drain_console(driver, phase):
+    for e in driver.get_log("browser"):
+        console_entries.append((phase, e))
+
+
+ROWS_JS = """
+return Array.from(document.querySelectorAll('#list .row')).map(r => ({
+  symbol: r.dataset.symbol, seq: r.dataset.seq, stale: r.classList.contains('stale'),
+  bid: r.querySelector('.c-bid').textContent, ask: r.querySelector('.c-ask').textContent,
+  last: r.querySelector('.c-last').textContent}));
+"""
+
+
+def rows(driver):
+    return {r["symbol"]: r for r in driver.execute_script(ROWS_JS)}
+
+
+def dash(driver, expr):
+    return driver.execute_script(f"return window.tickerDashboard && window.tickerDashboard.{expr};")
+
+
+def wait_live_with_rows(driver, count, timeout=10):
+    def ready():
+        if dash(driver, "state") != "live":
+            return False
+        rs = rows(driver)
+        live = [r for r in rs.values() if r["seq"] and not r["stale"]]
+        return len(rs) == count and len(live) == count and rs
+    return wait_for(ready, timeout, what=f"state live with {count} non-stale rows")
+
+
+def prices_moving(driver, timeout, minimum):
+    """Returns how many rows changed a displayed price within `timeout` seconds (asserts >= minimum)."""
+    before = rows(driver)
+    t0 = time.monotonic()
+
+    def moved():
+        now = rows(driver)
+        n = sum(1 for s, r in now.items() if s in before and
+                (r["bid"], r["ask"], r["last"]) != (before[s]["bid"], before[s]["ask"], before[s]["last"]))
+        return n if n >= minimum else False
+    n = wait_for(moved, timeout, what=f">= {minimum} rows with a changed price")
+    return n, time.monotonic() - t0
+
+
+def main():
+    if not TICKER.exists():
+        log(f"FAIL  ticker binary not found at {TICKER} (set TICKER_BIN or run swift build -c release)")
+        return 1
+    port = free_port()
+    server = Server(port)
+    driver = None
+    state = {}
+    try:
+        @check("1 server starts and /healthz answers")
+        def _():
+            server.start()
+            with urllib.request.urlopen(server.base + "/v1/symbols", timeout=5) as r:
+                state["symbols"] = [s["symbol"] for s in json.load(r)]
+            with urllib.request.urlopen(server.base + "/", timeout=5) as r:
+                page = r.read().decode()
+            assert "tickerDashboard" in page, "GET / is not the dashboard page"
+            return f"pid {server.proc.pid} port {port}, {len(state['symbols'])} symbols"
+
+        if "symbols" not in state:
+            raise SystemExit(1)
+        driver = new_driver()
+        syms20 = state["symbols"][:20]
+        focus = syms20[0]          # compared against `ticker tap`
+        victim = syms20[5]         # removed through the UI
+
+        @check("2 twenty symbols: prices change within 2 s")
+        def _():
+            driver.get(server.base + "/?symbols=" + ",".join(syms20))
+            wait_live_with_rows(driver, 20)
+            n, dt = prices_moving(driver, 2.0, 10)
+            return f"{n}/20 rows changed a displayed price within {dt:.2f}s"
+
+        @check(f"3 displayed {focus} equals `ticker tap` for the same sequence")
+        def _():
+            tap = subprocess.Popen(
+                [str(TICKER), "tap", "--url", f"ws://127.0.0.1:{port}/v1/stream", "--symbols", focus,
+                 "--json", "--seconds", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            samples = []
+            time.sleep(0.3)
+            t_end = time.monotonic() + 3.3
+            while time.monotonic() < t_end:
+                r = rows(driver).get(focus)
+                if r and r["seq"]:
+                    samples.append(r)
+                time.sleep(0.04)
+            out, err = tap.communicate(timeout=15)
+            assert tap.returncode == 0, f"tap exited {tap.returncode}: {err.strip()[:300]}"
+            taps = {}
+            for line in out.splitlines():
+                obj = json.loads(line, parse_float=Decimal)
+                if obj["symbol"] == focus:
+                    taps[int(obj["seq"])] = obj
+            assert taps, "tap printed no ticks"
+            matched, mismatched = 0, []
+            for s in samples:
+                t = taps.get(int(s["seq"]))
+                if t is None:
+                    continue
+                shown = (Decimal(s["bid"]), Decimal(s["ask"]), Decimal(s["last"]))
+                want = (t["bid"], t["ask"], t["last"])
+                if shown == want:
+                    matched += 1
+                else:
+                    mismatched.append((s["seq"], shown, want))
+            assert not mismatched, f"{len(mismatched)} sampled rows differ from tap, e.g. {mismatched[:3]}"
+            assert matched >= 1, f"none of {len(samples)} sampled seqs appears in tap's {len(taps)} ticks"
+            ex = next(s for s in samples if int(s['seq']) in taps)
+            return (f"{matched}/{len(samples)} samples matched tap exactly (tap printed {len(taps)} ticks, "
+                    f"seq {min(taps)}..{max(taps)}); e.g. seq {ex['seq']} bid {ex['bid']} ask {ex['ask']} last {ex['last']}")
+
+        @check(f"4a removing {victim} in the UI stops its row and ticks")
+        def _():
+            row = driver.find_element(By.CSS_SELECTOR, f'#list .row[data-symbol="{victim}"]')
+            driver.execute_script("arguments[0].scrollIntoView({block:'center'})", row)
+            btn = row.find_element(By.CSS_SELECTOR, "button[data-action=remove]")
+            # the remove button shows on hover, as for a mouse user
+            ActionChains(driver).move_to_element(row).pause(0.2).move_to_element(btn).click().perform()
+            wait_for(lambda: victim not in rows(driver), 2, what="row removed")
+            wait_for(lambda: victim not in dash(driver, "subscribed"), 3, what="server confirmed unsubscribe")
+            time.sleep(0.3)  # let records already in flight arrive
+            c0 = (dash(driver, "tickCounts") or {}).get(victim, 0)
+            time.sleep(1.5)
+            c1 = (dash(driver, "tickCounts") or {}).get(victim, 0)
+            assert victim not in rows(driver), "row came back"
+            assert victim not in dash(driver, "symbols"), "symbol still in page state"
+            assert c1 == c0, f"ticks for {victim} still arriving ({c0} -> {c1})"
+            others = len(rows(driver))
+            assert others == 19, f"expected 19 rows, have {others}"
+            return f"row gone, unsubscribe confirmed, tick count frozen at {c1} over 1.5 s, 19 rows left"
+
+        @check("4b watchlist survives a reload (localStorage)")
+        def _():
+            driver.get(server.base + "/")
+            wait_live_with_rows(driver, 19)
+            wl = dash(driver, "watchlist")
+            assert victim not in wl and wl == [s for s in syms20 if s != victim], f"watchlist after reload: {wl}"
+            return f"reload of / shows the same 19 symbols in order"
+
+        @check("4c clicking a row selects it for the chart")
+        def _():
+            target = syms20[2]
+            driver.find_element(By.CSS_SELECTOR, f'#list .row[data-symbol="{target}"] .sym').click()
+            wait_for(lambda: dash(driver, "selected") == target and
+                     driver.find_element(By.ID, "d-name").text == target, 2, what="selection")
+            return f"{target} selected, detail panel shows it"
+
+        @check(f"4d adding {victim} back through the search box (and rejecting an unknown name)")
+        def _():
+            box = driver.find_element(By.ID, "search")
+            box.clear()
+            box.send_keys("ZZZZQ" + Keys.ENTER)
+            wait_for(lambda: "ZZZZQ" in driver.find_element(By.ID, "notice").text, 2, what="unknown-symbol notice")
+            assert "ZZZZQ" not in rows(driver), "unknown symbol got a row"
+            box.clear()
+            box.send_keys(victim.lower() + Keys.ENTER)
+            wait_for(lambda: (rows(driver).get(victim) or {}).get("seq"), 3, what=f"{victim} row ticking")
+            seq0 = int(rows(driver)[victim]["seq"])
+            wait_for(lambda: int(rows(driver)[victim]["seq"]) > seq0, 2, what=f"{victim} seq advancing")
+            driver.find_element(By.CSS_SELECTOR, f'#list .row[data-symbol="{victim}"] .sym').click()
+            ActionChains(driver).move_to_element(
+                driver.find_element(By.CSS_SELECTOR, f'#list .row[data-symbol="{victim}"]')).perform()
+            driver.find_element(By.CSS_SELECTOR, f'#list .row[data-symbol="{victim}"] button[data-action=remove]').click()
+            wait_for(lambda: victim not in rows(driver), 2, what="row removed again")
+            driver.find_element(By.CSS_SELECTOR, f'#list .row[data-symbol="{syms20[2]}"] .sym').click()
+            return f"ZZZZQ rejected with a notice; '{victim.lower()}' added as {victim}, ticked past seq {seq0}, removed again"
+
+        drain_console(driver, "before restart")
+
+        @check("5 server restart: page goes reconnecting/stale, then live with moving prices")
+        def _():
+            pid = server.proc.pid
+            code = server.stop()
+            t_kill = time.monotonic()
+
+            def stale():
+                rs = rows(driver)
+                return dash(driver, "state") == "reconnecting" and rs and all(r["stale"] for r in rs.values())
+            wait_for(stale, 5, what="state reconnecting with every row stale")
+            status = driver.find_element(By.ID, "st-conn-text").text
+            t_stale = time.monotonic() - t_kill
+            time.sleep(1.0)
+            server.start()
+            t_up = time.monotonic()
+            wait_live_with_rows(driver, 19, timeout=15)
+            t_live = time.monotonic() - t_up
+            n, dt = prices_moving(driver, 3.0, 10)
+            return (f"SIGTERM pid {pid} (exit {code}); stale+'{status}' after {t_stale:.2f}s; "
+                    f"restarted pid {server.proc.pid}, live again {t_live:.2f}s after restart "
+                    f"(close code {dash(driver, 'lastCloseCode')}); {n}/19 rows moved within {dt:.2f}s")
+
+        drain_console(driver, "after restart")
+
+        @check("7 screenshot saved to docs/dashboard.png")
+        def _():
+            time.sleep(5.0)  # some chart and sparkline history since the reload in 4b
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            assert driver.save_screenshot(str(SCREENSHOT)), "save_screenshot returned False"
+            return f"{SCREENSHOT.relative_to(ROOT)} ({SCREENSHOT.stat().st_size} bytes)"
+
+        info = {k: dash(driver, k) for k in ("gaps", "conflated", "messages", "ticks", "badFrames", "reconnects")}
+        log(f"      scenario 1 totals: {info}")
+        drain_console(driver, "end of scenario 1")
+        driver.quit()
+        driver = None
+
+        # ---- scenario 2: every symbol
+        driver = new_driver()
+
+        @check("8a fresh profile at / opens the default watchlist")
+        def _():
+            driver.get(server.base + "/")
+            wait_for(lambda: dash(driver, "state") == "live" and len(dash(driver, "subscribed") or []) >= 5,
+                     10, what="default symbols subscribed")
+            wl = dash(driver, "watchlist")
+            assert "AAPL" in wl and "MSFT" in wl, f"default watchlist: {wl}"
+            return ", ".join(wl)
+
+        @check(f"8 all symbols: >= {MIN_FPS:.0f} frames/s over 5 s")
+        def _():
+            n_all = len(state["symbols"])
+            driver.get(server.base + "/?symbols=*")
+            wait_for(lambda: dash(driver, "state") == "live" and len(dash(driver, "subscribed") or []) == n_all,
+                     15, what=f"{n_all} symbols subscribed")
+            time.sleep(2.0)  # warm up: every row has ticked, rates are settled
+            driver.execute_script("""
+              const m = window.__perf = {frames: 0, longTasks: 0, longTaskMs: 0, longestMs: 0, t0: performance.now()};
+              (function f() { m.frames++; m.raf = requestAnimationFrame(f); })();
+              try {
+                m.obs = new PerformanceObserver((list) => {
+                  for (const e of list.getEntries()) { m.longTasks++; m.longTaskMs += e.duration; m.longestMs = Math.max(m.longestMs, e.duration); }
+                });
+                m.obs.observe({type: 'longtask'});
+              } catch (e) { m.longTasks = -1; }
+            """)
+            t0 = dash(driver, "ticks")
+            time.sleep(2.5)
+            # scroll half-way through the list mid-measurement, so freshly visible rows must paint
+            driver.execute_script("const l = document.getElementById('list'); l.scrollTop = l.scrollHeight / 2;")
+            time.sleep(2.5)
+            m = driver.execute_script("""
+              const m = window.__perf; cancelAnimationFrame(m.raf); if (m.obs) m.obs.disconnect();
+              return {frames: m.frames, ms: performance.now() - m.t0, longTasks: m.longTasks,
+                      longTaskMs: m.longTaskMs, longestMs: m.longestMs};
+            """)
+            ticks = dash(driver, "ticks") - t0
+            rates = dash(driver, "rates")
+            fps = m["frames"] * 1000.0 / m["ms"]
+            secs = m["ms"] / 1000
+            log(f"      scenario 2: {n_all} rows, {fps:.1f} fps over {secs:.2f}s, long tasks {m['longTasks']} "
+                f"(total {m['longTaskMs']:.0f} ms, longest {m['longestMs']:.0f} ms), "
+                f"{ticks / secs:,.0f} ticks/s decoded, {rates['messagesPerSecond']:,.0f} msgs/s, "
+                f"latency p50 {rates['latencyP50Ms'] or float('nan'):.1f} ms, gaps {dash(driver, 'gaps')}, conflated {dash(driver, 'conflated')}")
+            assert fps >= MIN_FPS, f"{fps:.1f} fps < {MIN_FPS}"
+            return f"{fps:.1f} fps, {m['longTasks']} long tasks, {ticks / secs:,.0f} ticks/s"
+
+        drain_console(driver, "scenario 2")
+
+        @check("6 browser console has no errors")
+        def _():
+            errors = [(phase, e) for phase, e in console_entries if e.get("level") == "SEVERE"]
+            for phase, e in console_entries:
+                if e.get("level") != "SEVERE":
+                    log(f"      console [{phase}] {e.get('level')}: {e.get('message')}")
+            assert not errors, f"{len(errors)} error(s): " + " | ".join(f"[{p}] {e['message']}" for p, e in errors[:5])
+            return f"{len(console_entries)} console entries, none at error level"
+    finally:
+        if driver is not None:
+            try:
+                driver.quit()
+            except Exception:  # noqa: BLE001
+                pass
+        server.stop()
+
+    failed = [r for r in results if not r[1]]
+    log("")
+    log(f"SUMMARY: {len(results) - len(failed)}/{len(results)} checks passed" +
+        (f"; failed: {', '.join(r[0] for r in failed)}" if failed else ""))
+    log(f"server log: {server.logfile.name}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
