@@ -66,7 +66,11 @@ enum TapCommand {
                     let name = names[tick.symbolId] ?? "#\(tick.symbolId)"
                     // One write per line: a pipe reader sees each tick as it arrives.
                     let line = options.json ? TickFormat.json(tick, symbol: name) : TickFormat.line(tick, symbol: name)
-                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                    do {
+                        try FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
+                    } catch {
+                        return 0   // the reader went away (e.g. `| head`): a normal end
+                    }
                     printed += 1
                     if let count = options.count, printed >= count { return 0 }
                 }
