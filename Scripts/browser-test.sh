@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Browser acceptance test of the dashboard (Tests/browser/dashboard_test.py)
-# in headless Chromium. Builds the release binary if it is missing.
+# in headless Chromium. Builds the release binary first (a no-op when current).
 #
-#   Scripts/browser-test.sh            # uses .build/release/ticker
+#   Scripts/browser-test.sh            # builds and uses the release ticker
 #   TICKER_BIN=.build-x/release/ticker Scripts/browser-test.sh
 #
 # Needs chromium + chromium-driver and the venv with selenium
@@ -11,11 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ -z "${TICKER_BIN:-}" ]]; then
-    export TICKER_BIN=".build/release/ticker"
-    if [[ ! -x "$TICKER_BIN" ]]; then
-        echo "browser-test: $TICKER_BIN missing; building (swift build -c release)" >&2
-        swift build -c release
-    fi
+    # Always (re)build: a no-op when up to date, and never a stale page.
+    bash Scripts/install-test-tools.sh >/dev/null
+    swift build -c release -Xswiftc -warnings-as-errors --product ticker >/dev/null
+    export TICKER_BIN="$(swift build -c release -Xswiftc -warnings-as-errors --show-bin-path)/ticker"
 elif [[ ! -x "$TICKER_BIN" ]]; then
     echo "browser-test: TICKER_BIN=$TICKER_BIN is not an executable" >&2
     exit 2
