@@ -1250,37 +1250,14 @@ enum EmbeddedAssets {
 
       // Before opening a WebSocket after a disconnect, ask /healthz whether the
       // server is back, so a down server costs one cheap HTTP probe per back-off
-      // step instead of a failed WebSocket handshake. The probe runs in a tiny
-      // worker: a refused connection there does not surface as an error of this page.
-      let prober = null, probeSeq = 0;
-      const probeWaiters = new Map();
+      // step instead of a failed WebSocket handshake. (While the server is down
+      // the browser logs each refused probe as a network error; that is expected.)
       function probeServer() {
-        const url = location.origin + '/healthz';
-        if (prober === null) {
-          try {
-            const src = 'onmessage = async (e) => {' +
-              '  const ctl = new AbortController(); const t = setTimeout(() => ctl.abort(), 3000);' +
-              '  let ok = false;' +
-              '  try { const r = await fetch(e.data.url, { cache: "no-store", signal: ctl.signal }); ok = r.ok; } catch (_) { ok = false; }' +
-              '  clearTimeout(t); postMessage({ id: e.data.id, ok });' +
-              '};';
-            prober = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
-            prober.onmessage = (e) => {
-              const w = probeWaiters.get(e.data.id);
-              if (w) { probeWaiters.delete(e.data.id); w(e.data.ok); }
-            };
-          } catch (_) {
-            prober = false;
-          }
-        }
-        if (prober === false) {
-          return fetch(url, { cache: 'no-store' }).then((r) => r.ok, () => false);
-        }
-        const id = ++probeSeq;
-        return new Promise((resolve) => {
-          probeWaiters.set(id, resolve);
-          prober.postMessage({ id, url });
-        });
+        const ctl = new AbortController();
+        const timer = setTimeout(() => ctl.abort(), 3000);
+        return fetch(location.origin + '/healthz', { cache: 'no-store', signal: ctl.signal })
+          .then((r) => r.ok, () => false)
+          .finally(() => clearTimeout(timer));
       }
       function probeThenConnect() {
         probeServer().then((ok) => { if (ok) connect(); else scheduleReconnect(); });
