@@ -269,6 +269,8 @@ final class Connection: EventHandler {
             }
         case .webSocket:
             guard ws.state == .open else { return }
+            // An idle connection keeps no buffer: a busy one refills it within a sweep.
+            if outbound.isEmpty && !isDirty { outbound.shrink() }
             if subscriber.isConflating,
                now - subscriber.conflatingSinceNanos >= UInt64(config.slowConsumerTimeoutMs) * 1_000_000 {
                 worker.metrics.add(worker.metrics.slowConsumerCloses)
