@@ -38,7 +38,15 @@ let package = Package(
             name: "ticker", dependencies: ["TickerServer", "TickerClient", "FanoutHub", "MarketData"],
             swiftSettings: strict),
 
+        // Benchmark support (statistics, loss ledger, SVG) and the benchmark itself.
+        .target(name: "BenchSupport", path: "Benchmarks/BenchSupport", swiftSettings: strict),
+        .executableTarget(
+            name: "TickerBench",
+            dependencies: ["BenchSupport", "PosixIO", "WebSocketProtocol", "MarketData", "PriceFeed", "TickerClient", "TickerServer"],
+            path: "Benchmarks/TickerBench", swiftSettings: strict),
+
         .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
+        .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),
         .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol"]),
         .testTarget(

@@ -1,0 +1,68 @@
+/// Latency samples in 1 µs buckets up to 1 s (plus an overflow count and
+/// the exact maximum). Recording is an array increment, so the load
+/// generator can record every record it receives without sorting millions
+/// of samples; percentiles are exact to the microsecond.
+public struct LatencyHistogram: Sendable {
+    public static let bucketCount = 1_000_000
+    private var buckets: [UInt32]
+    public private(set) var count: Int = 0
+    public private(set) var overflow: Int = 0
+    public private(set) var maxNanos: UInt64 = 0
+    public private(set) var sumNanos: Double = 0
+
+    public init() {
+        buckets = Array(repeating: 0, count: Self.bucketCount)
+    }
+
+    /// Records one latency. Negative latencies (clock skew between
+    /// processes) count as 0: both ends read the same wall clock here.
+    @inline(__always)
+    public mutating func record(nanos: Int64) {
+        let ns = UInt64(max(0, nanos))
+        let micros = Int(ns / 1_000)
+        if micros < Self.bucketCount {
+            buckets[micros] &+= 1
+        } else {
+            overflow += 1
+        }
+        count += 1
+        sumNanos += Double(ns)
+        if ns > maxNanos { maxNanos = ns }
+    }
+
+    public mutating func merge(_ other: LatencyHistogram) {
+        for i in 0..<Self.bucketCount where other.buckets[i] != 0 { buckets[i] &+= other.buckets[i] }
+        count += other.count
+        overflow += other.overflow
+        sumNanos += other.sumNanos
+        maxNanos = max(maxNanos, other.maxNanos)
+    }
+
+    /// The latency (in µs, upper edge of its bucket) below which `fraction`
+    /// of samples fall: nearest-rank. nil without samples.
+    public func percentileMicros(_ fraction: Double) -> Double? {
+        guard count > 0 else { return nil }
+        let rank = max(1, Int((fraction * Double(count)).rounded(.up)))
+        var seen = 0
+        for i in 0..<Self.bucketCount {
+            seen += Int(buckets[i])
+            if seen >= rank { return Double(i + 1) }
+        }
+        return Double(maxNanos) / 1_000
+    }
+
+    public var meanMicros: Double? { count > 0 ? sumNanos / Double(count) / 1_000 : nil }
+    public var maxMicros: Double { Double(maxNanos) / 1_000 }
+}
+
+/// Nearest-rank percentile of already sorted values; nil when empty.
+public func percentile(sorted values: [Double], _ fraction: Double) -> Double? {
+    guard !values.isEmpty else { return nil }
+    let rank = max(1, Int((fraction * Double(values.count)).rounded(.up)))
+    return values[min(values.count, rank) - 1]
+}
+
+/// Events per second; 0 for an empty interval.
+public func rate(_ count: Double, seconds: Double) -> Double {
+    seconds > 0 ? count / seconds : 0
+}

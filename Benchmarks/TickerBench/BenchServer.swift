@@ -1,0 +1,70 @@
+import BenchSupport
+import Foundation
+
+/// `ticker serve` as a separate process, so its CPU and memory are its own.
+final class BenchServer {
+    let process = Process()
+    let port: UInt16
+    private let errors = Pipe()
+
+    /// The `ticker` built beside this executable.
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("ticker")
+    }
+
+    init(arguments: [String]) throws {
+        let binary = Self.binary
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw BenchError("no ticker binary at \(binary.path); run `swift build -c release` first")
+        }
+        process.executableURL = binary
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var log = ""
+        while true {
+            let chunk = errors.fileHandleForReading.availableData
+            if chunk.isEmpty { throw BenchError("server exited before listening: \(log)") }
+            log += String(decoding: chunk, as: UTF8.self)
+            if let range = log.range(of: #"listening on http://[^:]+:\d+/"#, options: .regularExpression) {
+                port = UInt16(log[range].split(separator: ":").last!.dropLast())!
+                break
+            }
+        }
+        // Keep draining standard error so the server never blocks on it.
+        errors.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var cpuTicks: UInt64 { ProcFile.cpuTicks(pid: pid) }
+    var residentBytes: Int { ProcFile.residentBytes(pid: pid) }
+
+    func stop() {
+        errors.fileHandleForReading.readabilityHandler = nil
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
+
+enum ProcFile {
+    static func cpuTicks(pid: Int32?) -> UInt64 {
+        let path = pid.map { "/proc/\($0)/stat" } ?? "/proc/self/stat"
+        return (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(ProcStats.cpuTicks) ?? 0
+    }
+
+    static func residentBytes(pid: Int32?) -> Int {
+        let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
+        return (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(ProcStats.residentBytes) ?? 0
+    }
+
+    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,45 @@
+import MarketData
+import PosixIO
+import TickerClient
+
+/// Publishes tick batches through `/v1/publish`, numbering each symbol's
+/// sequence from 1 so every subscriber can check it received every record.
+final class Publisher {
+    private let client: TickerClient
+    private var sequences: [UInt64]
+    private var buffer: [UInt8] = []
+
+    init(port: UInt16, token: String, symbolCount: Int) throws {
+        client = try TickerClient(url: TickerURL(host: "127.0.0.1", port: port, path: "/v1/publish", query: "token=\(token)"))
+        sequences = Array(repeating: 0, count: symbolCount)
+    }
+
+    /// Sends one message of `count` ticks cycling over `symbols`, each
+    /// stamped with the current wall clock. Returns the ticks per symbol.
+    func publish(count: Int, symbols: Range<Int>, startAt offset: inout Int) throws -> [Int: Int] {
+        buffer.removeAll(keepingCapacity: true)
+        let now = Clock.wallNanos()
+        TickWire.appendHeader(recordCount: count, sendTimeNs: now, to: &buffer)
+        var perSymbol: [Int: Int] = [:]
+        for i in 0..<count {
+            let symbol = symbols.lowerBound + (offset + i) % symbols.count
+            sequences[symbol] += 1
+            perSymbol[symbol, default: 0] += 1
+            let price = 10_000 + Int64(sequences[symbol] % 100)
+            TickWire.appendRecord(Tick(
+                symbolId: UInt32(symbol), priceExponent: -2, sequence: sequences[symbol], eventTimeNs: now,
+                bid: price, ask: price + 1, last: price, bidSize: 100, askSize: 100, lastSize: 10), to: &buffer)
+        }
+        offset += count
+        try client.sendBinary(buffer)
+        // Answer pings and surface errors the server sent back.
+        while let event = try client.next(timeoutMs: 0) {
+            if case .control(.error(let e)) = event { throw BenchError("publish refused: \(e.code.rawValue) \(e.message)") }
+        }
+        return perSymbol
+    }
+
+    func sequence(of symbol: Int) -> UInt64 { sequences[symbol] }
+
+    func close() { client.close() }
+}

@@ -1,0 +1,62 @@
+import BenchSupport
+import Foundation
+
+/// Every figure of one run, as printed and as written to JSON.
+struct RunResult: Codable {
+    var preset: String
+    var mode: String
+    var clients: Int
+    var symbols: Int
+    var symbolsPerClient: Int
+    var seconds: Double
+    var frames: Int
+    var records: Int
+    var bytes: Int
+    var framesPerSecond: Double
+    var ticksPerSecond: Double
+    var megabytesPerSecond: Double
+    var latencyP50Ms: Double?
+    var latencyP99Ms: Double?
+    var latencyP999Ms: Double?
+    var latencyMaxMs: Double?
+    var serverCPUPercent: Double
+    var generatorCPUPercent: Double
+    var serverRSSMB: Double
+    var bytesPerIdleConnection: Double?
+    var expectedRecords: Int?
+    var lossCheck: String
+    var lossClean: Bool
+    var warning: String?
+}
+
+enum Report {
+    static func printTable(_ results: [RunResult]) {
+        func ms(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }
+        let header = ["preset", "mode", "clients", "frames/s", "ticks/s", "MB/s", "p50 ms", "p99 ms", "p999 ms", "max ms",
+                      "srv CPU%", "gen CPU%", "srv RSS MB", "B/idle conn", "loss check"]
+        var rows = [header]
+        for r in results {
+            rows.append([r.preset, r.mode, "\(r.clients)", SVGChart.short(r.framesPerSecond), SVGChart.short(r.ticksPerSecond),
+                         String(format: "%.1f", r.megabytesPerSecond), ms(r.latencyP50Ms), ms(r.latencyP99Ms), ms(r.latencyP999Ms),
+                         ms(r.latencyMaxMs), String(format: "%.0f", r.serverCPUPercent), String(format: "%.0f", r.generatorCPUPercent),
+                         String(format: "%.1f", r.serverRSSMB), r.bytesPerIdleConnection.map { String(format: "%.0f", $0) } ?? "-",
+                         r.lossCheck])
+        }
+        let widths = header.indices.map { i in rows.map { $0[i].count }.max()! }
+        for (n, row) in rows.enumerated() {
+            print(row.enumerated().map { i, cell in i < 2 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: widths[i] - cell.count) + cell }.joined(separator: "  "))
+            if n == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+        }
+        for r in results { if let w = r.warning { print("WARNING [\(r.preset)/\(r.mode)/\(r.clients)]: \(w)") } }
+    }
+
+    static func write(_ results: [RunResult], preset: String, directory: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let path = "\(directory)/\(preset).json"
+        try encoder.encode(results).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+}
