@@ -167,7 +167,7 @@ struct Runner {
         let bytes = fleet.counters.bytes.load(ordering: .relaxed)
         let h = result.histogram
         var warning: String?
-        if selfCPU >= serverCPU && selfCPU > 90 {
+        if selfCPU > serverCPU {
             warning = String(format: "the load generator (%.0f%% CPU) was busier than the server (%.0f%%): the figure may understate the server", selfCPU, serverCPU)
         }
         return RunResult(

@@ -24,6 +24,8 @@ OPTIONS:
   --seconds S   measured time per run (default 5)
   --clients N   override the preset's client count
   --loops N     server event loops (default 1: the frame targets are per loop)
+  --round N     ticks published per closed-loop round (defaults: fanout 1,000
+                per message / 10,000 batched; broadcast 200 / 2,000)
   --out DIR     where JSON and SVG go (default reports/bench)
 """
 
@@ -43,6 +45,7 @@ if let s = option("--seconds"), let v = Double(s), v > 0 { runner.seconds = v }
 if let s = option("--loops"), let v = Int(s), v > 0 { runner.serverLoops = v }
 if let s = option("--out") { runner.outputDirectory = s }
 let clientOverride = option("--clients").flatMap(Int.init)
+let roundOverride = option("--round").flatMap(Int.init)
 guard args.isEmpty else {
     FileHandle.standardError.write(Data("TickerBench: unknown arguments \(args) (see --help)\n".utf8))
     exit(2)
@@ -53,12 +56,14 @@ guard args.isEmpty else {
     case "fanout":
         let n = clientOverride ?? 1_000
         return try ["message", "batch"].map {
-            try runner.closedLoop(preset: "fanout", mode: $0, clients: n, symbols: 100, perClient: 10, roundTicks: 1_000)
+            try runner.closedLoop(preset: "fanout", mode: $0, clients: n, symbols: 100, perClient: 10,
+                                 roundTicks: roundOverride ?? ($0 == "batch" ? 10_000 : 1_000))
         }
     case "broadcast":
         let n = clientOverride ?? 1_000
         return try ["message", "batch"].map {
-            try runner.closedLoop(preset: "broadcast", mode: $0, clients: n, symbols: 1, perClient: 1, roundTicks: 200)
+            try runner.closedLoop(preset: "broadcast", mode: $0, clients: n, symbols: 1, perClient: 1,
+                                 roundTicks: roundOverride ?? ($0 == "batch" ? 2_000 : 200))
         }
     case "single":
         return [try runner.closedLoop(preset: "single", mode: "message", clients: clientOverride ?? 100, symbols: 1, perClient: 1, roundTicks: 1)]

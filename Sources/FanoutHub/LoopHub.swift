@@ -26,7 +26,10 @@ public struct HubCounters: Sendable {
 /// and a memcpy of its pre-encoded bytes.
 public final class LoopHub {
     public let settings: HubSettings
-    private var index: [[Int32]]
+    /// Per symbol, its subscribers on this loop. Unmanaged: `subscribers`
+    /// owns them, and the per-record loop then does no reference counting
+    /// (the profile showed retain/release dominating fan-out before).
+    private var index: [[Unmanaged<Subscriber>]]
     private var subscribers: [Subscriber?] = []
     private var freeSlots: [Int] = []
     /// Last tick seen per symbol: the snapshot a new subscriber gets first.
@@ -94,7 +97,7 @@ public final class LoopHub {
         beforeQueueing(outcome)
         var snapshots: [Tick] = []
         for id in added {
-            index[Int(id)].append(Int32(s.hubIndex))
+            index[Int(id)].append(Unmanaged.passUnretained(s))
             s.symbols.append(id)
             s.symbolSet.insert(id)
             if var tick = lastTicks[Int(id)] {
@@ -119,8 +122,8 @@ public final class LoopHub {
         for id in ids where s.symbolSet.contains(id) {
             s.symbolSet.remove(id)
             removed.append(id)
-            let me = Int32(s.hubIndex)
-            if let at = index[Int(id)].firstIndex(of: me) {
+            let me = Unmanaged.passUnretained(s).toOpaque()
+            if let at = index[Int(id)].firstIndex(where: { $0.toOpaque() == me }) {
                 index[Int(id)].swapAt(at, index[Int(id)].count - 1)
                 index[Int(id)].removeLast()
             }
@@ -159,29 +162,31 @@ public final class LoopHub {
                     guard symbol < index.count else { continue }
                     lastTicks[symbol] = batch.ticks[i]
                     index[symbol].withUnsafeBufferPointer { list in
-                        for slot in list {
-                            let s = subscribers[Int(slot)].unsafelyUnwrapped
-                            if s.touchedEpoch != epoch {
-                                s.touchedEpoch = epoch
-                                touched.append(s)
-                            }
-                            if s.isConflating || s.outbound.count >= highWater {
-                                if !s.isConflating { startConflating(s, nowNanos: nowNanos) }
-                                putInSlot(s, batch.ticks[i])
-                                continue
-                            }
-                            queued &+= 1
-                            if perTick {
-                                s.outbound.reserve(frameSize)
-                                    .copyMemory(from: frames.baseAddress! + i * frameSize, byteCount: frameSize)
-                            } else {
-                                if s.openHeader == nil || s.openRecords == Self.maxRecordsPerMessage {
-                                    if s.openHeader != nil { closeMessage(s, sendTimeNs: sendTimeNs) }
-                                    s.openHeader = s.outbound.reserve(Self.maxPrefix)
+                        for ref in list {
+                            ref._withUnsafeGuaranteedRef { s in
+                                if s.touchedEpoch != epoch {
+                                    s.touchedEpoch = epoch
+                                    touched.append(s)
                                 }
-                                s.outbound.reserve(recordSize)
-                                    .copyMemory(from: records.baseAddress! + i * recordSize, byteCount: recordSize)
-                                s.openRecords += 1
+                                let queue = s.outbound
+                                if s.isConflating || queue.count >= highWater {
+                                    if !s.isConflating { startConflating(s, nowNanos: nowNanos) }
+                                    putInSlot(s, batch.ticks[i])
+                                    return
+                                }
+                                queued &+= 1
+                                if perTick {
+                                    queue.reserve(frameSize)
+                                        .copyMemory(from: frames.baseAddress! + i * frameSize, byteCount: frameSize)
+                                } else {
+                                    if s.openHeader == nil || s.openRecords == Self.maxRecordsPerMessage {
+                                        if s.openHeader != nil { closeMessage(s, sendTimeNs: sendTimeNs) }
+                                        s.openHeader = queue.reserve(Self.maxPrefix)
+                                    }
+                                    queue.reserve(recordSize)
+                                        .copyMemory(from: records.baseAddress! + i * recordSize, byteCount: recordSize)
+                                    s.openRecords += 1
+                                }
                             }
                         }
                     }

@@ -42,6 +42,7 @@ public final class OutboundQueue {
     }
 
     private func tail(forContiguous n: Int) -> Chunk {
+        tailCache = nil
         if head < chunks.count, let last = chunks.last, last.free >= n { return last }
         let chunk: Chunk
         if n <= Self.chunkSize, let reused = spare {
@@ -64,12 +65,30 @@ public final class OutboundQueue {
     /// to write them. The caller must fill all `n` before the next flush.
     @inline(__always)
     public func reserve(_ n: Int) -> UnsafeMutableRawPointer {
+        // Fast path without touching the chunk array: the cached tail has room.
+        if let cached = tailCache {
+            let fits = cached._withUnsafeGuaranteedRef { chunk -> UnsafeMutableRawPointer? in
+                guard chunk.free >= n else { return nil }
+                let p = chunk.base + chunk.writeIndex
+                chunk.writeIndex += n
+                return p
+            }
+            if let p = fits {
+                count += n
+                return p
+            }
+        }
         let chunk = tail(forContiguous: n)
+        tailCache = Unmanaged.passUnretained(chunk)
         let p = chunk.base + chunk.writeIndex
         chunk.writeIndex += n
         count += n
         return p
     }
+
+    /// The newest chunk, unretained (`chunks` owns it); nil whenever the
+    /// chunk list changes shape, so it can never outlive its chunk.
+    private var tailCache: Unmanaged<Chunk>?
 
     public func append(_ bytes: UnsafeRawBufferPointer) {
         var offset = 0
@@ -147,6 +166,7 @@ public final class OutboundQueue {
 
     /// Frees everything, e.g. when the connection closes.
     public func removeAll() {
+        tailCache = nil
         chunks.removeAll()
         head = 0
         spare = nil
@@ -157,6 +177,7 @@ public final class OutboundQueue {
     public func shrink() {
         spare = nil
         if count == 0 {
+            tailCache = nil
             chunks.removeAll()
             head = 0
         }
