@@ -88,12 +88,14 @@ enum ServeCommand {
 
     static func run(_ config: ServerConfig) throws {
         let server = try TickerServer(config: config)
-        try server.start()
-        Log.info("ticker listening on http://\(config.host):\(server.port)/ (stream: ws://\(config.host):\(server.port)/v1/stream) with \(server.symbols.count) symbols, \(config.loops) loop(s), seed \(config.seed)")
+        // Before accepting anything: once clients arrive the process may run
+        // out of descriptors, and the signal source needs one of its own.
         SignalWatcher.onTerminate {
             Log.info("shutting down: close 1001 to every client, drain \(config.drainTimeoutMs) ms")
             server.shutdown()
         }
+        try server.start()
+        Log.info("ticker listening on http://\(config.host):\(server.port)/ (stream: ws://\(config.host):\(server.port)/v1/stream) with \(server.symbols.count) symbols, \(config.loops) loop(s), seed \(config.seed)")
         server.waitUntilStopped()
         Log.info("stopped")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Testing
 
 /// The real `ticker` executable (built beside the test bundle) run as a
 /// child process, so its memory can be read from /proc on its own.
@@ -83,8 +84,14 @@ final class ServerProcess: Sendable {
 
     func stop() {
         errors.fileHandleForReading.readabilityHandler = nil
+        guard process.isRunning else { return }
+        process.terminate()
+        // A server that ignores SIGTERM is a failure, but never a hung test run.
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
         if process.isRunning {
-            process.terminate()
+            Issue.record("server did not exit within 10 s of SIGTERM")
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }

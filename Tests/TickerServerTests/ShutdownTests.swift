@@ -16,18 +16,21 @@ import Testing
         for s in clients { try s.read(timeoutMs: 5_000) { $0.count >= 12 } }
         #expect(clients.allSatisfy { $0.status == 101 })
 
-        let started = Date()
         kill(server.process.processIdentifier, SIGTERM)
+        // Whatever reached the clients by the 1 s mark is in their socket buffers.
+        usleep(1_000_000)
         var got1001 = 0
+        var missing: [String] = []
         for s in clients {
-            try s.read(timeoutMs: 1_000) { bytes in serverFrames(after: bytes).contains { $0.header.opcode == .close } }
-            if serverFrames(after: s.received).first(where: { $0.header.opcode == .close }).flatMap(closeCode) == 1001 {
+            try s.readAvailable()
+            let frames = serverFrames(after: s.received)
+            if frames.first(where: { $0.header.opcode == .close }).flatMap(closeCode) == 1001 {
                 got1001 += 1
+            } else if missing.count < 3 {
+                missing.append("\(s.received.count) bytes, opcodes \(frames.map(\.header.opcode.rawValue)), EOF \(s.sawEOF)")
             }
         }
-        let allClosedAfter = Date().timeIntervalSince(started)
-        #expect(got1001 == clients.count, "\(got1001)/\(clients.count) got close 1001")
-        #expect(allClosedAfter < 1.0, "every close frame arrived within 1 s (\(allClosedAfter) s)")
+        #expect(got1001 == clients.count, "\(got1001)/\(clients.count) had close 1001 within 1 s of SIGTERM; e.g. \(missing)")
         // The clients never answer the close; the server must still exit at the drain deadline.
         let deadline = Date().addingTimeInterval(4)
         while server.process.isRunning && Date() < deadline { usleep(20_000) }

@@ -93,6 +93,25 @@ final class RawSocket {
         return true
     }
 
+    /// Takes whatever is already in the socket buffer, without waiting.
+    func readAvailable() throws {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while !sawEOF {
+            let r: IOResult
+            do {
+                r = try chunk.withUnsafeMutableBytes { try Syscall.read(fd, into: $0) }
+            } catch {
+                sawEOF = true
+                return
+            }
+            switch r {
+            case .wouldBlock: return
+            case .processed(0): sawEOF = true
+            case .processed(let n): received += chunk[0..<n]
+            }
+        }
+    }
+
     var text: String { String(decoding: received, as: UTF8.self) }
 
     /// Status code of an HTTP response at the start of `received`.
