@@ -17,16 +17,16 @@ public struct LatencyHistogram: Sendable {
     /// Records one latency. Negative latencies (clock skew between
     /// processes) count as 0: both ends read the same wall clock here.
     @inline(__always)
-    public mutating func record(nanos: Int64) {
+    public mutating func record(nanos: Int64, count n: Int = 1) {
         let ns = UInt64(max(0, nanos))
         let micros = Int(ns / 1_000)
         if micros < Self.bucketCount {
-            buckets[micros] &+= 1
+            buckets[micros] &+= UInt32(truncatingIfNeeded: n)
         } else {
-            overflow += 1
+            overflow += n
         }
-        count += 1
-        sumNanos += Double(ns)
+        count += n
+        sumNanos += Double(ns) * Double(n)
         if ns > maxNanos { maxNanos = ns }
     }
 

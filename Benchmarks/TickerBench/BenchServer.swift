@@ -18,8 +18,15 @@ final class BenchServer {
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw BenchError("no ticker binary at \(binary.path); run `swift build -c release` first")
         }
-        process.executableURL = binary
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+        // Server on CPU 0, generator on CPU 1 (see Pinning): each side's CPU
+        // figure is then its own core's, and they never steal each other's time.
+        if let taskset = Pinning.taskset {
+            process.executableURL = taskset
+            process.arguments = ["-c", "0", binary.path, "serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+        }
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -71,4 +78,26 @@ enum ProcFile {
 struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// CPU pinning with util-linux `taskset`, when present and the machine has 2+ cores.
+enum Pinning {
+    static let taskset: URL? = {
+        guard ProcessInfo.processInfo.activeProcessorCount >= 2 else { return nil }
+        for dir in ["/usr/bin", "/bin"] where FileManager.default.isExecutableFile(atPath: "\(dir)/taskset") {
+            return URL(fileURLWithPath: "\(dir)/taskset")
+        }
+        return nil
+    }()
+
+    /// Pins every thread of this process (present and future) to CPU 1.
+    static func pinSelf() {
+        guard let taskset else { return }
+        let p = Process()
+        p.executableURL = taskset
+        p.arguments = ["-a", "-p", "-c", "1", "\(getpid())"]
+        p.standardOutput = FileHandle.nullDevice
+        try? p.run()
+        p.waitUntilExit()
+    }
 }

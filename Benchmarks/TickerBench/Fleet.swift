@@ -239,6 +239,9 @@ final class BenchConnection: EventHandler {
                 let count = Int(data.load(fromByteOffset: payload + 2, as: UInt16.self).littleEndian)
                 let size = Int(data.load(fromByteOffset: payload + 4, as: UInt16.self).littleEndian)
                 var r = payload + 16
+                // Records stamped with the same event time (one publish) have the
+                // same latency: one weighted histogram entry per run of them.
+                var runEvent: Int64 = 0, runLength = 0
                 for _ in 0..<count {
                     let symbol = Int(data.loadUnaligned(fromByteOffset: r, as: UInt32.self).littleEndian)
                     let flags = data[r + 4]
@@ -248,9 +251,16 @@ final class BenchConnection: EventHandler {
                     if symbol < ledger.symbolCapacity {
                         ledger.record(symbol: symbol, sequence: seq, snapshot: flags & 1 != 0, conflatedCount: conflated)
                     }
-                    fleet.histogram.record(nanos: now - event)
+                    if event == runEvent {
+                        runLength += 1
+                    } else {
+                        if runLength > 0 { fleet.histogram.record(nanos: now - runEvent, count: runLength) }
+                        runEvent = event
+                        runLength = 1
+                    }
                     r += size
                 }
+                if runLength > 0 { fleet.histogram.record(nanos: now - runEvent, count: runLength) }
                 records += count
             case 0x1:
                 texts += 1

@@ -40,6 +40,7 @@ if args.contains("--help") || args.contains("-h") || args.isEmpty {
     exit(args.isEmpty ? 2 : 0)
 }
 let preset = args.removeFirst()
+Pinning.pinSelf()
 var runner = try Runner()
 if let s = option("--seconds"), let v = Double(s), v > 0 { runner.seconds = v }
 if let s = option("--loops"), let v = Int(s), v > 0 { runner.serverLoops = v }

@@ -126,3 +126,14 @@ import Testing
         #expect(SVGChart.short(1_234) == "1.23k")
     }
 }
+
+@Suite struct WeightedHistogramTests {
+    @Test func weightedRecordEqualsRepeatedRecords() {
+        var a = LatencyHistogram(), b = LatencyHistogram()
+        a.record(nanos: 4_200, count: 3)
+        for _ in 0..<3 { b.record(nanos: 4_200) }
+        #expect(a.count == b.count)
+        #expect(a.percentileMicros(0.5) == b.percentileMicros(0.5))
+        #expect(a.meanMicros == b.meanMicros)
+    }
+}
