@@ -2,21 +2,8 @@
 # Interop with real peers: Python `websockets` and Node `ws` against a server
 # started here with /echo enabled. Exit 0 only when both pass.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-bash Scripts/install-test-tools.sh >/dev/null
-py="$root/.build-tools/py3-venv/bin/python"
-swift build -c release -Xswiftc -warnings-as-errors --product ticker >/dev/null
-bin="$(swift build -c release -Xswiftc -warnings-as-errors --show-bin-path)/ticker"
-port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-log=$(mktemp)
-"$bin" serve --port "$port" --echo --log-level warn >"$log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 100); do
-  "$py" -c "import socket; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null && break
-  sleep 0.1
-done
+source "$(dirname "$0")/test-server.sh"
+start_test_server --echo --log-level warn
 status=0
 timeout 120 "$py" Tests/interop/python_client.py 127.0.0.1 "$port" || status=1
 NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs timeout 120 node Tests/interop/node_client.js 127.0.0.1 "$port" || status=1
@@ -33,5 +20,5 @@ print(f"protocol-doc example: {'ok  ' if ok else 'FAIL'} decoded {len(ticks)} ti
 if ticks: print("protocol-doc example: first tick:", ticks[0])
 sys.exit(0 if ok else 1)
 PY
-kill -0 $server 2>/dev/null || { echo "interop: the server died"; cat "$log"; exit 1; }
+require_server_alive
 exit $status
