@@ -45,6 +45,7 @@ public final class LoopHub {
     static let maxPrefix = 10 + TickWire.headerSize
     /// The message header's count is 16 bits; a longer run starts a new message.
     static let maxRecordsPerMessage = Int(UInt16.max)
+    static let maxOpenRecords = Int32(UInt16.max)
 
     public init(symbolCount: Int, settings: HubSettings) {
         self.settings = settings
@@ -179,7 +180,7 @@ public final class LoopHub {
                                     queue.reserve(frameSize)
                                         .copyMemory(from: frames.baseAddress! + i * frameSize, byteCount: frameSize)
                                 } else {
-                                    if s.openHeader == nil || s.openRecords == Self.maxRecordsPerMessage {
+                                    if s.openHeader == nil || s.openRecords == Self.maxOpenRecords {
                                         if s.openHeader != nil { closeMessage(s, sendTimeNs: sendTimeNs) }
                                         s.openHeader = queue.reserve(Self.maxPrefix)
                                     }
@@ -244,11 +245,11 @@ public final class LoopHub {
 
     private func closeMessage(_ s: Subscriber, sendTimeNs: UInt64) {
         guard let prefix = s.openHeader else { return }
-        let payload = TickWire.headerSize + s.openRecords * TickWire.recordSize
+        let payload = TickWire.headerSize + Int(s.openRecords) * TickWire.recordSize
         let headerSize = WebSocketFrameEncoder.headerSize(payloadLength: payload, masked: false)
         let gap = 10 - headerSize
         WebSocketFrameEncoder.writeHeader(to: prefix + gap, opcode: .binary, payloadLength: payload)
-        TickWire.writeHeader(recordCount: s.openRecords, sendTimeNs: sendTimeNs, to: prefix + 10)
+        TickWire.writeHeader(recordCount: Int(s.openRecords), sendTimeNs: sendTimeNs, to: prefix + 10)
         s.outbound.removeGap(at: prefix, length: gap)
         counters.messagesQueued &+= 1
         counters.bytesQueued &+= UInt64(headerSize + payload)

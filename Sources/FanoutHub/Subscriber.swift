@@ -25,7 +25,7 @@ public final class Subscriber {
     /// Open batched message in `outbound`, between the first record of a
     /// publish and `closeMessage`.
     var openHeader: UnsafeMutableRawPointer?
-    var openRecords = 0
+    var openRecords: Int32 = 0
     var touchedEpoch: UInt64 = 0
 
     /// Updates this connection has had swallowed by conflation, ever.

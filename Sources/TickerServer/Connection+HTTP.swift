@@ -65,7 +65,7 @@ extension Connection {
             send(response: rejection.response)
         case .success(let response):
             worker.metrics.countResponse(status: 101)
-            outbound.append(response.serialize())
+            enqueue(response.serialize())
             ws = WebSocketConnection(role: .server, limits: limits)
             phase = .webSocket(route)
             worker.metrics.webSockets.wrappingAdd(1, ordering: .relaxed)
@@ -94,7 +94,7 @@ extension Connection {
             response.headers.append(("Connection", "close"))
         }
         worker.metrics.countResponse(status: response.status)
-        outbound.append(response.serialize())
+        enqueue(response.serialize())
         phase = .responding
         closeWhenFlushed = true
         flush()

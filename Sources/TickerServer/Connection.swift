@@ -8,8 +8,9 @@ import WebSocketProtocol
 /// answers, control replies and ticks share one ordered stream of bytes.
 final class Connection: EventHandler {
     enum Phase {
-        /// Reading the HTTP request head.
-        case request(HTTPRequestParser)
+        /// Reading the HTTP request head. Boxed: its parser is freed with the
+        /// phase, so an upgraded connection does not carry it.
+        case request(PendingRequest)
         /// An HTTP answer is queued; close once it is written.
         case responding
         case webSocket(Route)
@@ -27,14 +28,14 @@ final class Connection: EventHandler {
     var phase: Phase
     var ws = WebSocketConnection(role: .server)
 
-    let acceptedAt: UInt64
     /// Absolute monotonic deadline after which the socket is dropped outright.
     var hardCloseAt = UInt64.max
     var closeWhenFlushed = false
     var wantsWritable = false
     var isDirty = false
     var nextPingAt = UInt64.max
-    var pingSentAt: UInt64?
+    /// When the unanswered ping went out; 0 = none outstanding.
+    var pingSentAt: UInt64 = 0
     var rate: TokenBucket
 
     init(fd: Int32, index: Int, worker: LoopWorker) {
@@ -42,8 +43,9 @@ final class Connection: EventHandler {
         self.index = index
         self.worker = worker
         let config = worker.config
-        phase = .request(HTTPRequestParser(maxHeaderBytes: config.maxHeaderBytes, maxHeaderCount: config.maxHeaderCount))
-        acceptedAt = Clock.monotonicNanos()
+        phase = .request(PendingRequest(
+            parser: HTTPRequestParser(maxHeaderBytes: config.maxHeaderBytes, maxHeaderCount: config.maxHeaderCount),
+            acceptedAt: Clock.monotonicNanos()))
         rate = TokenBucket(perSecond: config.maxMessagesPerSecond)
         subscriber.ownerIndex = index
     }
@@ -88,9 +90,8 @@ final class Connection: EventHandler {
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
         switch phase {
-        case .request(var parser):
-            let result = parser.append(bytes)
-            phase = .request(parser)
+        case .request(let pending):
+            let result = pending.parser.append(bytes)
             switch result {
             case .needMore:
                 return
@@ -122,7 +123,7 @@ final class Connection: EventHandler {
 
     func receiveFrames(_ bytes: UnsafeRawBufferPointer) {
         // Any bytes from the peer prove it is alive, as a pong would.
-        pingSentAt = nil
+        pingSentAt = 0
         var actions = worker.actions
         worker.actions = []
         actions.removeAll(keepingCapacity: true)
@@ -145,7 +146,7 @@ final class Connection: EventHandler {
             case .deliver(let message):
                 deliver(message)
             case .send(let bytes):
-                outbound.append(bytes)
+                enqueue(bytes)
                 if outbound.count > worker.config.hub.perConnectionCap && ws.state == .open {
                     // A peer that floods pings (or control requests) and never reads
                     // would grow our queue without end: past the cap it is cut off.
@@ -153,7 +154,7 @@ final class Connection: EventHandler {
                     startClose(.policyViolation, reason: "not reading its replies")
                 }
             case .pongReceived:
-                pingSentAt = nil
+                pingSentAt = 0
             case .startCloseTimer:
                 hardCloseAt = min(hardCloseAt, Clock.monotonicNanos() + UInt64(worker.config.closeTimeoutMs) * 1_000_000)
                 leaveHub()
@@ -180,7 +181,7 @@ final class Connection: EventHandler {
     }
 
     func send(_ opcode: WebSocketOpcode, _ payload: [UInt8]) {
-        if let frame = ws.encode(opcode, payload: payload) { outbound.append(frame) }
+        if let frame = ws.encode(opcode, payload: payload) { enqueue(frame) }
     }
 
     /// Starts the closing handshake with `code`; the peer gets `closeTimeoutMs` to answer.
@@ -198,6 +199,29 @@ final class Connection: EventHandler {
     }
 
     // MARK: writing
+
+    /// Queues bytes for the peer, writing them straight to the socket when
+    /// nothing is queued ahead of them. Small replies (the 101, the welcome,
+    /// control answers) then never allocate a queue chunk, which is what keeps
+    /// an idle connection's memory down to its objects.
+    func enqueue(_ bytes: [UInt8]) {
+        guard outbound.isEmpty, !isClosed else {
+            outbound.append(bytes)
+            return
+        }
+        let written: Int
+        do {
+            let result = try bytes.withUnsafeBytes { try Syscall.send(fd, $0) }
+            if case .processed(let n) = result { written = n } else { written = 0 }
+        } catch {
+            // The peer is gone; the next flush or read notices and closes.
+            written = 0
+        }
+        worker.metrics.add(worker.metrics.bytesWritten, UInt64(written))
+        if written < bytes.count {
+            bytes.withUnsafeBytes { outbound.append(UnsafeRawBufferPointer(rebasing: $0[written...])) }
+        }
+    }
 
     /// Writes as much of the queue as the socket takes, in one sendmsg per
     /// pass; asks epoll for EPOLLOUT only while bytes remain.
@@ -261,8 +285,8 @@ final class Connection: EventHandler {
         }
         let config = worker.config
         switch phase {
-        case .request:
-            if now - acceptedAt >= UInt64(config.handshakeTimeoutMs) * 1_000_000 {
+        case .request(let pending):
+            if now - pending.acceptedAt >= UInt64(config.handshakeTimeoutMs) * 1_000_000 {
                 worker.metrics.add(worker.metrics.handshakeTimeouts)
                 respond(status: 408, text: "request head not received within \(config.handshakeTimeoutMs) ms")
                 hardCloseAt = now + UInt64(config.closeTimeoutMs) * 1_000_000
@@ -276,12 +300,12 @@ final class Connection: EventHandler {
                 worker.metrics.add(worker.metrics.slowConsumerCloses)
                 leaveHub()
                 startClose(.slowConsumer, reason: "slow consumer")
-            } else if let sent = pingSentAt, now - sent >= UInt64(config.pongTimeoutMs) * 1_000_000 {
+            } else if pingSentAt != 0, now - pingSentAt >= UInt64(config.pongTimeoutMs) * 1_000_000 {
                 worker.metrics.add(worker.metrics.heartbeatTimeouts)
                 startClose(.heartbeatTimeout, reason: "no pong")
             } else if now >= nextPingAt {
                 nextPingAt = now + UInt64(config.heartbeatIntervalMs) * 1_000_000
-                if pingSentAt == nil { pingSentAt = now }
+                if pingSentAt == 0 { pingSentAt = now }
                 send(.ping, [])
                 flush()
             }
@@ -303,23 +327,36 @@ final class Connection: EventHandler {
     }
 }
 
+/// The state of a connection still reading its request head.
+final class PendingRequest {
+    var parser: HTTPRequestParser
+    /// The request head must be complete by acceptedAt + handshake timeout.
+    let acceptedAt: UInt64
+
+    init(parser: HTTPRequestParser, acceptedAt: UInt64) {
+        self.parser = parser
+        self.acceptedAt = acceptedAt
+    }
+}
+
 /// Inbound message budget: `perSecond` tokens, refilled continuously, with a
-/// burst of the same size. Counts control requests and pings alike.
+/// burst of the same size. Counts control requests. 24 bytes: it lives in
+/// every connection, so idle memory counts its fields.
 struct TokenBucket {
-    let capacity: Double
-    var tokens: Double
+    let capacity: Float
+    var tokens: Float
     var last: UInt64
     /// Requests refused since the bucket was last full; 10x the rate closes the connection.
-    var refusals = 0
+    var refusals: Int32 = 0
 
     init(perSecond: Int) {
-        capacity = Double(max(1, perSecond))
+        capacity = Float(max(1, perSecond))
         tokens = capacity
         last = Clock.monotonicNanos()
     }
 
     mutating func take(now: UInt64) -> Bool {
-        tokens = min(capacity, tokens + Double(now &- last) / 1e9 * capacity)
+        tokens = min(capacity, tokens + Float(Double(now &- last) / 1e9) * capacity)
         last = now
         if tokens >= 1 {
             tokens -= 1
@@ -330,5 +367,5 @@ struct TokenBucket {
         return false
     }
 
-    var isAbusive: Bool { Double(refusals) >= capacity * 10 }
+    var isAbusive: Bool { Float(refusals) >= capacity * 10 }
 }
