@@ -47,7 +47,7 @@ let package = Package(
         // The generator must be cheaper per message than the server it measures;
         // it gets the same single-thread exclusivity setting as FanoutHub.
         .target(
-            name: "BenchSupport", path: "Benchmarks/BenchSupport",
+            name: "BenchSupport", dependencies: ["MarketData"], path: "Benchmarks/BenchSupport",
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(
             name: "TickerBench",

@@ -12,9 +12,10 @@ func check(_ condition: Bool, _ message: @autoclosure () -> String) {
     if !condition { fatalError("oracle violated: \(message())") }
 }
 
-/// Outcome as comparable values: (kind, status or total consumed offset).
-func parseRequest(_ stream: UnsafeRawBufferPointer, chunk: Int) -> (HTTPRequestHead?, Int) {
-    var parser = HTTPRequestParser(maxHeaderBytes: headLimit, maxHeaderCount: 20)
+/// Outcome as comparable values: (head, total consumed offset or -status).
+/// Requests and responses share one head reader, so the same bounds hold for both.
+func parse<Head: HTTPHead>(_ stream: UnsafeRawBufferPointer, chunk: Int, as _: Head.Type) -> (Head?, Int) {
+    var parser = HTTPHeadParser<Head>(maxHeaderBytes: headLimit, maxHeaderCount: 20)
     var offset = 0
     while offset < stream.count {
         let size = min(chunk, stream.count - offset)
@@ -33,24 +34,6 @@ func parseRequest(_ stream: UnsafeRawBufferPointer, chunk: Int) -> (HTTPRequestH
     return (nil, 0)
 }
 
-func parseResponse(_ stream: UnsafeRawBufferPointer, chunk: Int) -> (HTTPResponseHead?, Int) {
-    var parser = HTTPResponseParser(maxHeaderBytes: headLimit, maxHeaderCount: 20)
-    var offset = 0
-    while offset < stream.count {
-        let size = min(chunk, stream.count - offset)
-        switch parser.append(UnsafeRawBufferPointer(rebasing: stream[offset..<(offset + size)])) {
-        case .needMore:
-            offset += size
-        case .complete(let head, let consumed):
-            check(consumed >= 1 && consumed <= size, "consumed \(consumed) of a \(size)-byte chunk")
-            return (head, offset + consumed)
-        case .failed(let error):
-            return (nil, -error.status)
-        }
-    }
-    return (nil, 0)
-}
-
 @_cdecl("LLVMFuzzerTestOneInput")
 public func httpParserFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let input = UnsafeRawBufferPointer(start: data, count: size)
@@ -58,8 +41,8 @@ public func httpParserFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let chunk = Int(first) + 1
     let stream = UnsafeRawBufferPointer(rebasing: input[1...])
 
-    let chunked = parseRequest(stream, chunk: chunk)
-    let whole = parseRequest(stream, chunk: max(1, stream.count))
+    let chunked = parse(stream, chunk: chunk, as: HTTPRequestHead.self)
+    let whole = parse(stream, chunk: max(1, stream.count), as: HTTPRequestHead.self)
     check(chunked.0 == whole.0 && chunked.1 == whole.1, "request: chunked and whole feeding disagree")
     if let head = chunked.0 {
         switch WebSocketHandshake.serverResponse(to: head, allowedOrigins: ["http://localhost"]) {
@@ -77,8 +60,8 @@ public func httpParserFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = head.query
     }
 
-    let responseChunked = parseResponse(stream, chunk: chunk)
-    let responseWhole = parseResponse(stream, chunk: max(1, stream.count))
+    let responseChunked = parse(stream, chunk: chunk, as: HTTPResponseHead.self)
+    let responseWhole = parse(stream, chunk: max(1, stream.count), as: HTTPResponseHead.self)
     check(responseChunked.0 == responseWhole.0 && responseChunked.1 == responseWhole.1, "response: chunked and whole feeding disagree")
     if let head = responseChunked.0 {
         do throws(WebSocketClientHandshakeError) {

@@ -1,3 +1,5 @@
+import MarketData
+
 /// Verifies "no silent loss" per (client, symbol): after a baseline (the
 /// first record, or any snapshot) every record must be previous + 1 +
 /// conflatedCount. Anything else is classified and counted.
@@ -26,7 +28,7 @@ public struct SequenceLedger: Sendable {
             last[symbol] = sequence
             return .baseline
         }
-        let expected = previous + 1 + UInt64(conflatedCount)
+        let expected = SequenceRule.expected(after: previous, conflatedCount: conflatedCount)
         if sequence == expected {
             last[symbol] = sequence
             return .ok

@@ -44,8 +44,7 @@ public final class LoopHub {
     /// batch's first record and trimmed to the real size when it closes.
     static let maxPrefix = 10 + TickWire.headerSize
     /// The message header's count is 16 bits; a longer run starts a new message.
-    static let maxRecordsPerMessage = Int(UInt16.max)
-    static let maxOpenRecords = Int32(UInt16.max)
+    static let maxOpenRecords = Int32(TickWire.maxRecordsPerMessage)
 
     public init(symbolCount: Int, settings: HubSettings) {
         self.settings = settings
@@ -153,6 +152,8 @@ public final class LoopHub {
         touched.removeAll(keepingCapacity: true)
         let highWater = settings.highWaterMark
         let perTick = settings.delivery == .perTick
+        precondition(!perTick || batch.frames.count == batch.count * TickBatch.frameSize,
+                     "per-tick delivery needs a batch built with perTickFrames")
         let recordSize = TickWire.recordSize
         let frameSize = TickBatch.frameSize
         var queued: UInt64 = 0
@@ -261,7 +262,7 @@ public final class LoopHub {
     private func appendMessage(_ s: Subscriber, ticks: [Tick], sendTimeNs: UInt64) {
         var start = 0
         while start < ticks.count {
-            let n = min(ticks.count - start, Self.maxRecordsPerMessage)
+            let n = min(ticks.count - start, TickWire.maxRecordsPerMessage)
             let payload = TickWire.headerSize + n * TickWire.recordSize
             let headerSize = WebSocketFrameEncoder.headerSize(payloadLength: payload, masked: false)
             let p = s.outbound.reserve(headerSize + payload)

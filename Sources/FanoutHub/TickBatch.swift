@@ -8,26 +8,32 @@ public final class TickBatch: Sendable {
     /// `ticks.count` wire records of `TickWire.recordSize` bytes, in order.
     public let records: [UInt8]
     /// For one-tick-per-message delivery: per tick, a whole WebSocket binary
-    /// frame (frame header + message header + record), `frameSize` bytes each.
+    /// frame (frame header + message header + record), `frameSize` bytes each;
+    /// empty when the batch was built without `perTickFrames`.
     public let frames: [UInt8]
     public let sendTimeNs: UInt64
 
     /// Bytes of one single-record binary message: frame header, message header, record.
     public static let frameSize = 2 + TickWire.headerSize + TickWire.recordSize
 
-    public init(ticks: [Tick], sendTimeNs: UInt64) {
+    /// `perTickFrames`: also pre-encode one whole frame per tick. Only
+    /// one-tick-per-message delivery reads them; batched delivery (the
+    /// default) copies `records` alone, so the server skips this work then.
+    public init(ticks: [Tick], sendTimeNs: UInt64, perTickFrames: Bool = true) {
         self.ticks = ticks
         self.sendTimeNs = sendTimeNs
         var records = [UInt8]()
         records.reserveCapacity(ticks.count * TickWire.recordSize)
+        for tick in ticks { TickWire.appendRecord(tick, to: &records) }
         var frames = [UInt8]()
-        frames.reserveCapacity(ticks.count * Self.frameSize)
-        for tick in ticks {
-            TickWire.appendRecord(tick, to: &records)
-            WebSocketFrameEncoder.writeHeader(
-                into: &frames, opcode: .binary, payloadLength: TickWire.headerSize + TickWire.recordSize)
-            TickWire.appendHeader(recordCount: 1, sendTimeNs: sendTimeNs, to: &frames)
-            TickWire.appendRecord(tick, to: &frames)
+        if perTickFrames {
+            frames.reserveCapacity(ticks.count * Self.frameSize)
+            let payloadLength = TickWire.headerSize + TickWire.recordSize
+            for i in ticks.indices {
+                WebSocketFrameEncoder.writeHeader(into: &frames, opcode: .binary, payloadLength: payloadLength)
+                TickWire.appendHeader(recordCount: 1, sendTimeNs: sendTimeNs, to: &frames)
+                frames += records[(i * TickWire.recordSize)..<((i + 1) * TickWire.recordSize)]
+            }
         }
         self.records = records
         self.frames = frames

@@ -26,7 +26,7 @@ public struct SequenceTracker: Sendable {
         conflatedUpdates += UInt64(tick.conflatedCount)
         defer { last[tick.symbolId] = tick.sequence }
         guard !tick.flags.contains(.snapshot), let previous = last[tick.symbolId] else { return nil }
-        let expected = previous + 1 + UInt64(tick.conflatedCount)
+        let expected = SequenceRule.expected(after: previous, conflatedCount: tick.conflatedCount)
         guard tick.sequence != expected else { return nil }
         let gap = SequenceGap(symbolId: tick.symbolId, expected: expected, received: tick.sequence)
         gaps.append(gap)

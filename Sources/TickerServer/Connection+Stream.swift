@@ -1,4 +1,5 @@
 import FanoutHub
+import Foundation
 import MarketData
 import PosixIO
 import WebSocketProtocol
@@ -16,7 +17,7 @@ extension Connection {
                 maxMessagesPerSecond: config.maxMessagesPerSecond,
                 maxMessageBytes: config.maxInboundMessageBytes))))
         if let list = QueryString.value("symbols", in: query), !list.isEmpty {
-            let names = list.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+            let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             subscribe(id: nil, names: names)
         }
     }
@@ -126,15 +127,6 @@ extension Connection {
             sendError(ControlError(code: .unknownSymbol, id: nil, message: "symbol id out of range", symbols: nil))
             return
         }
-        worker.shared.publish(TickBatch(ticks: decoded.ticks, sendTimeNs: Clock.wallNanos()))
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while s.first == " " { s.removeFirst() }
-        while s.last == " " { s.removeLast() }
-        return String(s)
+        worker.shared.publish(worker.shared.makeBatch(decoded.ticks))
     }
 }

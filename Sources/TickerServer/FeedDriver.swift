@@ -47,7 +47,7 @@ final class FeedDriver: Sendable {
             ticks.removeAll(keepingCapacity: true)
             feed.advance(to: Clock.wallNanos(), into: &ticks)
             if !ticks.isEmpty {
-                shared.publish(TickBatch(ticks: ticks, sendTimeNs: Clock.wallNanos()))
+                shared.publish(shared.makeBatch(ticks))
             }
         }
     }

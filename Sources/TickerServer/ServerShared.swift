@@ -49,6 +49,11 @@ final class ServerShared: Sendable {
 
     func addInbox(_ inbox: LoopInbox) { inboxes.withLock { $0.append(inbox) } }
 
+    /// Encodes ticks once, with per-tick frames only if delivery uses them.
+    func makeBatch(_ ticks: [Tick]) -> TickBatch {
+        TickBatch(ticks: ticks, sendTimeNs: Clock.wallNanos(), perTickFrames: config.hub.delivery == .perTick)
+    }
+
     /// Hands a batch to every loop. Called by the feed thread and by
     /// `/v1/publish` connections, so both sources fan out the same way.
     func publish(_ batch: TickBatch) {

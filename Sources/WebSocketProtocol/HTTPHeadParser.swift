@@ -1,0 +1,94 @@
+/// A message head that can be built from its first line and header fields.
+public protocol HTTPHead: Sendable {
+    static func make(firstLine: String, fields: [(name: String, value: String)]) -> Result<Self, HTTPError>
+}
+
+/// Incremental parser for an HTTP/1.1 head (a request or a response, by `Head`).
+/// Memory is bounded by `maxHeaderBytes` however the input is split. `consumed`
+/// counts the bytes of the last `append` that belong to the head, so the caller
+/// keeps the rest (e.g. a first WebSocket frame that arrived in the same read).
+public struct HTTPHeadParser<Head: HTTPHead>: Sendable {
+    public enum Result: Sendable {
+        case needMore
+        case complete(Head, consumed: Int)
+        case failed(HTTPError)
+    }
+
+    private var reader: HTTPHeadReader
+    /// Set once the head is complete or failed; later appends repeat it (with nothing consumed).
+    private var finished: Result?
+
+    /// 8 KiB and 100 fields: far above what browsers send for an upgrade, small enough that
+    /// thousands of connections stuck mid-handshake cost little memory.
+    public init(maxHeaderBytes: Int = 8192, maxHeaderCount: Int = 100) {
+        reader = HTTPHeadReader(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+    }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) -> Result {
+        if let finished {
+            if case .complete(let head, _) = finished { return .complete(head, consumed: 0) }
+            return finished
+        }
+        let result: Result
+        switch reader.append(bytes) {
+        case .needMore:
+            return .needMore
+        case .failed(let error):
+            result = .failed(error)
+        case .complete(let firstLine, let fields, let consumed):
+            switch Head.make(firstLine: firstLine, fields: fields) {
+            case .success(let head): result = .complete(head, consumed: consumed)
+            case .failure(let error): result = .failed(error)
+            }
+        }
+        finished = result
+        return result
+    }
+
+    public mutating func append(_ bytes: [UInt8]) -> Result {
+        bytes.withUnsafeBytes { append($0) }
+    }
+}
+
+/// Requests announcing a body are refused (400): no route here accepts one, and leaving
+/// an unread body in the stream would make its bytes look like WebSocket frames.
+public typealias HTTPRequestParser = HTTPHeadParser<HTTPRequestHead>
+
+/// The server's answer to an upgrade request; same limits and `consumed` contract.
+public typealias HTTPResponseParser = HTTPHeadParser<HTTPResponseHead>
+
+extension HTTPRequestHead: HTTPHead {
+    /// `METHOD SP target SP HTTP/1.1`; a head announcing a body is refused.
+    public static func make(firstLine startLine: String, fields: [(name: String, value: String)]) -> Result<HTTPRequestHead, HTTPError> {
+        let parts = startLine.split(separator: " ", omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, parts[0].utf8.allSatisfy(HTTPASCII.isTokenChar),
+            !parts[1].isEmpty
+        else {
+            return .failure(HTTPError(status: 400, reason: "malformed request line"))
+        }
+        guard parts[2] == "HTTP/1.1" else {
+            return .failure(HTTPError(status: 400, reason: "only HTTP/1.1 is supported"))
+        }
+        let head = HTTPRequestHead(method: String(parts[0]), target: String(parts[1]), version: String(parts[2]), headers: fields)
+        if !head.headers(named: "Transfer-Encoding").isEmpty {
+            return .failure(HTTPError(status: 400, reason: "request body not allowed"))
+        }
+        if head.headers(named: "Content-Length").contains(where: { $0 != "0" }) {
+            return .failure(HTTPError(status: 400, reason: "request body not allowed"))
+        }
+        return .success(head)
+    }
+}
+
+extension HTTPResponseHead: HTTPHead {
+    /// `HTTP/1.1 SP 3DIGIT SP reason`; the reason may be empty or contain spaces.
+    public static func make(firstLine statusLine: String, fields: [(name: String, value: String)]) -> Result<HTTPResponseHead, HTTPError> {
+        let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[0] == "HTTP/1.1", parts[1].utf8.count == 3,
+            parts[1].utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let status = Int(parts[1])
+        else { return .failure(HTTPError(status: 400, reason: "malformed status line")) }
+        let reason = parts.count == 3 ? String(parts[2]) : ""
+        return .success(HTTPResponseHead(version: String(parts[0]), status: status, reason: reason, headers: fields))
+    }
+}
