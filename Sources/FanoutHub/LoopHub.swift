@@ -223,6 +223,7 @@ public final class LoopHub {
     private func startConflating(_ s: Subscriber, nowNanos: UInt64) {
         s.isConflating = true
         s.conflatingSinceNanos = nowNanos
+        s.outbound.releaseSpare()
         counters.conflationEpisodes &+= 1
     }
 

@@ -173,6 +173,12 @@ public final class OutboundQueue {
         count = 0
     }
 
+    /// Drops the chunk kept for reuse: a connection that has stopped reading
+    /// will not need it soon, and its memory should be only its backlog.
+    public func releaseSpare() {
+        spare = nil
+    }
+
     /// Releases the spare chunk and an empty tail, so an idle connection holds no buffer.
     public func shrink() {
         spare = nil
