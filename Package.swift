@@ -40,7 +40,7 @@ let package = Package(
             dependencies: ["WebSocketProtocol", "MarketData", "PosixIO"],
             swiftSettings: strict),
         .executableTarget(
-            name: "ticker", dependencies: ["TickerServer", "TickerClient", "FanoutHub", "MarketData"],
+            name: "ticker", dependencies: ["TickerServer", "TickerClient", "FanoutHub", "MarketData", "PosixIO"],
             swiftSettings: strict),
 
         // Benchmark support (statistics, loss ledger, SVG) and the benchmark itself.

@@ -17,6 +17,12 @@ public struct HubSettings: Sendable {
     /// Conflation ends (and the conflated ticks are sent) once the queue has
     /// drained below this, so a client hovering at the mark does not flap.
     public var lowWaterMark = 64 * 1024
+    /// Past this age of its oldest queued byte a connection is conflated too,
+    /// whatever the byte count: a client reading at a third of its stream's
+    /// rate would otherwise read data that is seconds old long before the
+    /// byte mark is reached. A quarter second leaves room for the kernel's
+    /// own (bounded) send queue within the one-second freshness goal.
+    public var maxBacklogAgeNanos: UInt64 = 250_000_000
     /// Symbols one connection may hold; bounds the per-connection conflation slots.
     public var maxSymbolsPerConnection = 1024
     public var delivery: DeliveryMode = .batched

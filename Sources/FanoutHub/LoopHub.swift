@@ -16,6 +16,8 @@ public struct HubCounters: Sendable {
     public var bytesQueued: UInt64 = 0
     public var conflatedUpdates: UInt64 = 0
     public var conflationEpisodes: UInt64 = 0
+    /// Queued records folded back into slots when a connection started conflating.
+    public var ticksFolded: UInt64 = 0
     public init() {}
 }
 
@@ -146,11 +148,41 @@ public final class LoopHub {
 
     /// Fans a batch out to this loop's subscribers and returns the ones that
     /// got bytes; the caller flushes each of them once. The returned array is
-    /// reused by the next call.
+    /// reused by the next call. Same as one round with one batch.
     public func publish(_ batch: TickBatch, sendTimeNs: UInt64, nowNanos: UInt64) -> [Subscriber] {
+        beginRound(sendTimeNs: sendTimeNs, nowNanos: nowNanos)
+        add(batch)
+        return endRound()
+    }
+
+    private var roundSendTime: UInt64 = 0
+    private var roundNow: UInt64 = 0
+
+    /// Starts a round: every batch added until `endRound` goes into one open
+    /// message per subscriber, however many batches the wake-up found, so a
+    /// connection gets one message (and the caller one write) per round.
+    public func beginRound(sendTimeNs: UInt64, nowNanos: UInt64) {
         epoch &+= 1
         touched.removeAll(keepingCapacity: true)
+        roundSendTime = sendTimeNs
+        roundNow = nowNanos
+    }
+
+    /// Closes every open message and returns the subscribers that got bytes
+    /// this round (reused by the next round).
+    public func endRound() -> [Subscriber] {
+        if settings.delivery != .perTick {
+            for s in touched where s.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
+        }
+        return touched
+    }
+
+    /// Adds one batch to the current round.
+    public func add(_ batch: TickBatch) {
         let highWater = settings.highWaterMark
+        let maxAge = settings.maxBacklogAgeNanos
+        let nowNanos = roundNow
+        let sendTimeNs = roundSendTime
         let perTick = settings.delivery == .perTick
         precondition(!perTick || batch.frames.count == batch.count * TickBatch.frameSize,
                      "per-tick delivery needs a batch built with perTickFrames")
@@ -169,6 +201,11 @@ public final class LoopHub {
                                 if s.touchedEpoch != epoch {
                                     s.touchedEpoch = epoch
                                     touched.append(s)
+                                    // Once per round: has the oldest queued byte waited too long?
+                                    if !s.isConflating, s.backlogSinceNanos != 0,
+                                       nowNanos &- s.backlogSinceNanos >= maxAge {
+                                        startConflating(s, nowNanos: nowNanos)
+                                    }
                                 }
                                 let queue = s.outbound
                                 if s.isConflating || queue.count >= highWater {
@@ -199,10 +236,7 @@ public final class LoopHub {
         if perTick {
             counters.messagesQueued &+= queued
             counters.bytesQueued &+= queued &* UInt64(frameSize)
-        } else {
-            for s in touched where s.openHeader != nil { closeMessage(s, sendTimeNs: sendTimeNs) }
         }
-        return touched
     }
 
     /// Call after a flush: once a conflating subscriber's queue is below the
@@ -220,22 +254,64 @@ public final class LoopHub {
         return true
     }
 
+    /// The connection fell behind (too many bytes, or bytes queued too
+    /// long): from now on it keeps the newest tick per symbol, and what it
+    /// had queued but not started writing is folded into those slots too, so
+    /// the next thing it reads is current, not the stale backlog.
     private func startConflating(_ s: Subscriber, nowNanos: UInt64) {
+        if s.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
         s.isConflating = true
         s.conflatingSinceNanos = nowNanos
-        s.outbound.releaseSpare()
         counters.conflationEpisodes &+= 1
+        foldBacklog(s)
+        s.outbound.releaseSpare()
+    }
+
+    /// Replaces the queued frames after the one being written: tick messages
+    /// become conflation slots (records of symbols no longer subscribed are
+    /// dropped), every other frame (control replies, pings) stays in order.
+    private func foldBacklog(_ s: Subscriber) {
+        let keep = s.cursor.headRemaining
+        let queue = s.outbound
+        guard queue.count > keep else { return }
+        var parser = WebSocketFrameParser(role: .client, maxFrameSize: Int.max)
+        parser.append(queue.bytes(after: keep))
+        queue.truncate(keepingFirst: keep)
+        var folded: UInt64 = 0
+        while let frame = try? parser.next() {
+            guard frame.header.opcode == .binary else {
+                queue.append(WebSocketFrameEncoder.encode(opcode: frame.header.opcode, payload: frame.payload))
+                continue
+            }
+            guard let message = try? TickWire.decodeMessage(frame.payload) else { continue }
+            for tick in message.ticks where s.symbolSet.contains(tick.symbolId) {
+                putInSlot(s, tick)
+                folded &+= 1
+            }
+        }
+        counters.ticksFolded &+= folded
+    }
+
+    /// Empties the queue behind the frame being written and the slots, so
+    /// that a close frame queued next is the next thing the peer reads.
+    public func discardBacklog(_ s: Subscriber) {
+        if s.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
+        s.outbound.truncate(keepingFirst: min(s.cursor.headRemaining, s.outbound.count))
+        s.slotTicks.removeAll(keepingCapacity: false)
+        s.slotIndex.removeAll(keepingCapacity: false)
+        s.isConflating = false
     }
 
     /// Keeps the newest tick per symbol. The count says how many updates
-    /// the slot swallowed, so the client can account for the sequence jump;
+    /// the slot swallowed (including any the incoming tick had already
+    /// swallowed upstream), so the client can account for the sequence jump;
     /// a snapshot stays flagged as one (the client's new baseline).
     private func putInSlot(_ s: Subscriber, _ tick: Tick) {
         if let k = s.slotIndex[tick.symbolId] {
             let old = s.slotTicks[k]
             var newer = tick
-            newer.flags = old.flags.union(.conflated)
-            newer.conflatedCount = old.conflatedCount &+ 1
+            newer.flags = old.flags.union(tick.flags).union(.conflated)
+            newer.conflatedCount = old.conflatedCount &+ 1 &+ tick.conflatedCount
             s.slotTicks[k] = newer
             s.conflatedTotal &+= 1
             counters.conflatedUpdates &+= 1

@@ -28,6 +28,14 @@ public final class Subscriber {
     var openRecords: Int32 = 0
     var touchedEpoch: UInt64 = 0
 
+    /// Where the writer stands in the frame being written (see `FrameCursor`).
+    public var cursor = FrameCursor()
+    /// Monotonic time since which the queue has not been empty (0: empty at
+    /// the last flush). Set by the writer; its age is how stale the oldest
+    /// queued byte may be, which is what triggers conflation and, past the
+    /// slow-consumer deadline, the 4001 close.
+    public var backlogSinceNanos: UInt64 = 0
+
     /// Updates this connection has had swallowed by conflation, ever.
     public internal(set) var conflatedTotal: UInt64 = 0
 

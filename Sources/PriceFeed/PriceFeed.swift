@@ -46,6 +46,34 @@ public struct PriceFeed: Sendable {
         }
     }
 
+    /// Like `advance(to:into:)` but emits at most `limit` ticks; returns
+    /// false when it stopped at the limit with events still due.
+    @discardableResult
+    public mutating func advance(to nowNs: UInt64, into ticks: inout [Tick], limit: Int) -> Bool {
+        var emitted = 0
+        while let next = schedule.earliest, next.timeNs <= nowNs, next.timeNs != .max {
+            if emitted == limit { return false }
+            let index = Int(next.symbolId)
+            ticks.append(simulators[index].step(at: next.timeNs))
+            schedule.rescheduleEarliest(at: Self.adding(simulators[index].nextGapNs(), to: next.timeNs))
+            emitted += 1
+        }
+        return true
+    }
+
+    /// Moves the model to `timeNs` without emitting the events due before
+    /// it: every symbol whose next event is earlier draws a new one after
+    /// `timeNs`, and its next tick then covers the whole gap in one step of
+    /// the walk. Sequence numbers stay contiguous (no tick was made); only
+    /// the price path differs from an unhurried run. This is what a driver
+    /// calls when it cannot keep the schedule, instead of emitting a burst.
+    public mutating func skip(to timeNs: UInt64) {
+        schedule.rescheduleAll { entry in
+            guard entry.timeNs < timeNs else { return }
+            entry.timeNs = Self.adding(simulators[Int(entry.symbolId)].nextGapNs(), to: timeNs)
+        }
+    }
+
     /// The latest tick of a symbol (the snapshot a new subscriber gets), or
     /// nil before its first event.
     public func lastTick(symbolId: UInt32) -> Tick? {

@@ -35,6 +35,16 @@ struct TickSchedule: Sendable {
         siftDown(from: 0)
     }
 
+    /// Lets `body` change any entries' times, then restores the heap (O(n)).
+    mutating func rescheduleAll(_ body: (inout Entry) -> Void) {
+        for i in heap.indices { body(&heap[i]) }
+        var index = heap.count / 2
+        while index > 0 {
+            index -= 1
+            siftDown(from: index)
+        }
+    }
+
     private mutating func siftDown(from start: Int) {
         var parent = start
         let moving = heap[parent]

@@ -11,6 +11,12 @@ extension Connection {
             respond(status: 405, text: "only GET is supported", extraHeaders: [("Allow", "GET")])
             return
         }
+        if overCapacity && head.path != "/healthz" && head.path != "/metrics" {
+            worker.metrics.overload.countRejected("capacity")
+            respond(status: 503, text: "server at capacity (\(config.maxConnections) connections); retry shortly",
+                    extraHeaders: [("Retry-After", "1")])
+            return
+        }
         switch head.path {
         case "/v1/stream":
             upgrade(head, to: .stream, limits: WebSocketLimits(
@@ -31,7 +37,11 @@ extension Connection {
             upgrade(head, to: .publish, limits: WebSocketLimits(
                 maxFrameSize: 16 << 20, maxMessageSize: 16 << 20, maxFragments: 1024))
         case "/healthz":
-            respond(status: 200, text: "ok")
+            if let reason = worker.shared.degradedReason() {
+                respond(status: 503, text: "degraded: \(reason)")
+            } else {
+                respond(status: 200, text: "ok")
+            }
         case "/v1/symbols":
             respond(status: 200, contentType: "application/json", body: worker.shared.symbolsJSON)
         case "/metrics":

@@ -37,6 +37,11 @@ final class Connection: EventHandler {
     /// When the unanswered ping went out; 0 = none outstanding.
     var pingSentAt: UInt64 = 0
     var rate: TokenBucket
+    /// Peer address, counted against the per-address limit until close.
+    var peer: UInt128?
+    /// Accepted past max-connections: answered 503 unless it asks for
+    /// /healthz or /metrics.
+    var overCapacity = false
 
     init(fd: Int32, index: Int, worker: LoopWorker) {
         self.fd = fd
@@ -131,6 +136,7 @@ final class Connection: EventHandler {
         ws.receive(bytes, into: &actions)
         if !alreadyFailed, let failure = ws.failure {
             worker.metrics.add(worker.metrics.protocolErrors)
+            worker.metrics.overload.countClose(failure.closeCode.rawValue)
             Log.debug("fd \(fd): protocol error \(failure), closing with \(failure.closeCode)")
             leaveHub()
         }
@@ -186,6 +192,7 @@ final class Connection: EventHandler {
 
     /// Starts the closing handshake with `code`; the peer gets `closeTimeoutMs` to answer.
     func startClose(_ code: WebSocketCloseCode, reason: String = "") {
+        worker.metrics.overload.countClose(code.rawValue)
         var actions: [WebSocketAction] = []
         ws.close(code: code, reason: reason, into: &actions)
         perform(actions)
@@ -219,6 +226,8 @@ final class Connection: EventHandler {
         }
         worker.metrics.add(worker.metrics.bytesWritten, UInt64(written))
         if written < bytes.count {
+            // `bytes` is one unit (a frame, or the HTTP answer): its rest is now the head frame.
+            subscriber.cursor.startPartial(bytes.count - written)
             bytes.withUnsafeBytes { outbound.append(UnsafeRawBufferPointer(rebasing: $0[written...])) }
         }
     }
@@ -239,6 +248,7 @@ final class Connection: EventHandler {
                 return
             }
             guard case .processed(let n) = result else { break }
+            subscriber.cursor.advance(by: n, in: outbound)
             outbound.consume(n)
             worker.metrics.add(worker.metrics.bytesWritten, UInt64(n))
             if subscriber.isConflating {
@@ -249,6 +259,11 @@ final class Connection: EventHandler {
         if outbound.isEmpty && closeWhenFlushed {
             close()
             return
+        }
+        if outbound.isEmpty {
+            subscriber.backlogSinceNanos = 0
+        } else if subscriber.backlogSinceNanos == 0 {
+            subscriber.backlogSinceNanos = Clock.monotonicNanos()
         }
         setWritableInterest(!outbound.isEmpty)
     }
@@ -263,6 +278,15 @@ final class Connection: EventHandler {
         } catch {
             close()
         }
+    }
+
+    /// Closes with `code` ahead of everything queued: the frame being written
+    /// finishes, the rest (stale ticks, conflation slots) is dropped, and the
+    /// close frame is the next thing the peer reads.
+    func closeNext(_ code: WebSocketCloseCode, reason: String) {
+        leaveHub()
+        worker.hub.discardBacklog(subscriber)
+        startClose(code, reason: reason)
     }
 
     func close() {
@@ -291,16 +315,24 @@ final class Connection: EventHandler {
                 respond(status: 408, text: "request head not received within \(config.handshakeTimeoutMs) ms")
                 hardCloseAt = now + UInt64(config.closeTimeoutMs) * 1_000_000
             }
-        case .webSocket:
+        case .webSocket(let route):
             guard ws.state == .open else { return }
             // An idle connection keeps no buffer: a busy one refills it within a sweep.
             if outbound.isEmpty && !isDirty { outbound.shrink() }
-            if subscriber.isConflating,
-               now - subscriber.conflatingSinceNanos >= UInt64(config.slowConsumerTimeoutMs) * 1_000_000 {
+            let backlogSince = subscriber.backlogSinceNanos
+            if route == .stream, backlogSince != 0,
+               now - backlogSince >= UInt64(config.slowConsumerTimeoutMs) * 1_000_000 {
+                // Its queue has not emptied for the whole deadline, conflated
+                // or not: it has stopped reading (or reads far too slowly).
                 worker.metrics.add(worker.metrics.slowConsumerCloses)
-                leaveHub()
-                startClose(.slowConsumer, reason: "slow consumer")
-            } else if pingSentAt != 0, now - pingSentAt >= UInt64(config.pongTimeoutMs) * 1_000_000 {
+                closeNext(.slowConsumer, reason: "slow consumer")
+            } else if pingSentAt != 0, backlogSince != 0 {
+                pingSentAt = now
+            } else if pingSentAt != 0,
+                      now - pingSentAt >= UInt64(config.pongTimeoutMs) * 1_000_000 {
+                // Only once our own queue is empty: a ping stuck behind a
+                // backlog we queued is not the peer's fault (the slow-consumer
+                // rule above covers a peer that does not read).
                 worker.metrics.add(worker.metrics.heartbeatTimeouts)
                 startClose(.heartbeatTimeout, reason: "no pong")
             } else if now >= nextPingAt {
@@ -318,7 +350,7 @@ final class Connection: EventHandler {
         hardCloseAt = min(hardCloseAt, deadline)
         switch phase {
         case .webSocket:
-            if ws.state == .open { startClose(.goingAway, reason: "server shutting down") }
+            if ws.state == .open { closeNext(.goingAway, reason: "server shutting down") }
         case .request:
             close()
         case .responding, .closed:

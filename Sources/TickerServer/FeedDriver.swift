@@ -30,12 +30,20 @@ final class FeedDriver: Sendable {
         thread.start()
     }
 
+    /// A batch never covers more model time than this: past it the feed is
+    /// behind its schedule and skips ahead instead of catching up.
+    static let maxBehindNanos: UInt64 = 50_000_000
+    /// Nor more ticks than this (a feed faster than the machine).
+    static let maxTicksPerBatch = 16_384
+
     private func run(_ initial: PriceFeed) {
         var feed = initial
         let period = UInt64(max(0.05, shared.config.feedPeriodMs) * 1_000_000)
         var ticks: [Tick] = []
         ticks.reserveCapacity(4096)
         var next = Clock.monotonicNanos() + period
+        var lastLog: UInt64 = 0
+        let metrics = shared.feedMetrics
         while !stopped.load(ordering: .acquiring) {
             Clock.sleep(untilMonotonic: next)
             next += period
@@ -45,7 +53,26 @@ final class FeedDriver: Sendable {
                 next = now + period
             }
             ticks.removeAll(keepingCapacity: true)
-            feed.advance(to: Clock.wallNanos(), into: &ticks)
+            let wall = Clock.wallNanos()
+            var skippedTo: UInt64 = 0
+            if let due = feed.nextEventTimeNs, due != .max, wall > due &+ Self.maxBehindNanos {
+                skippedTo = wall - period
+                metrics.skippedNanos.wrappingAdd(skippedTo - due, ordering: .relaxed)
+                feed.skip(to: skippedTo)
+            }
+            if !feed.advance(to: wall, into: &ticks, limit: Self.maxTicksPerBatch) {
+                let due = feed.nextEventTimeNs ?? wall
+                metrics.skippedNanos.wrappingAdd(wall &- min(wall, due), ordering: .relaxed)
+                feed.skip(to: wall)
+                skippedTo = wall
+            }
+            if skippedTo != 0 {
+                let skips = metrics.skips.wrappingAdd(1, ordering: .relaxed).newValue
+                if now &- lastLog >= 10_000_000_000 {
+                    lastLog = now
+                    Log.warning("feed cannot keep its schedule (mean interval \(shared.config.meanIntervalMs) ms): skipping ahead instead of bursting (\(skips) skips so far, see ticker_feed_skipped_seconds_total)")
+                }
+            }
             if !ticks.isEmpty {
                 shared.publish(shared.makeBatch(ticks))
             }

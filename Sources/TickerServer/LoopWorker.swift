@@ -20,7 +20,11 @@ final class LoopWorker {
     private(set) var liveCount = 0
     private var dirty: [Connection] = []
     private var acceptPausedUntil: UInt64 = 0
+    private var acceptBudget: AcceptBudget
     private var shuttingDown = false
+    /// Connection count at the last heap trim: after a storm drains, free
+    /// memory goes back to the kernel instead of staying in malloc's arenas.
+    private var liveAtLastTrim = 0
 
     /// One read buffer for all connections of this loop: reads are processed
     /// before the next one starts, so nothing outlives a callback.
@@ -35,15 +39,22 @@ final class LoopWorker {
         self.shared = shared
         self.metrics = metrics
         loop = try EventLoop()
-        inbox = LoopInbox(waker: loop.waker)
+        inbox = LoopInbox(
+            waker: loop.waker, symbolCount: shared.symbols.count, maxPendingTicks: shared.config.maxPendingTicksPerLoop)
+        acceptBudget = AcceptBudget(perSecond: shared.config.acceptsPerSecond / max(1, shared.config.loops))
         hub = LoopHub(symbolCount: shared.symbols.count, settings: shared.config.hub)
         let listener = Listener(fd: listenFD, worker: nil)
         self.listener = listener
         listener.worker = self
         listener.token = try loop.register(fd: listenFD, events: EpollEvents.readable, handler: listener)
         loop.onWake = { [unowned self] in
+            // Shutdown first: its 1001s must not wait behind a fan-out round.
+            if self.shared.shuttingDown.load(ordering: .relaxed) {
+                self.beginShutdown()
+                _ = self.inbox.takeAll()
+                return
+            }
             self.drainInbox()
-            if self.shared.shuttingDown.load(ordering: .relaxed) { self.beginShutdown() }
         }
         try loop.addRepeatingTimer(intervalNanos: Self.sweepIntervalNanos) { [unowned self] in self.sweep() }
     }
@@ -54,6 +65,13 @@ final class LoopWorker {
 
     func acceptReady(_ listener: Listener) {
         for _ in 0..<256 {
+            guard acceptBudget.take(now: Clock.monotonicNanos()) else {
+                // Over the accept rate: leave the rest in the listen backlog
+                // until the next sweep refills the budget.
+                metrics.add(metrics.acceptBackoffs)
+                pauseListener(listener)
+                return
+            }
             let fd: Int32
             do {
                 guard let accepted = try Syscall.accept(listener.fd) else { return }
@@ -74,31 +92,51 @@ final class LoopWorker {
     /// instead of spinning on an accept that keeps failing.
     private func pauseAccepting(_ listener: Listener, reason: SystemError) {
         metrics.add(metrics.acceptBackoffs)
+        pauseListener(listener)
+        Log.warning("\(reason); pausing accept for \(Self.sweepIntervalNanos / 1_000_000) ms")
+    }
+
+    private func pauseListener(_ listener: Listener) {
         acceptPausedUntil = Clock.monotonicNanos() + Self.sweepIntervalNanos
         try? loop.modify(fd: listener.fd, token: listener.token, events: 0)
-        Log.warning("\(reason); pausing accept for \(Self.sweepIntervalNanos / 1_000_000) ms")
     }
 
     private func adopt(_ fd: Int32) {
         metrics.add(metrics.accepted)
-        if shared.openConnections.load(ordering: .relaxed) >= config.maxConnections || shuttingDown {
+        let open = shared.openConnections.load(ordering: .relaxed)
+        if shuttingDown || open >= config.maxConnections + config.overCapacityReserve {
+            // Nothing left to answer with: the descriptors past the reserve
+            // are what /healthz and /metrics would need.
             metrics.add(metrics.rejectedOverCapacity)
+            metrics.overload.countRejected(shuttingDown ? "shutting_down" : "reserve_exhausted")
+            Syscall.close(fd)
+            return
+        }
+        let peer = Syscall.peerAddress(fd)
+        if let peer, !shared.admit(address: peer) {
+            metrics.overload.countRejected("per_address")
             Syscall.close(fd)
             return
         }
         Syscall.setNoDelay(fd)
         if let bytes = config.socketSendBufferBytes { Syscall.setSendBuffer(fd, bytes: bytes) }
+        if config.notSentLowWaterBytes > 0 { Syscall.setNotSentLowWater(fd, bytes: config.notSentLowWaterBytes) }
         let index: Int
         if let free = freeSlots.popLast() { index = free } else {
             index = connections.count
             connections.append(nil)
         }
         let connection = Connection(fd: fd, index: index, worker: self)
+        connection.peer = peer
+        // Past max-connections the request is still read, so the answer is
+        // a 503 with Retry-After (or /healthz, /metrics), not a reset.
+        connection.overCapacity = open >= config.maxConnections
         do {
             connection.token = try loop.register(
                 fd: fd, events: EpollEvents.readable | EpollEvents.readHangUp, handler: connection)
         } catch {
             Log.warning("cannot register connection: \(error)")
+            if let peer { shared.release(address: peer) }
             Syscall.close(fd)
             freeSlots.append(index)
             return
@@ -110,6 +148,7 @@ final class LoopWorker {
     }
 
     func forget(_ connection: Connection) {
+        if let peer = connection.peer { shared.release(address: peer) }
         connections[connection.index] = nil
         freeSlots.append(connection.index)
         liveCount -= 1
@@ -120,20 +159,31 @@ final class LoopWorker {
 
     // MARK: fan-out
 
-    /// Runs on every wake-up: publishes each pending batch into the hub,
-    /// then flushes every touched connection once.
+    /// Runs on every wake-up: publishes everything pending in one round
+    /// (loop-level conflated slots first, then the batches, oldest first),
+    /// so each connection gets one message, then flushes each touched
+    /// connection once.
     private func drainInbox() {
-        let batches = inbox.takeAll()
-        guard !batches.isEmpty else { return }
+        let taken = inbox.takeAll()
+        guard !taken.isEmpty else { return }
         let now = Clock.monotonicNanos()
         let sendTime = Clock.wallNanos()
-        for batch in batches {
-            for subscriber in hub.publish(batch, sendTimeNs: sendTime, nowNanos: now) {
-                guard let connection = connections[subscriber.ownerIndex] else { continue }
-                if !connection.isDirty {
-                    connection.isDirty = true
-                    dirty.append(connection)
-                }
+        metrics.overload.lastRoundLagNanos.store(now &- taken.oldestPostedNanos, ordering: .relaxed)
+        hub.beginRound(sendTimeNs: sendTime, nowNanos: now)
+        var ticks = 0
+        if !taken.folded.isEmpty {
+            hub.add(shared.makeBatch(taken.folded))
+            ticks += taken.folded.count
+        }
+        for batch in taken.batches {
+            hub.add(batch)
+            ticks += batch.count
+        }
+        for subscriber in hub.endRound() {
+            guard let connection = connections[subscriber.ownerIndex] else { continue }
+            if !connection.isDirty {
+                connection.isDirty = true
+                dirty.append(connection)
             }
         }
         for connection in dirty {
@@ -141,7 +191,23 @@ final class LoopWorker {
             connection.flush()
         }
         dirty.removeAll(keepingCapacity: true)
+        metrics.overload.lastRoundTicks.store(ticks, ordering: .relaxed)
+        recordLatency(taken)
         syncHubMetrics()
+    }
+
+    /// One histogram sample per batch: its first tick's event time to now.
+    private func recordLatency(_ taken: LoopInbox.Taken) {
+        let done = Clock.wallNanos()
+        metrics.overload.latency.withLock { histogram in
+            if let first = taken.folded.first {
+                histogram.observe(seconds: Double(done &- min(done, first.eventTimeNs)) / 1e9)
+            }
+            for batch in taken.batches {
+                guard let first = batch.ticks.first else { continue }
+                histogram.observe(seconds: Double(done &- min(done, first.eventTimeNs)) / 1e9)
+            }
+        }
     }
 
     private var reported = HubCounters()
@@ -169,6 +235,14 @@ final class LoopWorker {
             connection.checkDeadlines(now: now)
         }
         syncHubMetrics()
+        // Many connections gone since the last trim (a storm ended): give
+        // the freed heap back, so RSS returns near its baseline.
+        if liveAtLastTrim - liveCount >= 1_000 {
+            ProcessStats.trimHeap()
+            liveAtLastTrim = liveCount
+        } else if liveCount > liveAtLastTrim {
+            liveAtLastTrim = liveCount
+        }
     }
 
     // MARK: shutdown
@@ -188,6 +262,29 @@ final class LoopWorker {
             connection.shutdown(deadline: deadline)
         }
         if liveCount == 0 { loop.stop() }
+    }
+}
+
+/// New connections per second one loop accepts: a token bucket refilled
+/// continuously, with a burst of a quarter second's worth.
+struct AcceptBudget {
+    let perSecond: Double
+    let burst: Double
+    var tokens: Double
+    var last: UInt64 = 0
+
+    init(perSecond: Int) {
+        self.perSecond = Double(max(1, perSecond))
+        burst = max(1, self.perSecond / 4)
+        tokens = burst
+    }
+
+    mutating func take(now: UInt64) -> Bool {
+        if last != 0 { tokens = min(burst, tokens + Double(now &- last) / 1e9 * perSecond) }
+        last = now
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
     }
 }
 

@@ -22,6 +22,7 @@ final class LoopMetrics: Sendable {
     let rejectedOverCapacity = Atomic<UInt64>(0)
     let httpResponses = Mutex<[Int: UInt64]>([:])
     let batchesPublished = Atomic<UInt64>(0)
+    let overload = OverloadMetrics()
 
     func add(_ counter: borrowing Atomic<UInt64>, _ n: UInt64 = 1) {
         counter.wrappingAdd(n, ordering: .relaxed)
@@ -74,7 +75,7 @@ enum MetricsRenderer {
              sum { $0.protocolErrors.load(ordering: .relaxed) })
         line("ticker_control_errors_total", "counter", "Control requests answered with an error.",
              sum { $0.controlErrors.load(ordering: .relaxed) })
-        line("ticker_accept_backoffs_total", "counter", "Times accept paused because descriptors ran out (EMFILE/ENFILE).",
+        line("ticker_accept_backoffs_total", "counter", "Times accept paused: descriptors ran out (EMFILE/ENFILE) or the accept rate was reached.",
              sum { $0.acceptBackoffs.load(ordering: .relaxed) })
         line("ticker_rejected_over_capacity_total", "counter", "Connections refused because max-connections was reached.",
              sum { $0.rejectedOverCapacity.load(ordering: .relaxed) })

@@ -55,6 +55,31 @@ public struct ServerConfig: Sendable {
     /// Cap on connections per process, below the fd limit so that accept
     /// never fails for want of a descriptor the server itself needs.
     public var maxConnections = 19_000
+    /// Connections past `maxConnections` that are still read, so they get a
+    /// `503` with `Retry-After` (and `/healthz`, `/metrics` an answer) rather
+    /// than a reset; beyond this many more, accept closes at once.
+    public var overCapacityReserve = 256
+    /// Connections one peer address may hold; 0 = no limit. One client (or
+    /// one runaway script) cannot take every slot. Behind a reverse proxy
+    /// every client shares the proxy's address: raise it or set 0 there.
+    public var maxConnectionsPerAddress = 4_096
+    /// New connections accepted per second by the whole process (token
+    /// bucket per loop, burst of a quarter second): a reconnect storm is
+    /// admitted at a pace that leaves the loops time for fan-out; the rest
+    /// wait in the listen backlog.
+    public var acceptsPerSecond = 8_000
+    /// Bytes the kernel may hold not yet sent per connection
+    /// (TCP_NOTSENT_LOWAT); 0 leaves it to the kernel. 16 KiB keeps a slow
+    /// reader's backlog visible to conflation (autotuning would hide
+    /// megabytes) and costs nothing to a reader that keeps up.
+    public var notSentLowWaterBytes = 16 * 1024
+    /// Ticks one loop's inbox holds before it folds the oldest batches into
+    /// newest-per-symbol (declared as conflated): ~80 ms of the default feed,
+    /// so a loop that falls behind does bounded work per round.
+    public var maxPendingTicksPerLoop = 4_096
+    /// `/healthz` reports `degraded` when a loop's oldest waiting batch is
+    /// older than this; half the one-second freshness goal.
+    public var maxLagMs = 500
     /// SO_SNDBUF for accepted sockets; nil lets the kernel autotune. Smaller
     /// values bound the kernel memory a stuck client can pin.
     public var socketSendBufferBytes: Int?

@@ -4,28 +4,6 @@ import MarketData
 import PosixIO
 import Synchronization
 
-/// Batches waiting for one event loop. The feed appends and wakes the loop;
-/// the loop takes them all at once. One lock per batch per loop, never per
-/// tick or per subscriber.
-final class LoopInbox: Sendable {
-    private let batches = Mutex<[TickBatch]>([])
-    let waker: EventLoopWaker
-
-    init(waker: EventLoopWaker) { self.waker = waker }
-
-    func post(_ batch: TickBatch) {
-        batches.withLock { $0.append(batch) }
-        waker.wake()
-    }
-
-    func takeAll() -> [TickBatch] {
-        batches.withLock { pending in
-            defer { pending.removeAll(keepingCapacity: true) }
-            return pending
-        }
-    }
-}
-
 /// Read-only (or atomic) state every loop and the feed share.
 final class ServerShared: Sendable {
     let config: ServerConfig
@@ -38,7 +16,10 @@ final class ServerShared: Sendable {
     let openConnections = Atomic<Int>(0)
     let shuttingDown = Atomic<Bool>(false)
     let loopMetrics: [LoopMetrics]
+    let feedMetrics = FeedMetrics()
     private let inboxes = Mutex<[LoopInbox]>([])
+    /// Open connections per peer address, across loops (the per-address limit).
+    private let perAddress = Mutex<[UInt128: Int]>([:])
 
     init(config: ServerConfig, symbols: SymbolTable) {
         self.config = config
@@ -68,6 +49,41 @@ final class ServerShared: Sendable {
             feedTicks: feedTicks.load(ordering: .relaxed),
             feedBatches: feedBatches.load(ordering: .relaxed),
             startedAt: startedAt, now: Clock.wallNanos())
+        + MetricsRenderer.renderOverload(
+            loops: loopMetrics, inboxes: inboxes.withLock { $0 }, feed: feedMetrics, now: Clock.monotonicNanos())
+    }
+
+    /// `/healthz`: nil when healthy, else why the node is degraded (a loop
+    /// whose oldest waiting batch is older than `maxLagMs`).
+    func degradedReason() -> String? {
+        let now = Clock.monotonicNanos()
+        let limit = UInt64(config.maxLagMs) * 1_000_000
+        for (i, inbox) in inboxes.withLock({ $0 }).enumerated() {
+            let lag = inbox.lagNanos(now: now)
+            if lag > limit {
+                return "loop \(i) lags \(lag / 1_000_000) ms behind the feed (threshold \(config.maxLagMs) ms)"
+            }
+        }
+        return nil
+    }
+
+    /// Counts a connection from `address`; false (and nothing counted) when
+    /// that address already holds `maxConnectionsPerAddress`.
+    func admit(address: UInt128) -> Bool {
+        let limit = config.maxConnectionsPerAddress
+        return perAddress.withLock { counts in
+            let n = counts[address, default: 0]
+            if limit > 0 && n >= limit { return false }
+            counts[address] = n + 1
+            return true
+        }
+    }
+
+    func release(address: UInt128) {
+        perAddress.withLock { counts in
+            guard let n = counts[address] else { return }
+            if n <= 1 { counts[address] = nil } else { counts[address] = n - 1 }
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import FanoutHub
+import PosixIO
 import Foundation
 import TickerServer
 
@@ -32,6 +33,14 @@ enum ServeCommand {
       --handshake-timeout-ms N Absolute deadline for the HTTP request head (default 10000)
       --close-timeout-ms N     Time a peer has to finish the close handshake (default 2000)
       --sndbuf BYTES           SO_SNDBUF of accepted sockets (default: kernel autotuning)
+      --notsent-lowat BYTES    Bytes the kernel may hold unsent per connection, so slow
+                               readers are seen and conflated (default 16384; 0 = kernel's)
+      --max-pending-ticks N    Ticks a loop's inbox holds before folding the oldest into
+                               newest-per-symbol, flagged conflated (default 4096)
+      --max-lag-ms N           /healthz says degraded when a loop lags more (default 500)
+      --max-per-address N      Connections per peer address, 0 = no limit (default 4096;
+                               behind a reverse proxy raise it or use 0)
+      --accept-rate N          New connections accepted per second (default 8000)
       --drain-ms N             Shutdown drain deadline after close 1001 (default 2000)
       --allow-origin ORIGIN    Accept browser upgrades only from this Origin (repeatable)
       --publish-token TOKEN    Enable /v1/publish with this bearer token
@@ -71,6 +80,11 @@ enum ServeCommand {
         if let n: Int = try args.int("--drain-ms", in: 0...600_000) { config.drainTimeoutMs = n }
         if let n: Int = try args.int("--close-timeout-ms", in: 100...600_000) { config.closeTimeoutMs = n }
         if let n: Int = try args.int("--sndbuf", in: 4096...(64 << 20)) { config.socketSendBufferBytes = n }
+        if let n: Int = try args.int("--notsent-lowat", in: 0...(64 << 20)) { config.notSentLowWaterBytes = n }
+        if let n: Int = try args.int("--max-pending-ticks", in: 64...(1 << 24)) { config.maxPendingTicksPerLoop = n }
+        if let n: Int = try args.int("--max-lag-ms", in: 1...3_600_000) { config.maxLagMs = n }
+        if let n: Int = try args.int("--max-per-address", in: 0...1_000_000) { config.maxConnectionsPerAddress = n }
+        if let n: Int = try args.int("--accept-rate", in: 1...10_000_000) { config.acceptsPerSecond = n }
         let origins = try args.values("--allow-origin")
         if !origins.isEmpty { config.allowedOrigins = Set(origins) }
         config.publishToken = try args.value("--publish-token") ?? ProcessInfo.processInfo.environment["TICKER_PUBLISH_TOKEN"]
@@ -87,11 +101,24 @@ enum ServeCommand {
     }
 
     static func run(_ config: ServerConfig) throws {
+        // A server's descriptors are its connections: use the hard limit.
+        Syscall.raiseOpenFileLimit()
         let server = try TickerServer(config: config)
         // Before accepting anything: once clients arrive the process may run
         // out of descriptors, and the signal source needs one of its own.
         SignalWatcher.onTerminate {
             Log.info("shutting down: close 1001 to every client, drain \(config.drainTimeoutMs) ms")
+            // The drain deadline is the process's, not the loops': whatever a
+            // loop is doing, the process exits 0 shortly after it passes (the
+            // loops' own sweep closes leftovers within 250 ms of it first).
+            let deadline = Clock.monotonicNanos() + UInt64(config.drainTimeoutMs) * 1_000_000 + 400_000_000
+            let watchdog = Thread {
+                Clock.sleep(untilMonotonic: deadline)
+                Log.warning("drain deadline passed with \(server.openConnections) connection(s) open; exiting")
+                exit(0)
+            }
+            watchdog.name = "ticker-drain-deadline"
+            watchdog.start()
             server.shutdown()
         }
         try server.start()

@@ -1,4 +1,5 @@
 import Testing
+import WebSocketProtocol
 @testable import FanoutHub
 
 /// Collects the queue's readable bytes in order, as a flush would send them.
@@ -86,5 +87,39 @@ func contents(_ q: OutboundQueue) -> [UInt8] {
         #expect(q.allocatedBytes <= 2 * OutboundQueue.chunkSize)
         q.shrink()
         #expect(q.allocatedBytes == 0)
+    }
+}
+
+@Suite struct FrameCursorTests {
+    @Test func partialWritesTrackTheHeadFrame() {
+        let q = OutboundQueue()
+        q.append(WebSocketFrameEncoder.encode(opcode: .text, payload: [UInt8](repeating: 65, count: 10)))  // 12 bytes
+        q.append(WebSocketFrameEncoder.encode(opcode: .binary, payload: [UInt8](repeating: 1, count: 300)))  // 304 bytes
+        var cursor = FrameCursor()
+        cursor.advance(by: 5, in: q)
+        q.consume(5)
+        #expect(cursor.headRemaining == 7)
+        cursor.advance(by: 7, in: q)
+        q.consume(7)
+        #expect(cursor.headRemaining == 0, "on the boundary")
+        cursor.advance(by: 100, in: q)
+        q.consume(100)
+        #expect(cursor.headRemaining == 204)
+        #expect(q.frameLength(at: 0) != 0)
+        q.truncate(keepingFirst: cursor.headRemaining)
+        #expect(q.count == 204)
+        cursor.advance(by: 204, in: q)
+        q.consume(204)
+        #expect(cursor.headRemaining == 0 && q.isEmpty)
+    }
+
+    @Test func extendedLengthsAcrossChunks() {
+        let q = OutboundQueue()
+        _ = q.reserve(OutboundQueue.chunkSize - 3)
+        q.consume(OutboundQueue.chunkSize - 3)
+        let big = WebSocketFrameEncoder.encode(opcode: .binary, payload: [UInt8](repeating: 7, count: 70_000))
+        q.append(big)
+        #expect(q.frameLength(at: 0) == big.count, "the 10-byte header straddles two chunks")
+        #expect(q.bytes(from: 0, count: 10) == Array(big[0..<10]))
     }
 }

@@ -66,3 +66,4 @@ uint64_t ticker_monotonic_ns(void);    // CLOCK_MONOTONIC
 void ticker_sleep_until(uint64_t deadline_ns);
 
 #endif
+#include "ticker_process.h"

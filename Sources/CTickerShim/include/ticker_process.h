@@ -1,0 +1,21 @@
+#ifndef TICKER_PROCESS_H
+#define TICKER_PROCESS_H
+#include <stdint.h>
+
+/// Sets TCP_NOTSENT_LOWAT: the kernel keeps at most about this many bytes
+/// not yet sent, so a slow reader's backlog stays in user space where the
+/// server can see and conflate it. Returns 0 or -errno.
+int ticker_set_notsent_lowat(int fd, int bytes);
+/// The peer's address as 16 bytes (IPv4 mapped into ::ffff:a.b.c.d).
+/// Returns 0, or -errno when it cannot be read.
+int ticker_peer_address(int fd, uint8_t out[16]);
+/// Gives free heap memory back to the kernel (glibc malloc_trim).
+int ticker_malloc_trim(void);
+/// Resident set size of this process in bytes (from /proc/self/statm), or -1.
+int64_t ticker_resident_bytes(void);
+/// Open descriptors of this process (entries of /proc/self/fd), or -1.
+int ticker_open_descriptors(void);
+/// Raises the soft open-file limit to the hard limit; returns the new soft limit or -errno.
+int64_t ticker_raise_nofile_limit(void);
+
+#endif

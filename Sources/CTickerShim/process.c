@@ -1,0 +1,69 @@
+#define _GNU_SOURCE
+#include "ticker_process.h"
+#include <dirent.h>
+#include <errno.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int ticker_set_notsent_lowat(int fd, int bytes) {
+    return setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof bytes) == 0 ? 0 : -errno;
+}
+
+int ticker_peer_address(int fd, uint8_t out[16]) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0) return -errno;
+    memset(out, 0, 16);
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        out[10] = 0xff;
+        out[11] = 0xff;
+        memcpy(out + 12, &in->sin_addr, 4);
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        memcpy(out, &in6->sin6_addr, 16);
+    } else {
+        return -EAFNOSUPPORT;
+    }
+    return 0;
+}
+
+int ticker_malloc_trim(void) { return malloc_trim(0); }
+
+int64_t ticker_resident_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return -1;
+    long long size = 0, resident = 0;
+    int n = fscanf(f, "%lld %lld", &size, &resident);
+    fclose(f);
+    if (n != 2) return -1;
+    return (int64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+int ticker_open_descriptors(void) {
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.') count++;
+    }
+    closedir(d);
+    return count - 1; // the directory stream's own descriptor
+}
+
+int64_t ticker_raise_nofile_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return -errno;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return -errno;
+    }
+    return (int64_t)rl.rlim_cur;
+}

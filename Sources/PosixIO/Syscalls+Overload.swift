@@ -1,0 +1,43 @@
+import CTickerShim
+
+extension Syscall {
+    /// Caps the kernel's not-yet-sent bytes for `fd` (TCP_NOTSENT_LOWAT), so
+    /// a reader slower than its stream shows up as backlog in user space,
+    /// where the server can conflate it, instead of megabytes of stale data
+    /// hidden by send-buffer autotuning.
+    public static func setNotSentLowWater(_ fd: Int32, bytes: Int) {
+        _ = ticker_set_notsent_lowat(fd, Int32(clamping: bytes))
+    }
+
+    /// The peer's address as a 128-bit key (IPv4 mapped into IPv6), or nil.
+    public static func peerAddress(_ fd: Int32) -> UInt128? {
+        var raw: (UInt64, UInt64) = (0, 0)
+        let rc = withUnsafeMutableBytes(of: &raw) { ticker_peer_address(fd, $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+        guard rc == 0 else { return nil }
+        return UInt128(raw.0) << 64 | UInt128(raw.1)
+    }
+
+    /// Raises the soft open-file limit to the hard one; returns the limit in force.
+    @discardableResult
+    public static func raiseOpenFileLimit() -> Int {
+        Int(ticker_raise_nofile_limit())
+    }
+}
+
+/// What the process holds, for `/metrics` and the memory-after-a-storm rule.
+public enum ProcessStats {
+    /// Resident set size in bytes; nil when /proc cannot be read.
+    public static func residentBytes() -> Int? {
+        let n = ticker_resident_bytes()
+        return n < 0 ? nil : Int(n)
+    }
+
+    /// Open file descriptors; nil when /proc cannot be read.
+    public static func openDescriptors() -> Int? {
+        let n = ticker_open_descriptors()
+        return n < 0 ? nil : Int(n)
+    }
+
+    /// Hands free heap pages back to the kernel (after many connections closed).
+    public static func trimHeap() { _ = ticker_malloc_trim() }
+}
