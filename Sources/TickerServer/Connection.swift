@@ -237,7 +237,13 @@ final class Connection: EventHandler {
     func flush() {
         guard !isClosed else { return }
         let writer = worker.writer
-        while !outbound.isEmpty {
+        while true {
+            // A conflating connection whose queue has drained gets its slots
+            // (newest tick per symbol) now, even if folding left nothing else.
+            if subscriber.isConflating {
+                worker.hub.drain(subscriber, sendTimeNs: Clock.wallNanos())
+            }
+            if outbound.isEmpty { break }
             writer.reset()
             outbound.forEachSegment { writer.append($0) }
             let result: IOResult
@@ -251,9 +257,6 @@ final class Connection: EventHandler {
             subscriber.cursor.advance(by: n, in: outbound)
             outbound.consume(n)
             worker.metrics.add(worker.metrics.bytesWritten, UInt64(n))
-            if subscriber.isConflating {
-                worker.hub.drain(subscriber, sendTimeNs: Clock.wallNanos())
-            }
             if n < writer.byteCount { break }
         }
         if outbound.isEmpty && closeWhenFlushed {
@@ -286,6 +289,10 @@ final class Connection: EventHandler {
     func closeNext(_ code: WebSocketCloseCode, reason: String) {
         leaveHub()
         worker.hub.discardBacklog(subscriber)
+        // The kernel's unsent bytes are at their cap for a stalled reader;
+        // lift it (0 = the system default) so the close frame fits in the
+        // send buffer behind them and reaches the peer even after we close.
+        if worker.config.notSentLowWaterBytes > 0 { Syscall.setNotSentLowWater(fd, bytes: 0) }
         startClose(code, reason: reason)
     }
 
