@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "ticker_process.h"
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
@@ -66,4 +67,27 @@ int64_t ticker_raise_nofile_limit(void) {
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return -errno;
     }
     return (int64_t)rl.rlim_cur;
+}
+
+int ticker_connect_from(const char *host, uint16_t port, const char *source) {
+    struct sockaddr_in to = {0}, from = {0};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    from.sin_family = AF_INET;
+    if (inet_pton(AF_INET, host, &to.sin_addr) != 1 || inet_pton(AF_INET, source, &from.sin_addr) != 1) return -EINVAL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (bind(fd, (struct sockaddr *)&from, sizeof from) != 0) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    int r;
+    do {
+        r = connect(fd, (struct sockaddr *)&to, sizeof to);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0 || errno == EINPROGRESS) return fd;
+    int err = errno;
+    close(fd);
+    return -err;
 }

@@ -17,6 +17,13 @@ extension Syscall {
         return UInt128(raw.0) << 64 | UInt128(raw.1)
     }
 
+    /// Starts a non-blocking IPv4 connect from the local address `source`.
+    public static func connect(host: String, port: UInt16, from source: String) throws(SystemError) -> Int32 {
+        let fd = ticker_connect_from(host, port, source)
+        if fd < 0 { throw SystemError("connect \(host):\(port) from \(source)", errno: -fd) }
+        return fd
+    }
+
     /// Raises the soft open-file limit to the hard one; returns the limit in force.
     @discardableResult
     public static func raiseOpenFileLimit() -> Int {

@@ -11,10 +11,17 @@ extension Connection {
             respond(status: 405, text: "only GET is supported", extraHeaders: [("Allow", "GET")])
             return
         }
-        if overCapacity && head.path != "/healthz" && head.path != "/metrics" {
-            worker.metrics.overload.countRejected("capacity")
-            respond(status: 503, text: "server at capacity (\(config.maxConnections) connections); retry shortly",
-                    extraHeaders: [("Retry-After", "1")])
+        if let refusal, head.path != "/healthz" && head.path != "/metrics" {
+            switch refusal {
+            case .capacity:
+                worker.metrics.overload.countRejected("capacity")
+                respond(status: 503, text: "server at capacity (\(config.maxConnections) connections); retry shortly",
+                        extraHeaders: [("Retry-After", "1")])
+            case .perAddress:
+                worker.metrics.overload.countRejected("per_address")
+                respond(status: 429, text: "too many connections from your address (limit \(config.maxConnectionsPerAddress))",
+                        extraHeaders: [("Retry-After", "1")])
+            }
             return
         }
         switch head.path {

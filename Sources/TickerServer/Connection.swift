@@ -39,9 +39,12 @@ final class Connection: EventHandler {
     var rate: TokenBucket
     /// Peer address, counted against the per-address limit until close.
     var peer: UInt128?
-    /// Accepted past max-connections: answered 503 unless it asks for
-    /// /healthz or /metrics.
-    var overCapacity = false
+    /// Set when the connection was accepted only to be told no (past
+    /// max-connections: 503; past the per-address limit: 429), unless it
+    /// asks for /healthz or /metrics.
+    var refusal: Refusal?
+
+    enum Refusal { case capacity, perAddress }
 
     init(fd: Int32, index: Int, worker: LoopWorker) {
         self.fd = fd

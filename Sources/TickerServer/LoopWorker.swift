@@ -112,11 +112,14 @@ final class LoopWorker {
             Syscall.close(fd)
             return
         }
-        let peer = Syscall.peerAddress(fd)
-        if let peer, !shared.admit(address: peer) {
-            metrics.overload.countRejected("per_address")
-            Syscall.close(fd)
-            return
+        // Past max-connections, or past the per-address limit, the request is
+        // still read, so the answer is a status with Retry-After (or
+        // /healthz, /metrics) rather than a reset.
+        var refusal: Connection.Refusal? = open >= config.maxConnections ? .capacity : nil
+        var peer = Syscall.peerAddress(fd)
+        if let address = peer, !shared.admit(address: address) {
+            peer = nil
+            refusal = refusal ?? .perAddress
         }
         Syscall.setNoDelay(fd)
         if let bytes = config.socketSendBufferBytes { Syscall.setSendBuffer(fd, bytes: bytes) }
@@ -128,9 +131,7 @@ final class LoopWorker {
         }
         let connection = Connection(fd: fd, index: index, worker: self)
         connection.peer = peer
-        // Past max-connections the request is still read, so the answer is
-        // a 503 with Retry-After (or /healthz, /metrics), not a reset.
-        connection.overCapacity = open >= config.maxConnections
+        connection.refusal = refusal
         do {
             connection.token = try loop.register(
                 fd: fd, events: EpollEvents.readable | EpollEvents.readHangUp, handler: connection)

@@ -36,8 +36,9 @@ final class RawSocket {
     private(set) var received: [UInt8] = []
     private(set) var sawEOF = false
 
-    init(port: UInt16, host: String = "127.0.0.1", receiveBuffer: Int = 0) throws {
-        fd = try Syscall.connect(host: host, port: port, receiveBuffer: receiveBuffer)
+    init(port: UInt16, host: String = "127.0.0.1", receiveBuffer: Int = 0, sourceHost: String? = nil) throws {
+        fd = try sourceHost.map { try Syscall.connect(host: host, port: port, from: $0) }
+            ?? Syscall.connect(host: host, port: port, receiveBuffer: receiveBuffer)
         guard try Syscall.poll(fd, for: .write, timeoutMs: 2_000), Syscall.socketError(fd) == nil else {
             throw TestError.timeout("connect")
         }

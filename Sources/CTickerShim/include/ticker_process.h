@@ -18,4 +18,8 @@ int ticker_open_descriptors(void);
 /// Raises the soft open-file limit to the hard limit; returns the new soft limit or -errno.
 int64_t ticker_raise_nofile_limit(void);
 
+/// Non-blocking IPv4 connect from a chosen local address (load tests use
+/// many addresses of 127.0.0.0/8). Returns fd or -errno.
+int ticker_connect_from(const char *host, uint16_t port, const char *source);
+
 #endif
