@@ -88,8 +88,8 @@ import TickerServer
         return nil
     }
 
-    @Test func everyBadPublishIsRefusedAndNoSubscriberSeesAGap() throws {
-        try withServer({
+    @Test func everyBadPublishIsRefusedAndNoSubscriberSeesAGap() async throws {
+        try await withServer(gate: .exclusive, {
             $0.simulatedFeed = false
             $0.publishToken = Self.token
         }) { server throws in
@@ -228,8 +228,8 @@ import TickerServer
 
     /// With the simulated feed running, the feed owns every symbol: a
     /// publisher cannot interleave its own sequences with the feed's.
-    @Test func theSimulatedFeedOwnsEverySymbol() throws {
-        try withServer({
+    @Test func theSimulatedFeedOwnsEverySymbol() async throws {
+        try await withServer(gate: .exclusive, {
             $0.publishToken = Self.token
             $0.meanIntervalMs = 20
         }) { server throws in
