@@ -4,14 +4,22 @@ import TickerClient
 
 /// Publishes tick batches through `/v1/publish`, numbering each symbol's
 /// sequence from 1 so every subscriber can check it received every record.
+/// Records obey the ingest rules: the symbol's own price exponent (from the
+/// same universe the server loads), a book that is never crossed, no flags.
 final class Publisher {
     private let client: TickerClient
     private var sequences: [UInt64]
+    /// Per symbol: price exponent, starting bid mantissa and tick in mantissa units.
+    private let books: [(exponent: Int8, bid: Int64, tick: Int64)]
     private var buffer: [UInt8] = []
 
-    init(port: UInt16, token: String, symbolCount: Int) throws {
+    init(port: UInt16, token: String, symbols: SymbolTable, symbolCount: Int) throws {
         client = try TickerClient(url: TickerURL(host: "127.0.0.1", port: port, path: "/v1/publish", query: "token=\(token)"))
         sequences = Array(repeating: 0, count: symbolCount)
+        books = (0..<symbolCount).map { id in
+            let info = symbols[UInt32(id)]
+            return (info.priceExponent, info.mantissa(of: info.price), max(1, info.tickMantissa))
+        }
     }
 
     /// Sends one message of `count` ticks cycling over `symbols`, each
@@ -25,10 +33,11 @@ final class Publisher {
             let symbol = symbols.lowerBound + (offset + i) % symbols.count
             sequences[symbol] += 1
             perSymbol[symbol, default: 0] += 1
-            let price = 10_000 + Int64(sequences[symbol] % 100)
+            let book = books[symbol]
+            let bid = book.bid + Int64(sequences[symbol] % 100) * book.tick
             TickWire.appendRecord(Tick(
-                symbolId: UInt32(symbol), priceExponent: -2, sequence: sequences[symbol], eventTimeNs: now,
-                bid: price, ask: price + 1, last: price, bidSize: 100, askSize: 100, lastSize: 10), to: &buffer)
+                symbolId: UInt32(symbol), priceExponent: book.exponent, sequence: sequences[symbol], eventTimeNs: now,
+                bid: bid, ask: bid + book.tick, last: bid, bidSize: 100, askSize: 100, lastSize: 10), to: &buffer)
         }
         offset += count
         try client.sendBinary(buffer)

@@ -65,7 +65,7 @@ struct Runner {
         var subscribers = Array(repeating: 0, count: symbols)
         for ids in assigned { for id in ids { subscribers[id] += 1 } }
         try connect(fleet, port: server.port, queries: queries(assigned))
-        let publisher = try Publisher(port: server.port, token: token, symbolCount: symbols)
+        let publisher = try Publisher(port: server.port, token: token, symbols: universe, symbolCount: symbols)
         defer { publisher.close() }
 
         var offset = 0

@@ -10,4 +10,16 @@ public enum ControlErrorCode: String, Sendable, Equatable, CaseIterable {
     case rateLimited = "rate_limited"
     /// Clients must not send binary frames; data flows server → client only.
     case unexpectedBinary = "unexpected_binary"
+
+    // Ingest (`/v1/publish`) only: see `IngestRejection.Reason`.
+
+    /// A published record breaks a field rule (flags, conflated count,
+    /// reserved bytes, price exponent, crossed book, sequence range).
+    case badRecord = "bad_record"
+    /// The symbol belongs to the simulated feed or to another publisher.
+    case symbolOwned = "symbol_owned"
+    /// The sequence went backwards or repeated.
+    case sequenceStale = "sequence_stale"
+    /// The sequence skipped ahead: subscribers would see an undeclared gap.
+    case sequenceGap = "sequence_gap"
 }

@@ -107,26 +107,38 @@ extension Connection {
         sendReply(.error(error))
     }
 
-    /// `/v1/publish`: each binary message is a tick batch in the wire format;
-    /// it is re-encoded once and fanned out exactly like the simulated feed.
+    /// `/v1/publish`: each binary message is a tick batch in the wire format.
+    /// The server owns stream integrity: the message is validated (fields,
+    /// then ownership and sequences) and admitted whole, or refused whole
+    /// with an error naming the first offending record; an admitted batch is
+    /// encoded once and fanned out exactly like the simulated feed's.
     func handlePublishMessage(_ message: WebSocketMessage) {
         guard case .binary(let bytes) = message else {
-            sendError(ControlError(code: .badRequest, id: nil,
-                                   message: "publish expects binary tick batches", symbols: nil))
+            rejectPublish(IngestRejection(.malformed, detail: "publish expects binary tick batches, not text"))
             return
         }
-        let decoded: (sendTimeNs: UInt64, ticks: [Tick])
-        do {
-            decoded = try TickWire.decodeMessage(bytes)
+        do throws(IngestRejection) {
+            let ticks = try IngestValidator.validate(bytes, symbols: worker.shared.symbols)
+            try worker.shared.ingest(ticks, from: ingestOwner)
         } catch {
-            sendError(ControlError(code: .badRequest, id: nil, message: "malformed tick batch: \(error)", symbols: nil))
-            return
+            rejectPublish(error)
         }
-        let count = UInt32(worker.shared.symbols.count)
-        guard decoded.ticks.allSatisfy({ $0.symbolId < count }) else {
-            sendError(ControlError(code: .unknownSymbol, id: nil, message: "symbol id out of range", symbols: nil))
-            return
-        }
-        worker.shared.publish(worker.shared.makeBatch(decoded.ticks))
+    }
+
+    /// The connection's identity in the ingest ledger: its descriptor, unique
+    /// among open connections and released (in `close()`) before it is closed.
+    private var ingestOwner: IngestLedger.Owner { Int(fd) }
+
+    private func rejectPublish(_ rejection: IngestRejection) {
+        worker.metrics.ingestRejected.withLock { $0[rejection.reason, default: 0] += 1 }
+        Log.debug("fd \(fd): publish refused: \(rejection)")
+        sendError(rejection.controlError(symbols: worker.shared.symbols))
+    }
+
+    /// Frees the symbols a publisher held. Called from `close()` while the
+    /// phase still says what the connection was.
+    func releaseIngestClaims() {
+        guard case .webSocket(.publish) = phase else { return }
+        worker.shared.releaseIngest(owner: ingestOwner)
     }
 }

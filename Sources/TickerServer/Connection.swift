@@ -301,6 +301,7 @@ final class Connection: EventHandler {
 
     func close() {
         guard !isClosed else { return }
+        releaseIngestClaims()
         if case .webSocket = phase { worker.metrics.webSockets.wrappingSubtract(1, ordering: .relaxed) }
         phase = .closed
         leaveHub()

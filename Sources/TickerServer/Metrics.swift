@@ -1,3 +1,4 @@
+import MarketData
 import Synchronization
 
 /// Counters written by one event loop and read by whichever loop answers
@@ -23,6 +24,10 @@ final class LoopMetrics: Sendable {
     let httpResponses = Mutex<[Int: UInt64]>([:])
     let batchesPublished = Atomic<UInt64>(0)
     let overload = OverloadMetrics()
+
+    // Ingest (/v1/publish) refusals by reason. Refusals are rare, so one lock
+    // each is cheap, and a dictionary needs no slot per reason up front.
+    let ingestRejected = Mutex<[IngestRejection.Reason: UInt64]>([:])
 
     func add(_ counter: borrowing Atomic<UInt64>, _ n: UInt64 = 1) {
         counter.wrappingAdd(n, ordering: .relaxed)
@@ -88,6 +93,23 @@ enum MetricsRenderer {
         for status in statuses.keys.sorted() {
             out += "ticker_http_responses_total{status=\"\(status)\"} \(statuses[status]!)\n"
         }
+        renderIngestRejections(loops: loops, into: &out)
         return out
+    }
+}
+
+extension MetricsRenderer {
+    /// Every reason is listed, zeros included, so a dashboard's series exist
+    /// before the first refusal.
+    static func renderIngestRejections(loops: [LoopMetrics], into out: inout String) {
+        var counts: [IngestRejection.Reason: UInt64] = [:]
+        for loop in loops {
+            for (reason, n) in loop.ingestRejected.withLock({ $0 }) { counts[reason, default: 0] += n }
+        }
+        out += "# HELP ticker_ingest_rejected_total Messages refused on /v1/publish, by the first rule they broke.\n"
+        out += "# TYPE ticker_ingest_rejected_total counter\n"
+        for reason in IngestRejection.Reason.allCases {
+            out += "ticker_ingest_rejected_total{reason=\"\(reason.rawValue)\"} \(counts[reason, default: 0])\n"
+        }
     }
 }

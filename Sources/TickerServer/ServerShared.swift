@@ -20,10 +20,14 @@ final class ServerShared: Sendable {
     private let inboxes = Mutex<[LoopInbox]>([])
     /// Open connections per peer address, across loops (the per-address limit).
     private let perAddress = Mutex<[UInt128: Int]>([:])
+    /// Ownership and last sequence of every symbol for `/v1/publish`; one
+    /// lock per published message, never per tick or per subscriber.
+    private let ingestLedger: Mutex<IngestLedger>
 
     init(config: ServerConfig, symbols: SymbolTable) {
         self.config = config
         self.symbols = symbols
+        ingestLedger = Mutex(IngestLedger(symbolCount: symbols.count, feedOwnsAll: config.simulatedFeed))
         symbolsJSON = Array(SymbolDirectory.json(symbols).utf8)
         loopMetrics = (0..<config.loops).map { _ in LoopMetrics() }
     }
@@ -41,6 +45,22 @@ final class ServerShared: Sendable {
         feedTicks.wrappingAdd(UInt64(batch.count), ordering: .relaxed)
         feedBatches.wrappingAdd(1, ordering: .relaxed)
         for inbox in inboxes.withLock({ $0 }) { inbox.post(batch) }
+    }
+
+    /// `/v1/publish`: admits one validated message for `owner` (all of it or
+    /// none), then fans it out like a feed batch. Encoding happens outside
+    /// the lock. Order is still the ledger's: a symbol's owner publishes from
+    /// its one loop thread, and its claim is released (on close) only after
+    /// its last batch was posted, so no other publisher's batch of the same
+    /// symbol can reach an inbox first.
+    func ingest(_ ticks: [Tick], from owner: IngestLedger.Owner) throws(IngestRejection) {
+        try ingestLedger.withLock { ledger throws(IngestRejection) in try ledger.admit(ticks, from: owner) }
+        publish(makeBatch(ticks))
+    }
+
+    /// Called when a publisher connection closes: its symbols become free.
+    func releaseIngest(owner: IngestLedger.Owner) {
+        ingestLedger.withLock { _ = $0.release(owner) }
     }
 
     func renderMetrics() -> String {

@@ -79,6 +79,7 @@ import Testing
     @Test func errorCodesHaveStableRawValues() {
         #expect(ControlErrorCode.allCases.map(\.rawValue) == [
             "bad_request", "unknown_op", "unknown_symbol", "limit_exceeded", "rate_limited", "unexpected_binary",
+            "bad_record", "symbol_owned", "sequence_stale", "sequence_gap",
         ])
     }
 }

@@ -44,8 +44,8 @@ import WebSocketProtocol
         }
     }
 
-    @Test func twoHundredClientsOnRandomSubsets() throws {
-        try withServer({ $0.meanIntervalMs = 20 }) { server throws in
+    @Test func twoHundredClientsOnRandomSubsets() async throws {
+        try await withServer(gate: .exclusive, { $0.meanIntervalMs = 20 }) { server throws in
             usleep(300_000)   // let every symbol tick once, so snapshots exist
             let universe = server.symbols.count
             var rng = SystemRandomNumberGenerator()

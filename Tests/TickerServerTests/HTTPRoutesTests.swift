@@ -11,8 +11,8 @@ import TickerServer
         return s
     }
 
-    @Test func healthzSymbolsMetricsAndDashboard() throws {
-        try withServer { server throws in
+    @Test func healthzSymbolsMetricsAndDashboard() async throws {
+        try await withServer { server throws in
             let health = try get("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port)
             #expect(health.status == 200)
             #expect(health.text.hasSuffix("\r\n\r\nok\n"))
@@ -34,8 +34,8 @@ import TickerServer
         }
     }
 
-    @Test func unknownPathWrongMethodAndTraversal() throws {
-        try withServer { server throws in
+    @Test func unknownPathWrongMethodAndTraversal() async throws {
+        try await withServer { server throws in
             #expect(try get("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port).status == 404)
             #expect(try get("GET /../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port).status.map { $0 == 404 || $0 == 400 } == true)
             #expect(try get("GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port).status.map { $0 == 404 || $0 == 400 } == true)
@@ -45,15 +45,15 @@ import TickerServer
         }
     }
 
-    @Test func malformedRequestGets400() throws {
-        try withServer { server throws in
+    @Test func malformedRequestGets400() async throws {
+        try await withServer { server throws in
             #expect(try get("HELLO\r\n\r\n", port: server.port).status == 400)
             #expect(try get("GET /healthz HTTP/1.1\r\nno colon here\r\n\r\n", port: server.port).status == 400)
         }
     }
 
-    @Test func badUpgradesAreRejectedWithTheRightStatus() throws {
-        try withServer { server throws in
+    @Test func badUpgradesAreRejectedWithTheRightStatus() async throws {
+        try await withServer { server throws in
             let v8 = try get(upgradeRequest(version: "8"), port: server.port)
             #expect(v8.status == 426)
             #expect(v8.text.lowercased().contains("sec-websocket-version: 13"))
@@ -66,8 +66,8 @@ import TickerServer
         }
     }
 
-    @Test func oversizedHeaderBlockGets431() throws {
-        try withServer { server throws in
+    @Test func oversizedHeaderBlockGets431() async throws {
+        try await withServer { server throws in
             let big = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: \(String(repeating: "a", count: 9_000))\r\n\r\n"
             let s = try get(big, port: server.port)
             #expect(s.status == 431 || s.status == 400)
@@ -77,8 +77,8 @@ import TickerServer
         }
     }
 
-    @Test func crossSiteOriginIsForbiddenWhenAllowlisted() throws {
-        try withServer({ $0.allowedOrigins = ["http://good.example"] }) { server throws in
+    @Test func crossSiteOriginIsForbiddenWhenAllowlisted() async throws {
+        try await withServer({ $0.allowedOrigins = ["http://good.example"] }) { server throws in
             #expect(try get(upgradeRequest(extra: "Origin: http://evil.example\r\n"), port: server.port).status == 403)
             let ok = try RawSocket(port: server.port)
             try ok.write(upgradeRequest(extra: "Origin: http://good.example\r\n"))
@@ -89,8 +89,8 @@ import TickerServer
 
     /// Slowloris: a request head trickled a byte at a time is cut off at the
     /// absolute deadline, however steadily the bytes come.
-    @Test func trickledHandshakeIsClosedAtItsDeadline() throws {
-        try withServer({ $0.handshakeTimeoutMs = 1_000 }) { server throws in
+    @Test func trickledHandshakeIsClosedAtItsDeadline() async throws {
+        try await withServer({ $0.handshakeTimeoutMs = 1_000 }) { server throws in
             let s = try RawSocket(port: server.port)
             let started = Date()
             let request = Array(upgradeRequest().utf8)

@@ -63,8 +63,8 @@ private func tick(_ symbol: UInt32, _ seq: UInt64) -> Tick {
 /// Past max-connections a client gets an HTTP answer it can act on, and the
 /// operator's endpoints keep answering.
 @Suite struct CapacityTests {
-    @Test func pastMaxConnectionsUpgradesGet503WithRetryAfterAndHealthzAnswers() throws {
-        try withServer({ $0.maxConnections = 5 }) { server in
+    @Test func pastMaxConnectionsUpgradesGet503WithRetryAfterAndHealthzAnswers() async throws {
+        try await withServer({ $0.maxConnections = 5 }) { server in
             var held: [RawSocket] = []
             for _ in 0..<5 {
                 let s = try RawSocket(port: server.port)
@@ -90,8 +90,8 @@ private func tick(_ symbol: UInt32, _ seq: UInt64) -> Tick {
         }
     }
 
-    @Test func onePeerAddressCannotTakeEverySlot() throws {
-        try withServer({ $0.maxConnectionsPerAddress = 2 }) { server in
+    @Test func onePeerAddressCannotTakeEverySlot() async throws {
+        try await withServer({ $0.maxConnectionsPerAddress = 2 }) { server in
             var held: [RawSocket] = []
             for _ in 0..<2 {
                 let s = try RawSocket(port: server.port)

@@ -27,6 +27,7 @@ final class ServerProcess: Sendable {
 
     /// `fileLimit` runs the server under `ulimit -n` (to exhaust descriptors on purpose).
     init(_ arguments: [String], fileLimit: Int? = nil) throws {
+        guard ServerGate.held == .exclusive else { throw TestError.notGated("a ticker server process") }
         guard let binary = Self.binary else { throw TestError.timeout("no ticker binary beside \(CommandLine.arguments[0])") }
         if let fileLimit {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -62,24 +63,36 @@ final class ServerProcess: Sendable {
         throw TestError.timeout("server did not report its port: \(log)")
     }
 
-    /// Resident set size in bytes, from /proc/PID/status.
-    var residentBytes: Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return 0 }
+    /// Resident set size in bytes, from /proc/PID/status. Throws rather than
+    /// answer 0: a bound like `growth <= cap` must not pass unmeasured.
+    func residentBytes() throws -> Int {
+        let path = "/proc/\(process.processIdentifier)/status"
+        guard let status = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw TestError.unmeasurable("\(path) is unreadable (server exited?)")
+        }
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            let kb = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            // "VmRSS:     12345 kB"
+            guard let kb = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }), kb > 0 else {
+                throw TestError.unmeasurable("unparsable \(path) line: \(line)")
+            }
             return kb * 1024
         }
-        return 0
+        throw TestError.unmeasurable("no VmRSS in \(path)")
     }
 
     /// CPU seconds (user + system) the process has used, from /proc/PID/stat.
-    var cpuSeconds: Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
+    /// Throws rather than answer 0, which would pass any "no busy loop" bound.
+    func cpuSeconds() throws -> Double {
+        let path = "/proc/\(process.processIdentifier)/stat"
+        guard let stat = try? String(contentsOfFile: path, encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+            throw TestError.unmeasurable("\(path) is unreadable (server exited?)")
+        }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // After the command name: state is field 3, utime 14, stime 15 (1-based in proc(5)).
-        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
-        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
+            throw TestError.unmeasurable("unparsable \(path): \(stat.prefix(200))")
+        }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     func stop() {

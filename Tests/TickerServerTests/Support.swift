@@ -5,28 +5,39 @@ import TickerServer
 import WebSocketProtocol
 
 /// Starts an in-process server on 127.0.0.1 with a free port, runs `body`,
-/// then shuts it down and waits for its threads.
+/// then shuts it down and waits for its threads. Holds the `ServerGate`
+/// (shared by default; `.exclusive` for tests with hundreds of sockets).
 func withServer<T>(
+    gate: ServerGate.Mode = .shared,
     _ configure: (inout ServerConfig) -> Void = { _ in },
     _ body: (TickerServer) throws -> T
-) throws -> T {
-    var config = ServerConfig()
-    config.port = 0
-    config.loops = 2
-    configure(&config)
-    let server = try TickerServer(config: config)
-    try server.start()
-    defer {
-        server.shutdown()
-        server.waitUntilStopped()
+) async throws -> T {
+    try await gated(gate) {
+        var config = ServerConfig()
+        config.port = 0
+        config.loops = 2
+        configure(&config)
+        let server = try TickerServer(config: config)
+        try server.start()
+        defer {
+            server.shutdown()
+            server.waitUntilStopped()
+        }
+        return try body(server)
     }
-    return try body(server)
 }
 
 enum TestError: Error, CustomStringConvertible {
     case timeout(String)
+    /// A measurement could not be taken; never read as zero.
+    case unmeasurable(String)
+    case notGated(String)
     var description: String {
-        switch self { case .timeout(let what): "timed out: \(what)" }
+        switch self {
+        case .timeout(let what): "timed out: \(what)"
+        case .unmeasurable(let what): "cannot measure: \(what)"
+        case .notGated(let what): "\(what) must run inside gated(.exclusive) (see ServerGate)"
+        }
     }
 }
 

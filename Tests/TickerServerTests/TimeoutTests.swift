@@ -7,8 +7,8 @@ import WebSocketProtocol
 @Suite(.serialized) struct TimeoutTests {
     /// A half-open peer (e.g. SIGSTOPped, or its network gone) never answers
     /// pings: it is closed with 4002 after the ping interval plus the pong timeout.
-    @Test func unansweredPingsCloseWith4002() throws {
-        try withServer({ $0.heartbeatIntervalMs = 300; $0.pongTimeoutMs = 400 }) { server throws in
+    @Test func unansweredPingsCloseWith4002() async throws {
+        try await withServer({ $0.heartbeatIntervalMs = 300; $0.pongTimeoutMs = 400 }) { server throws in
             let s = try RawSocket(port: server.port)
             try s.write(upgradeRequest())
             let started = Date()
@@ -25,8 +25,8 @@ import WebSocketProtocol
     }
 
     /// A client that answers pings stays connected across several intervals.
-    @Test func answeredPingsKeepTheConnection() throws {
-        try withServer({ $0.heartbeatIntervalMs = 200; $0.pongTimeoutMs = 300 }) { server throws in
+    @Test func answeredPingsKeepTheConnection() async throws {
+        try await withServer({ $0.heartbeatIntervalMs = 200; $0.pongTimeoutMs = 300 }) { server throws in
             let s = try RawSocket(port: server.port)
             try s.write(upgradeRequest())
             var answered = 0
@@ -46,8 +46,8 @@ import WebSocketProtocol
     }
 
     /// The peer never answers our close: the socket is dropped at the close timeout.
-    @Test func unfinishedCloseHandshakeIsForceClosed() throws {
-        try withServer({ $0.closeTimeoutMs = 500 }) { server throws in
+    @Test func unfinishedCloseHandshakeIsForceClosed() async throws {
+        try await withServer({ $0.closeTimeoutMs = 500 }) { server throws in
             let s = try RawSocket(port: server.port)
             try s.write(upgradeRequest())
             try s.read(timeoutMs: 2_000) { serverFrames(after: $0).count >= 1 }
@@ -62,8 +62,8 @@ import WebSocketProtocol
 
     /// Pings sent by a peer that never reads: the pongs would pile up, so
     /// past the per-connection cap the server cuts it off.
-    @Test func pingFloodWhileNeverReadingIsBounded() throws {
-        try withServer({ $0.hub.highWaterMark = 16 * 1024; $0.hub.maxSymbolsPerConnection = 16; $0.socketSendBufferBytes = 4096 }) { server throws in
+    @Test func pingFloodWhileNeverReadingIsBounded() async throws {
+        try await withServer({ $0.hub.highWaterMark = 16 * 1024; $0.hub.maxSymbolsPerConnection = 16; $0.socketSendBufferBytes = 4096 }) { server throws in
             let s = try RawSocket(port: server.port, receiveBuffer: 4096)
             try s.write(upgradeRequest())
             let ping = maskedFrame(.ping, [UInt8](repeating: 0x61, count: 125))
