@@ -38,7 +38,7 @@ int ticker_peer_address(int fd, uint8_t out[16]) {
 int ticker_malloc_trim(void) { return malloc_trim(0); }
 
 int64_t ticker_resident_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
+    FILE *f = fopen("/proc/self/statm", "re");
     if (!f) return -1;
     long long size = 0, resident = 0;
     int n = fscanf(f, "%lld %lld", &size, &resident);
@@ -82,11 +82,9 @@ int ticker_connect_from(const char *host, uint16_t port, const char *source) {
         close(fd);
         return -err;
     }
-    int r;
-    do {
-        r = connect(fd, (struct sockaddr *)&to, sizeof to);
-    } while (r < 0 && errno == EINTR);
-    if (r == 0 || errno == EINPROGRESS) return fd;
+    // Non-blocking: EINTR, like EINPROGRESS, means the connect goes on.
+    int r = connect(fd, (struct sockaddr *)&to, sizeof to);
+    if (r == 0 || errno == EINPROGRESS || errno == EINTR) return fd;
     int err = errno;
     close(fd);
     return -err;

@@ -45,8 +45,10 @@ public final class LoopHub {
     /// Frame header (up to 10 bytes) + message header, reserved before a
     /// batch's first record and trimmed to the real size when it closes.
     static let maxPrefix = 10 + TickWire.headerSize
-    /// The message header's count is 16 bits; a longer run starts a new message.
-    static let maxOpenRecords = Int32(TickWire.maxRecordsPerMessage)
+    /// A longer run starts a new message. 1,024 records (64 KiB) rather than
+    /// the header's 65,535: a close sent "next" waits only for the message
+    /// being written, so messages stay small enough for that to be prompt.
+    static let maxOpenRecords: Int32 = 1_024
 
     public init(symbolCount: Int, settings: HubSettings) {
         self.settings = settings
@@ -202,8 +204,10 @@ public final class LoopHub {
                                     s.touchedEpoch = epoch
                                     touched.append(s)
                                     // Once per round: has the oldest queued byte waited too long?
+                                    // Measured from the later of the backlog's start and the
+                                    // last fold, so one episode folds once per age period.
                                     if !s.isConflating, s.backlogSinceNanos != 0,
-                                       nowNanos &- s.backlogSinceNanos >= maxAge {
+                                       nowNanos &- max(s.backlogSinceNanos, s.conflatingSinceNanos) >= maxAge {
                                         startConflating(s, nowNanos: nowNanos)
                                     }
                                 }
@@ -311,7 +315,7 @@ public final class LoopHub {
             let old = s.slotTicks[k]
             var newer = tick
             newer.flags = old.flags.union(tick.flags).union(.conflated)
-            newer.conflatedCount = old.conflatedCount &+ 1 &+ tick.conflatedCount
+            newer.conflatedCount = Self.addCounts(old.conflatedCount, tick.conflatedCount)
             s.slotTicks[k] = newer
             s.conflatedTotal &+= 1
             counters.conflatedUpdates &+= 1
@@ -319,6 +323,13 @@ public final class LoopHub {
             s.slotIndex[tick.symbolId] = s.slotTicks.count
             s.slotTicks.append(tick)
         }
+    }
+
+    /// `old + 1 + new`, saturating: a wrapped count would hide a gap, a
+    /// saturated one still declares one (the client sees a jump it was told of).
+    public static func addCounts(_ old: UInt32, _ new: UInt32) -> UInt32 {
+        let (sum, overflow) = UInt64(old).addingReportingOverflow(1 + UInt64(new))
+        return overflow || sum > UInt64(UInt32.max) ? .max : UInt32(sum)
     }
 
     private func closeMessage(_ s: Subscriber, sendTimeNs: UInt64) {

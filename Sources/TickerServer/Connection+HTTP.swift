@@ -14,6 +14,7 @@ extension Connection {
         if let refusal, head.path != "/healthz" && head.path != "/metrics" {
             switch refusal {
             case .capacity:
+                worker.metrics.add(worker.metrics.rejectedOverCapacity)
                 worker.metrics.overload.countRejected("capacity")
                 respond(status: 503, text: "server at capacity (\(config.maxConnections) connections); retry shortly",
                         extraHeaders: [("Retry-After", "1")])

@@ -43,6 +43,8 @@ final class Connection: EventHandler {
     /// max-connections: 503; past the per-address limit: 429), unless it
     /// asks for /healthz or /metrics.
     var refusal: Refusal?
+    /// The queue passed the per-connection cap (see `enforceCap`).
+    var overCap = false
 
     enum Refusal { case capacity, perAddress }
 
@@ -156,12 +158,6 @@ final class Connection: EventHandler {
                 deliver(message)
             case .send(let bytes):
                 enqueue(bytes)
-                if outbound.count > worker.config.hub.perConnectionCap && ws.state == .open {
-                    // A peer that floods pings (or control requests) and never reads
-                    // would grow our queue without end: past the cap it is cut off.
-                    worker.metrics.add(worker.metrics.protocolErrors)
-                    startClose(.policyViolation, reason: "not reading its replies")
-                }
             case .pongReceived:
                 pingSentAt = 0
             case .startCloseTimer:
@@ -217,6 +213,7 @@ final class Connection: EventHandler {
     func enqueue(_ bytes: [UInt8]) {
         guard outbound.isEmpty, !isClosed else {
             outbound.append(bytes)
+            enforceCap()
             return
         }
         let written: Int
@@ -235,10 +232,27 @@ final class Connection: EventHandler {
         }
     }
 
+    /// A peer that floods pings or control requests and never reads would
+    /// grow our queue without end (ticks are conflated, replies are not):
+    /// past the per-connection cap it is cut off with 1008.
+    /// Only marks it: the close happens at the next flush, outside whatever
+    /// hub operation queued the reply.
+    private func enforceCap() {
+        if outbound.count > worker.config.hub.perConnectionCap { overCap = true }
+    }
+
     /// Writes as much of the queue as the socket takes, in one sendmsg per
     /// pass; asks epoll for EPOLLOUT only while bytes remain.
     func flush() {
         guard !isClosed else { return }
+        if overCap {
+            overCap = false
+            if case .webSocket = phase, ws.state == .open {
+                worker.metrics.add(worker.metrics.protocolErrors)
+                closeNext(.policyViolation, reason: "not reading its replies")
+                return
+            }
+        }
         let writer = worker.writer
         while true {
             // A conflating connection whose queue has drained gets its slots
@@ -321,17 +335,19 @@ final class Connection: EventHandler {
         let config = worker.config
         switch phase {
         case .request(let pending):
-            if now - pending.acceptedAt >= UInt64(config.handshakeTimeoutMs) * 1_000_000 {
+            // A connection kept only to be refused gets one second for its request.
+            let limitMs = refusal == nil ? config.handshakeTimeoutMs : min(1_000, config.handshakeTimeoutMs)
+            if now - pending.acceptedAt >= UInt64(limitMs) * 1_000_000 {
                 worker.metrics.add(worker.metrics.handshakeTimeouts)
-                respond(status: 408, text: "request head not received within \(config.handshakeTimeoutMs) ms")
+                respond(status: 408, text: "request head not received within \(limitMs) ms")
                 hardCloseAt = now + UInt64(config.closeTimeoutMs) * 1_000_000
             }
-        case .webSocket(let route):
+        case .webSocket:
             guard ws.state == .open else { return }
             // An idle connection keeps no buffer: a busy one refills it within a sweep.
             if outbound.isEmpty && !isDirty { outbound.shrink() }
             let backlogSince = subscriber.backlogSinceNanos
-            if route == .stream, backlogSince != 0,
+            if backlogSince != 0,
                now - backlogSince >= UInt64(config.slowConsumerTimeoutMs) * 1_000_000 {
                 // Its queue has not emptied for the whole deadline, conflated
                 // or not: it has stopped reading (or reads far too slowly).

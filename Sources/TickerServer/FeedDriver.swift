@@ -55,8 +55,11 @@ final class FeedDriver: Sendable {
             ticks.removeAll(keepingCapacity: true)
             let wall = Clock.wallNanos()
             var skippedTo: UInt64 = 0
-            if let due = feed.nextEventTimeNs, due != .max, wall > due &+ Self.maxBehindNanos {
-                skippedTo = wall - period
+            // Behind by more than the larger of 50 ms and two periods: a long
+            // period is a schedule, not a delay.
+            let maxBehind = max(Self.maxBehindNanos, 2 * period)
+            if let due = feed.nextEventTimeNs, due != .max, wall > due &+ maxBehind {
+                skippedTo = max(due, wall - period)
                 metrics.skippedNanos.wrappingAdd(skippedTo - due, ordering: .relaxed)
                 feed.skip(to: skippedTo)
             }

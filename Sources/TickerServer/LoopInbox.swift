@@ -49,6 +49,7 @@ final class LoopInbox: Sendable {
     }
 
     func post(_ batch: TickBatch) {
+        guard batch.count > 0 else { return }
         let wasEmpty = state.withLock { st -> Bool in
             let wasEmpty = st.batches.isEmpty && st.slotOrder.isEmpty
             if wasEmpty {
@@ -78,7 +79,7 @@ final class LoopInbox: Sendable {
             if let old = st.slots[id] {
                 var newer = tick
                 newer.flags = old.flags.union(tick.flags).union(.conflated)
-                newer.conflatedCount = old.conflatedCount &+ 1 &+ tick.conflatedCount
+                newer.conflatedCount = LoopHub.addCounts(old.conflatedCount, tick.conflatedCount)
                 st.slots[id] = newer
                 swallowed &+= 1
             } else {

@@ -115,11 +115,23 @@ final class LoopWorker {
         // Past max-connections, or past the per-address limit, the request is
         // still read, so the answer is a status with Retry-After (or
         // /healthz, /metrics) rather than a reset.
-        var refusal: Connection.Refusal? = open >= config.maxConnections ? .capacity : nil
+        let refused = shared.refusedPending.load(ordering: .relaxed)
+        var refusal: Connection.Refusal? = open - refused >= config.maxConnections ? .capacity : nil
         var peer = Syscall.peerAddress(fd)
-        if let address = peer, !shared.admit(address: address) {
+        if refusal == nil, let address = peer, !shared.admit(address: address) {
+            refusal = .perAddress
+        }
+        if refusal != nil {
             peer = nil
-            refusal = refusal ?? .perAddress
+            // Refusals hold at most the reserve, so a flood of them cannot
+            // crowd out the slots admitted clients need.
+            if refused >= config.overCapacityReserve {
+                metrics.add(metrics.rejectedOverCapacity)
+                metrics.overload.countRejected("reserve_exhausted")
+                Syscall.close(fd)
+                return
+            }
+            shared.refusedPending.wrappingAdd(1, ordering: .relaxed)
         }
         Syscall.setNoDelay(fd)
         if let bytes = config.socketSendBufferBytes { Syscall.setSendBuffer(fd, bytes: bytes) }
@@ -138,6 +150,7 @@ final class LoopWorker {
         } catch {
             Log.warning("cannot register connection: \(error)")
             if let peer { shared.release(address: peer) }
+            if refusal != nil { shared.refusedPending.wrappingSubtract(1, ordering: .relaxed) }
             Syscall.close(fd)
             freeSlots.append(index)
             return
@@ -150,6 +163,7 @@ final class LoopWorker {
 
     func forget(_ connection: Connection) {
         if let peer = connection.peer { shared.release(address: peer) }
+        if connection.refusal != nil { shared.refusedPending.wrappingSubtract(1, ordering: .relaxed) }
         connections[connection.index] = nil
         freeSlots.append(connection.index)
         liveCount -= 1
@@ -220,6 +234,7 @@ final class LoopWorker {
         metrics.add(metrics.messagesQueued, c.messagesQueued &- reported.messagesQueued)
         metrics.add(metrics.conflatedUpdates, c.conflatedUpdates &- reported.conflatedUpdates)
         metrics.add(metrics.conflationEpisodes, c.conflationEpisodes &- reported.conflationEpisodes)
+        metrics.add(metrics.overload.ticksFolded, c.ticksFolded &- reported.ticksFolded)
         reported = c
         metrics.subscriptions.store(hub.subscriptionCount, ordering: .relaxed)
     }

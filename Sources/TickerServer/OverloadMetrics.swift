@@ -9,6 +9,8 @@ final class OverloadMetrics: Sendable {
     let lastRoundLagNanos = Atomic<UInt64>(0)
     /// Ticks in the last round (after loop-level folding).
     let lastRoundTicks = Atomic<Int>(0)
+    /// Queued records folded back into slots when connections began conflating.
+    let ticksFolded = Atomic<UInt64>(0)
     let closesByCode = Mutex<[UInt16: UInt64]>([:])
     let rejectedByReason = Mutex<[String: UInt64]>([:])
     /// Fan-out latency, event time of a batch's first tick to the end of the
@@ -73,6 +75,11 @@ extension MetricsRenderer {
         var folded: UInt64 = 0
         for inbox in inboxes { folded &+= inbox.foldedUpdates.load(ordering: .relaxed) }
         out += "ticker_loop_conflated_updates_total \(folded)\n"
+        header("ticker_connection_folded_ticks_total", "counter",
+               "Queued records folded into conflation slots when a connection fell behind (its stale backlog).")
+        var foldedQueued: UInt64 = 0
+        for loop in loops { foldedQueued &+= loop.overload.ticksFolded.load(ordering: .relaxed) }
+        out += "ticker_connection_folded_ticks_total \(foldedQueued)\n"
         header("ticker_feed_skipped_seconds_total", "counter",
                "Model time the simulated feed skipped because it could not keep its schedule.")
         out += "ticker_feed_skipped_seconds_total \(Double(feed.skippedNanos.load(ordering: .relaxed)) / 1e9)\n"

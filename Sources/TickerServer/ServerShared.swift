@@ -14,6 +14,9 @@ final class ServerShared: Sendable {
     let feedTicks = Atomic<UInt64>(0)
     let feedBatches = Atomic<UInt64>(0)
     let openConnections = Atomic<Int>(0)
+    /// Of those, connections accepted only to be refused (503/429), bounded
+    /// by the over-capacity reserve so refusals cannot take admitted slots.
+    let refusedPending = Atomic<Int>(0)
     let shuttingDown = Atomic<Bool>(false)
     let loopMetrics: [LoopMetrics]
     let feedMetrics = FeedMetrics()

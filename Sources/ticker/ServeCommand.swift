@@ -115,7 +115,8 @@ enum ServeCommand {
             let watchdog = Thread {
                 Clock.sleep(untilMonotonic: deadline)
                 Log.warning("drain deadline passed with \(server.openConnections) connection(s) open; exiting")
-                exit(0)
+                // _exit: no exit handlers while loop threads may still be running.
+                _exit(0)
             }
             watchdog.name = "ticker-drain-deadline"
             watchdog.start()

@@ -59,7 +59,9 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         #expect(drainAll(s) == expected)
     }
 
-    @Test func largeBatchUsesExtendedLength() throws {
+    /// A long run is split into messages of 1,024 records (64 KiB + 16, so a
+    /// 16-bit extended length), which keeps "close next" prompt.
+    @Test func largeBatchIsSplitIntoBoundedMessages() throws {
         let hub = LoopHub(symbolCount: 1, settings: HubSettings())
         let s = Subscriber()
         hub.attach(s)
@@ -67,8 +69,10 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         let ticks = (1...3000).map { tick(0, UInt64($0)) }
         _ = hub.publish(batch(ticks), sendTimeNs: 5, nowNanos: 0)
         let bytes = drainAll(s)
-        #expect(bytes[1] == 127, "payload of 192,016 bytes needs the 64-bit length")
-        #expect(try decodeStream(bytes) == [ticks])
+        #expect(bytes[1] == 127, "a payload of 65,552 bytes needs the 64-bit length")
+        let messages = try decodeStream(bytes)
+        #expect(messages.map(\.count) == [1024, 1024, 952])
+        #expect(Array(messages.joined()) == ticks)
     }
 
     @Test func perTickModeSendsOneMessagePerTick() throws {
