@@ -1,4 +1,5 @@
 import Foundation
+import PosixIO
 import Testing
 @testable import TickerServer
 import WebSocketProtocol
@@ -179,5 +180,70 @@ struct RawResponse {
                 #expect(elapsed < 1, "answered after \(elapsed) s")
             }
         }
+    }
+}
+
+/// One server per port: the port is claimed without SO_REUSEPORT first, so a
+/// second server cannot join the first one's listener group.
+@Suite(.serialized) struct ListenerClaimTests {
+    @Test func secondServerOnTheSamePortThrows() throws {
+        try withServer { server throws in
+            for loops in [1, 2] {
+                var config = ServerConfig()
+                config.port = server.port
+                config.loops = loops
+                do {
+                    _ = try TickerServer(config: config)
+                    Issue.record("a second server started on port \(server.port)")
+                } catch let error as TickerServerError {
+                    guard case .portInUse(_, let port) = error else {
+                        Issue.record("unexpected error: \(error)")
+                        continue
+                    }
+                    #expect(port == server.port)
+                    #expect(error.description.contains("port \(server.port) "))
+                }
+            }
+            // The first server is untouched.
+            let s = try RawSocket(port: server.port)
+            try s.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            try s.read(timeoutMs: 2_000)
+            #expect(s.status == 200)
+        }
+    }
+
+    /// The claim joins the loops' SO_REUSEPORT group: connections still spread
+    /// over every loop's listener.
+    @Test func listenersShareThePortAndTheLoad() throws {
+        var config = ServerConfig()
+        config.port = 0
+        config.loops = 3
+        let (fds, port) = try TickerServer.openListeners(config)
+        defer { for fd in fds { Syscall.close(fd) } }
+        #expect(fds.count == 3)
+        let clients = try (0..<60).map { _ in try RawSocket(port: port) }
+        var counts = [Int](repeating: 0, count: fds.count)
+        let deadline = Date().addingTimeInterval(3)
+        while counts.reduce(0, +) < clients.count && Date() < deadline {
+            for (i, fd) in fds.enumerated() {
+                while let accepted = try Syscall.accept(fd) {
+                    counts[i] += 1
+                    Syscall.close(accepted)
+                }
+            }
+            usleep(5_000)
+        }
+        #expect(counts.reduce(0, +) == clients.count)
+        #expect(counts.allSatisfy { $0 > 0 }, "per listener: \(counts)")
+    }
+
+    /// The real binary, twice on one port: the second exits non-zero at once with
+    /// one line naming the port.
+    @Test func secondServeProcessFailsNamingThePort() throws {
+        let first = try ServerProcess(["--loops", "2"])
+        defer { first.stop() }
+        let second = try CLI.run(["serve", "--port", String(first.port), "--loops", "2"], timeout: 20)
+        #expect(second.status != 0)
+        #expect(second.stderr == "ticker: port \(first.port) on 127.0.0.1 is already in use (is another ticker serve running?); pick another with --port\n")
     }
 }
