@@ -137,6 +137,11 @@ int ticker_set_reuse(int fd, int reuse_port) {
     return 0;
 }
 
+int ticker_set_reuseport(int fd) {
+    int one = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+}
+
 int ticker_set_nonblocking(int fd) {
     int flags = fcntl(fd, F_GETFL, 0);
     if (flags < 0) return -1;
@@ -177,6 +182,9 @@ int ticker_listen(const char *host, uint16_t port, int backlog, int reuse_port) 
             listen(fd, backlog) < 0) {
             err = errno;
             close(fd);
+            // The port is taken on this address: say so, rather than quietly
+            // listening on the host's next address instead.
+            if (err == EADDRINUSE) break;
             continue;
         }
         freeaddrinfo(ai);

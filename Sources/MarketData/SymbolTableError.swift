@@ -1,6 +1,8 @@
-/// Why a symbol CSV was rejected. Every case carries the 1-based line number
-/// so an operator can fix the file without guessing.
+/// Why a symbol CSV was rejected. Every content case carries the 1-based line
+/// number so an operator can fix the file without guessing.
 public enum SymbolTableError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file could not be read at all; `reason` is the system's, in words.
+    case unreadable(path: String, reason: String)
     case empty
     case badHeader(line: Int, found: String)
     case wrongFieldCount(line: Int, expected: Int, found: Int)
@@ -11,7 +13,7 @@ public enum SymbolTableError: Error, Equatable, Sendable, CustomStringConvertibl
 
     public var line: Int? {
         switch self {
-        case .empty: nil
+        case .empty, .unreadable: nil
         case .badHeader(let line, _), .wrongFieldCount(let line, _, _), .invalidSymbol(let line, _),
             .invalidNumber(let line, _, _), .outOfRange(let line, _, _),
             .duplicateSymbol(let line, _, _):
@@ -21,6 +23,8 @@ public enum SymbolTableError: Error, Equatable, Sendable, CustomStringConvertibl
 
     public var description: String {
         switch self {
+        case .unreadable(let path, let reason):
+            "cannot read \(path): \(reason)"
         case .empty:
             "symbol table is empty (expected header `\(SymbolTable.csvHeader)`)"
         case .badHeader(let line, let found):

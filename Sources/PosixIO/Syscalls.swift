@@ -65,6 +65,12 @@ public enum Syscall {
         return fd
     }
 
+    /// Turns SO_REUSEPORT on for a socket that is already bound and listening, so that
+    /// later reuseport listeners on its port join its group (see `TickerServer`).
+    public static func setReusePort(_ fd: Int32) throws(SystemError) {
+        if ticker_set_reuseport(fd) < 0 { throw SystemError.last("setsockopt SO_REUSEPORT") }
+    }
+
     public static func localPort(_ fd: Int32) -> UInt16 { ticker_local_port(fd) }
 
     /// Starts a non-blocking connect; completion is signalled by EPOLLOUT, then check `socketError`.
@@ -114,4 +120,13 @@ extension Syscall {
             throw err
         }
     }
+}
+
+extension SystemError {
+    /// Another socket holds the address and port (bind or listen failed).
+    public var isAddressInUse: Bool { errno == EADDRINUSE }
+
+    /// The errno as text alone ("Connection refused"), for messages that say
+    /// themselves what was being done.
+    public var reason: String { String(cString: strerror(errno)) }
 }

@@ -2,20 +2,29 @@ import MarketData
 import PosixIO
 import WebSocketProtocol
 
+/// Why the client stopped. Each description is one sentence a command-line
+/// user can act on (`ticker tap` prints it as is).
 public enum TickerClientError: Error, CustomStringConvertible {
     case badURL(String)
-    case connect(SystemError)
+    case connect(host: String, port: UInt16, SystemError)
     case timeout(String)
+    /// The server answered the upgrade with another status (e.g. 404 for a wrong
+    /// path); `detail` is the first line of its text body, when it sent one.
+    case rejected(status: Int, reason: String, detail: String?)
     case handshake(String)
     case closed
 
     public var description: String {
         switch self {
-        case .badURL(let url): "not a ws:// URL: \(url)"
-        case .connect(let error): "\(error)"
+        case .badURL(let url): "'\(url)' is not a ws://HOST:PORT/PATH URL"
+        case .connect(let host, let port, let error): "cannot connect to \(host) port \(port): \(error.reason)"
         case .timeout(let what): "timed out \(what)"
+        case .rejected(let status, let reason, let detail):
+            "the server refused the WebSocket upgrade with \(status)\(reason.isEmpty ? "" : " \(reason)")"
+                + (detail.map { " (\($0))" } ?? "")
+                + (status == 404 ? "; check the path in the URL (the stream is /v1/stream)" : "")
         case .handshake(let why): "WebSocket handshake failed: \(why)"
-        case .closed: "connection closed"
+        case .closed: "the server closed the connection"
         }
     }
 }
@@ -51,13 +60,13 @@ public final class TickerClient {
         do {
             fd = try Syscall.connect(host: url.host, port: url.port)
         } catch {
-            throw TickerClientError.connect(error)
+            throw TickerClientError.connect(host: url.host, port: url.port, error)
         }
         do {
             guard try Syscall.poll(fd, for: .write, timeoutMs: timeoutMs) else {
                 throw TickerClientError.timeout("connecting to \(url.host):\(url.port)")
             }
-            if let error = Syscall.socketError(fd) { throw TickerClientError.connect(error) }
+            if let error = Syscall.socketError(fd) { throw TickerClientError.connect(host: url.host, port: url.port, error) }
             Syscall.setNoDelay(fd)
             try handshake(timeoutMs: timeoutMs, extraHeaders: extraHeaders)
         } catch {
@@ -88,12 +97,16 @@ public final class TickerClient {
             case .needMore:
                 continue
             case .failed(let error):
-                throw TickerClientError.handshake("malformed response: \(error.reason)")
+                throw TickerClientError.handshake("the answer is not HTTP (\(error.reason))")
             case .complete(let head, let consumed):
-                do {
+                do throws(WebSocketClientHandshakeError) {
                     try WebSocketHandshake.validateServerResponse(head, key: request.key)
                 } catch {
-                    throw TickerClientError.handshake("\(error)")
+                    if case .unexpectedStatus(let status) = error {
+                        let detail = Self.firstLine(buffer[min(consumed, n)..<n])
+                        throw TickerClientError.rejected(status: status, reason: head.reason, detail: detail)
+                    }
+                    throw TickerClientError.handshake(Self.explain(error))
                 }
                 if consumed < n {
                     let rest = Array(buffer[consumed..<n])
@@ -102,6 +115,23 @@ public final class TickerClient {
                 return
             }
         }
+    }
+
+    private static func explain(_ error: WebSocketClientHandshakeError) -> String {
+        switch error {
+        case .unexpectedStatus(let status): "the server answered \(status) instead of 101"
+        case .missingUpgradeToken: "the answer has no `Upgrade: websocket`"
+        case .missingConnectionToken: "the answer has no `Connection: Upgrade`"
+        case .badAccept: "the answer's Sec-WebSocket-Accept does not match our key"
+        }
+    }
+
+    /// The first line of a refusal's body, if it came with the head: printable
+    /// ASCII only and short, since it ends up on a terminal.
+    private static func firstLine(_ body: ArraySlice<UInt8>) -> String? {
+        let line = body.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }.prefix(200)
+        guard !line.isEmpty, line.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return nil }
+        return String(decoding: line, as: UTF8.self)
     }
 
     /// Reads at least one byte into `buffer`; returns the count. Throws on EOF.

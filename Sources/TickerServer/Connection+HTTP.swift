@@ -5,10 +5,16 @@ import WebSocketProtocol
 extension Connection {
     /// Answers one request: a WebSocket upgrade on the stream, echo and
     /// publish paths, or a one-shot GET on the plain routes.
+    ///
+    /// HEAD is GET without the body (RFC 9110 §9.3.2): the same route, status and
+    /// headers, `Content-Length` included. It never switches protocols: on a
+    /// WebSocket path it gets the refusal a GET with the same headers would get,
+    /// or 400 where that GET would have been upgraded.
     func route(_ head: HTTPRequestHead) {
-        let config = worker.config
-        guard head.method == "GET" else {
-            respond(status: 405, text: "only GET is supported", extraHeaders: [("Allow", "GET")])
+        let headOnly = head.method == "HEAD"
+        guard head.method == "GET" || headOnly else {
+            send(response: Self.textResponse(status: 405, text: "only GET and HEAD are supported",
+                                              extraHeaders: [("Allow", "GET, HEAD")]))
             return
         }
         if let refusal, head.path != "/healthz" && head.path != "/metrics" {
@@ -16,65 +22,99 @@ extension Connection {
             case .capacity:
                 worker.metrics.add(worker.metrics.rejectedOverCapacity)
                 worker.metrics.overload.countRejected("capacity")
-                respond(status: 503, text: "server at capacity (\(config.maxConnections) connections); retry shortly",
-                        extraHeaders: [("Retry-After", "1")])
+                send(response: Self.textResponse(
+                    status: 503, text: "server at capacity (\(worker.config.maxConnections) connections); retry shortly",
+                    extraHeaders: [("Retry-After", "1")]), includeBody: !headOnly)
             case .perAddress:
                 worker.metrics.overload.countRejected("per_address")
-                respond(status: 429, text: "too many connections from your address (limit \(config.maxConnectionsPerAddress))",
-                        extraHeaders: [("Retry-After", "1")])
+                send(response: Self.textResponse(
+                    status: 429, text: "too many connections from your address (limit \(worker.config.maxConnectionsPerAddress))",
+                    extraHeaders: [("Retry-After", "1")]), includeBody: !headOnly)
             }
             return
         }
+        switch answer(head) {
+        case .response(let response):
+            send(response: response, includeBody: !headOnly)
+        case .upgrade(let route, let limits) where !headOnly:
+            upgrade(head, to: route, limits: limits)
+        case .upgrade:
+            var asGet = head
+            asGet.method = "GET"
+            switch WebSocketHandshake.serverResponse(to: asGet, allowedOrigins: worker.config.allowedOrigins) {
+            case .failure(let rejection):
+                send(response: rejection.response, includeBody: false)
+            case .success:
+                send(response: Self.textResponse(status: 400, text: "WebSocket upgrade requires GET"), includeBody: false)
+            }
+        }
+    }
+
+    private enum Answer {
+        case response(HTTPResponse)
+        case upgrade(Route, WebSocketLimits)
+    }
+
+    /// What a GET of this path gets, before any body or upgrade is written.
+    private func answer(_ head: HTTPRequestHead) -> Answer {
+        let config = worker.config
         switch head.path {
         case "/v1/stream":
-            upgrade(head, to: .stream, limits: WebSocketLimits(
+            // 64 fragments: a control message is one small JSON text, so a client
+            // that needs more is flooding (close 1008); 64 KiB bounds the message.
+            return .upgrade(.stream, WebSocketLimits(
                 maxFrameSize: config.maxInboundMessageBytes, maxMessageSize: config.maxInboundMessageBytes,
                 maxFragments: 64))
         case "/echo" where config.enableEcho:
-            upgrade(head, to: .echo, limits: .echoConformance)
+            return .upgrade(.echo, .echoConformance)
         case "/v1/publish":
             guard let expected = config.publishToken else {
-                respond(status: 404, text: "ingest is disabled (start the server with --publish-token)")
-                return
+                return .response(Self.textResponse(
+                    status: 404, text: "ingest is disabled (start the server with --publish-token)"))
             }
             guard publishTokenMatches(head, expected: expected) else {
-                respond(status: 401, text: "missing or wrong publish token",
-                        extraHeaders: [("WWW-Authenticate", "Bearer")])
-                return
+                return .response(Self.textResponse(
+                    status: 401, text: "missing or wrong publish token", extraHeaders: [("WWW-Authenticate", "Bearer")]))
             }
-            upgrade(head, to: .publish, limits: WebSocketLimits(
+            return .upgrade(.publish, WebSocketLimits(
                 maxFrameSize: 16 << 20, maxMessageSize: 16 << 20, maxFragments: 1024))
         case "/healthz":
             if let reason = worker.shared.degradedReason() {
-                respond(status: 503, text: "degraded: \(reason)")
-            } else {
-                respond(status: 200, text: "ok")
+                return .response(Self.textResponse(status: 503, text: "degraded: \(reason)"))
             }
+            return .response(Self.textResponse(status: 200, text: "ok"))
         case "/v1/symbols":
-            respond(status: 200, contentType: "application/json", body: worker.shared.symbolsJSON)
+            return .response(Self.response(status: 200, contentType: "application/json", body: worker.shared.symbolsJSON))
         case "/metrics":
-            respond(status: 200, contentType: "text/plain; version=0.0.4",
-                    body: Array(worker.shared.renderMetrics().utf8))
+            return .response(Self.response(status: 200, contentType: "text/plain; version=0.0.4",
+                                           body: Array(worker.shared.renderMetrics().utf8)))
         case "/", "/index.html":
-            respond(status: 200, contentType: "text/html; charset=utf-8", body: DashboardPage.bytes)
+            return .response(Self.response(status: 200, contentType: "text/html; charset=utf-8", body: DashboardPage.bytes))
         default:
-            respond(status: 404, text: "no such path")
+            return .response(Self.textResponse(status: 404, text: "no such path"))
         }
     }
 
     private func publishTokenMatches(_ head: HTTPRequestHead, expected: String) -> Bool {
-        let given: String?
-        if let auth = head.header("Authorization"), auth.hasPrefix("Bearer ") {
-            given = String(auth.dropFirst("Bearer ".count))
-        } else {
-            given = QueryString.value("token", in: head.query)
-        }
+        let given = head.header("Authorization").flatMap(Self.bearerToken) ?? QueryString.value("token", in: head.query)
         guard let given else { return false }
         // Constant-time over the expected length: the comparison time says nothing about the token.
         let a = Array(given.utf8), b = Array(expected.utf8)
         var diff = a.count ^ b.count
         for i in 0..<b.count { diff |= Int((i < a.count ? a[i] : 0) ^ b[i]) }
         return diff == 0
+    }
+
+    /// The token of `Authorization: Bearer TOKEN`. The scheme name is case-insensitive
+    /// (RFC 9110 §11.1: `bearer` and `BEARER` are the same scheme), compared as ASCII so
+    /// no Unicode case folding can make a lookalike match; one or more spaces may follow it.
+    static func bearerToken(_ value: String) -> String? {
+        let bytes = Array(value.utf8)
+        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+        let scheme = bytes[..<space]
+        guard scheme.count == 6, zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        let token = bytes[space...].drop { $0 == UInt8(ascii: " ") }
+        return token.isEmpty ? nil : String(decoding: token, as: UTF8.self)
     }
 
     private func upgrade(_ head: HTTPRequestHead, to route: Route, limits: WebSocketLimits) {
@@ -95,24 +135,33 @@ extension Connection {
     }
 
     func respond(status: Int, text: String, extraHeaders: [(String, String)] = []) {
-        respond(status: status, contentType: "text/plain; charset=utf-8", body: Array((text + "\n").utf8),
-                extraHeaders: extraHeaders)
+        send(response: Self.textResponse(status: status, text: text, extraHeaders: extraHeaders))
     }
 
     func respond(status: Int, contentType: String, body: [UInt8], extraHeaders: [(String, String)] = []) {
-        var headers: [(String, String)] = [("Content-Type", contentType), ("Cache-Control", "no-store")]
-        headers += extraHeaders
-        send(response: HTTPResponse(status: status, headers: headers, body: body))
+        send(response: Self.response(status: status, contentType: contentType, body: body, extraHeaders: extraHeaders))
     }
 
-    /// Queues a complete HTTP answer and closes the connection once written.
-    func send(response: HTTPResponse) {
+    static func textResponse(status: Int, text: String, extraHeaders: [(String, String)] = []) -> HTTPResponse {
+        response(status: status, contentType: "text/plain; charset=utf-8", body: Array((text + "\n").utf8),
+                 extraHeaders: extraHeaders)
+    }
+
+    static func response(status: Int, contentType: String, body: [UInt8], extraHeaders: [(String, String)] = []) -> HTTPResponse {
+        var headers: [(String, String)] = [("Content-Type", contentType), ("Cache-Control", "no-store")]
+        headers += extraHeaders
+        return HTTPResponse(status: status, headers: headers, body: body)
+    }
+
+    /// Queues a complete HTTP answer and closes the connection once written;
+    /// `includeBody: false` for HEAD.
+    func send(response: HTTPResponse, includeBody: Bool = true) {
         var response = response
         if !response.headers.contains(where: { $0.0.lowercased() == "connection" }) {
             response.headers.append(("Connection", "close"))
         }
         worker.metrics.countResponse(status: response.status)
-        enqueue(response.serialize())
+        enqueue(response.serialize(includeBody: includeBody))
         phase = .responding
         closeWhenFlushed = true
         flush()

@@ -6,6 +6,10 @@ import WebSocketProtocol
 
 extension Connection {
     /// A new `/v1/stream` client: welcome first, then the `?symbols=` subscription.
+    /// Names are split on commas and trimmed; empty ones are skipped. A list that
+    /// names nothing (`?symbols=`, `?symbols=,,,`) is the same as no parameter: no
+    /// subscription and no reply, since there is no request to answer (an explicit
+    /// JSON `subscribe` with an empty list is a `bad_request`).
     func openStream(query: String?) {
         worker.hub.attach(subscriber)
         let config = worker.config
@@ -16,9 +20,9 @@ extension Connection {
                 maxSymbolsPerConnection: config.hub.maxSymbolsPerConnection,
                 maxMessagesPerSecond: config.maxMessagesPerSecond,
                 maxMessageBytes: config.maxInboundMessageBytes))))
-        if let list = QueryString.value("symbols", in: query), !list.isEmpty {
+        if let list = QueryString.value("symbols", in: query) {
             let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            subscribe(id: nil, names: names)
+            if !names.isEmpty { subscribe(id: nil, names: names) }
         }
     }
 

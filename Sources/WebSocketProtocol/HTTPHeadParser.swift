@@ -1,5 +1,7 @@
 /// A message head that can be built from its first line and header fields.
 public protocol HTTPHead: Sendable {
+    /// How the first line is checked while it is still arriving.
+    static var startLineScreen: HTTPStartLineScreen { get }
     static func make(firstLine: String, fields: [(name: String, value: String)]) -> Result<Self, HTTPError>
 }
 
@@ -21,7 +23,8 @@ public struct HTTPHeadParser<Head: HTTPHead>: Sendable {
     /// 8 KiB and 100 fields: far above what browsers send for an upgrade, small enough that
     /// thousands of connections stuck mid-handshake cost little memory.
     public init(maxHeaderBytes: Int = 8192, maxHeaderCount: Int = 100) {
-        reader = HTTPHeadReader(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+        reader = HTTPHeadReader(
+            maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount, screen: Head.startLineScreen)
     }
 
     public mutating func append(_ bytes: UnsafeRawBufferPointer) -> Result {
@@ -58,7 +61,13 @@ public typealias HTTPRequestParser = HTTPHeadParser<HTTPRequestHead>
 public typealias HTTPResponseParser = HTTPHeadParser<HTTPResponseHead>
 
 extension HTTPRequestHead: HTTPHead {
-    /// `METHOD SP target SP HTTP/1.1`; a head announcing a body is refused.
+    /// Non-HTTP bytes (a TLS ClientHello on the plain port) fail on their first byte.
+    public static var startLineScreen: HTTPStartLineScreen { .requestLine }
+
+    /// `METHOD SP target SP HTTP/1.1` (or `HTTP/1.0`); a head announcing a body is refused.
+    /// Host follows RFC 9112 §3.2: an HTTP/1.1 request without one, or any request with
+    /// more than one, is a 400. HTTP/1.0 predates Host, so there it may be absent; 1.0 is
+    /// served on the plain routes only (the WebSocket handshake requires 1.1).
     public static func make(firstLine startLine: String, fields: [(name: String, value: String)]) -> Result<HTTPRequestHead, HTTPError> {
         let parts = startLine.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, parts[0].utf8.allSatisfy(HTTPASCII.isTokenChar),
@@ -66,10 +75,17 @@ extension HTTPRequestHead: HTTPHead {
         else {
             return .failure(HTTPError(status: 400, reason: "malformed request line"))
         }
-        guard parts[2] == "HTTP/1.1" else {
-            return .failure(HTTPError(status: 400, reason: "only HTTP/1.1 is supported"))
+        guard parts[2] == "HTTP/1.1" || parts[2] == "HTTP/1.0" else {
+            return .failure(HTTPError(status: 400, reason: "only HTTP/1.1 and HTTP/1.0 are supported"))
         }
         let head = HTTPRequestHead(method: String(parts[0]), target: String(parts[1]), version: String(parts[2]), headers: fields)
+        let hosts = head.headers(named: "Host").count
+        if hosts > 1 {
+            return .failure(HTTPError(status: 400, reason: "more than one Host header"))
+        }
+        if hosts == 0 && head.version == "HTTP/1.1" {
+            return .failure(HTTPError(status: 400, reason: "an HTTP/1.1 request needs a Host header"))
+        }
         if !head.headers(named: "Transfer-Encoding").isEmpty {
             return .failure(HTTPError(status: 400, reason: "request body not allowed"))
         }
@@ -81,6 +97,8 @@ extension HTTPRequestHead: HTTPHead {
 }
 
 extension HTTPResponseHead: HTTPHead {
+    public static var startLineScreen: HTTPStartLineScreen { .none }
+
     /// `HTTP/1.1 SP 3DIGIT SP reason`; the reason may be empty or contain spaces.
     public static func make(firstLine statusLine: String, fields: [(name: String, value: String)]) -> Result<HTTPResponseHead, HTTPError> {
         let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)

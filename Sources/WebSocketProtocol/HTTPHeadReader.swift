@@ -14,13 +14,15 @@ struct HTTPHeadReader: Sendable {
 
     private let maxHeaderBytes: Int
     private let maxHeaderCount: Int
+    private var screen: HTTPStartLineScreen
     private var bytes: [UInt8] = []
     /// Where the terminator search resumes, so a trickled head is scanned once in total.
     private var scanned = 0
 
-    init(maxHeaderBytes: Int, maxHeaderCount: Int) {
+    init(maxHeaderBytes: Int, maxHeaderCount: Int, screen: HTTPStartLineScreen = .none) {
         self.maxHeaderBytes = max(4, maxHeaderBytes)
         self.maxHeaderCount = maxHeaderCount
+        self.screen = screen
     }
 
     mutating func append(_ input: UnsafeRawBufferPointer) -> Outcome {
@@ -31,6 +33,9 @@ struct HTTPHeadReader: Sendable {
         while scanned < bytes.count {
             let index = scanned
             scanned += 1
+            if !screen.isFinished && !screen.accept(bytes[index]) {
+                return .failed(HTTPError(status: 400, reason: "malformed start line"))
+            }
             guard bytes[index] == UInt8(ascii: "\n") else { continue }
             guard index > 0, bytes[index - 1] == UInt8(ascii: "\r") else {
                 return .failed(HTTPError(status: 400, reason: "bare LF in request head"))

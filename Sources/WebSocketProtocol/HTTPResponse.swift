@@ -20,6 +20,7 @@ public struct HTTPResponse: Sendable {
         case 302: return "Found"
         case 304: return "Not Modified"
         case 400: return "Bad Request"
+        case 401: return "Unauthorized"
         case 403: return "Forbidden"
         case 404: return "Not Found"
         case 405: return "Method Not Allowed"
@@ -38,7 +39,9 @@ public struct HTTPResponse: Sendable {
 
     /// Adds `Content-Length` (unless present, or the status is 101, where the connection
     /// switches protocols and no body follows) so the peer never has to read to EOF.
-    public func serialize() -> [UInt8] {
+    /// `includeBody: false` answers a HEAD request (RFC 9110 §9.3.2): the same status and
+    /// headers as the GET, `Content-Length` included, and no body bytes.
+    public func serialize(includeBody: Bool = true) -> [UInt8] {
         var text = "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\n"
         for (name, value) in headers {
             text += "\(name): \(value)\r\n"
@@ -48,7 +51,7 @@ public struct HTTPResponse: Sendable {
         }
         text += "\r\n"
         var bytes = Array(text.utf8)
-        bytes.append(contentsOf: body)
+        if includeBody { bytes.append(contentsOf: body) }
         return bytes
     }
 }

@@ -80,15 +80,17 @@ private func failureStatus(_ result: HTTPRequestParser.Result) -> Int? {
     }
 
     @Test func tooManyHeadersIs431() {
-        let headers = (0..<101).map { "X-H\($0): v\r\n" }.joined()
-        #expect(failureStatus(parse("GET / HTTP/1.1\r\n\(headers)\r\n")) == 431)
-        let fine = (0..<100).map { "X-H\($0): v\r\n" }.joined()
-        #expect(!parse("GET / HTTP/1.1\r\n\(fine)\r\n").isFailed)
+        let headers = (0..<100).map { "X-H\($0): v\r\n" }.joined()
+        #expect(failureStatus(parse("GET / HTTP/1.1\r\nHost: a\r\n\(headers)\r\n")) == 431)
+        let fine = (0..<99).map { "X-H\($0): v\r\n" }.joined()
+        #expect(!parse("GET / HTTP/1.1\r\nHost: a\r\n\(fine)\r\n").isFailed)
     }
 
     @Test(arguments: [
         "GET /\r\n\r\n", "GET  / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1 extra\r\n\r\n", "G(T / HTTP/1.1\r\n\r\n",
-        "\r\n\r\n", "GET / HTTP/1.0\r\n\r\n", "GET / HTTP/2\r\n\r\n",
+        "\r\n\r\n", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", "GET / HTTP/2\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nX: y\r\n\r\n", // HTTP/1.1 without Host
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n",
         "GET / HTTP/1.1\nHost: a\n\n", // bare LF
         "GET / HTTP/1.1\r\nHost : a\r\n\r\n", // space before colon
         "GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", // obsolete line folding
@@ -98,6 +100,18 @@ private func failureStatus(_ result: HTTPRequestParser.Result) -> Int? {
     ])
     func malformedIs400(_ text: String) {
         #expect(failureStatus(parse(text)) == 400)
+    }
+
+    /// RFC 9112 §3.2: Host is required from HTTP/1.1 on; HTTP/1.0 predates it.
+    @Test func http10WithoutHostIsAccepted() throws {
+        guard case .complete(let head, _) = parse("GET /healthz HTTP/1.0\r\n\r\n") else {
+            Issue.record("HTTP/1.0 without Host refused")
+            return
+        }
+        #expect(head.version == "HTTP/1.0" && head.header("Host") == nil)
+        #expect(!parse("GET / HTTP/1.0\r\nHost: a\r\n\r\n").isFailed)
+        // An empty Host is legal (RFC 9112 §3.2, a target without authority).
+        #expect(!parse("GET / HTTP/1.1\r\nHost:\r\n\r\n").isFailed)
     }
 
     @Test func emptyBodyLengthIsAccepted() {

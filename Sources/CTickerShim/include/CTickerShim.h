@@ -45,6 +45,8 @@ int ticker_accept(int listen_fd);
 
 int ticker_set_nodelay(int fd);
 int ticker_set_reuse(int fd, int reuse_port);
+/// Sets SO_REUSEPORT on an existing (possibly listening) socket.
+int ticker_set_reuseport(int fd);
 int ticker_set_nonblocking(int fd);
 int ticker_set_sndbuf(int fd, int bytes);
 int ticker_set_rcvbuf(int fd, int bytes);
