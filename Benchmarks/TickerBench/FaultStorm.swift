@@ -32,16 +32,22 @@ func lowerThreadPriority() -> Int32 {
     setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
 }
 
-/// Opens a `Fleet` crowd in waves of 500 (the accept backlog); the number ready.
-func openCrowd(_ fleet: Fleet, port: UInt16, queries: [String], timeout: Double) -> Int {
+/// Opens a `Fleet` crowd in waves of 500 (the accept backlog); the number
+/// ready. `every` runs about every 250 ms meanwhile (RSS sampling).
+func openCrowd(_ fleet: Fleet, port: UInt16, queries: [String], timeout: Double, every: () -> Void = {}) -> Int {
     var opened = 0
     let end = Date().addingTimeInterval(timeout)
+    var nextCall = Date()
     for wave in stride(from: 0, to: queries.count, by: 500) {
         let slice = Array(queries[wave..<min(queries.count, wave + 500)])
         fleet.open(port: port, path: "/v1/stream", queries: slice)
         opened += slice.count
         while fleet.counters.ready.load(ordering: .relaxed) + fleet.counters.closed.load(ordering: .relaxed) < opened {
             if Date() > end { return fleet.counters.ready.load(ordering: .relaxed) }
+            if Date() >= nextCall {
+                every()
+                nextCall = Date().addingTimeInterval(0.25)
+            }
             usleep(5_000)
         }
     }
@@ -129,9 +135,11 @@ struct StormScenario {
         let selfCPU = Double(ProcFile.cpuTicks(pid: nil) - selfCPU0) / ProcFile.ticksPerSecond / stormElapsed * 100
         let stormReady = storm.counters.ready.load(ordering: .relaxed)
         let serverFiles = server.openFiles
-        let stormEnd = watch.seconds
+        let closing = watch.seconds
         storm.closeAll()
-        Say.timed("  storm ends at t+\(Int(stormElapsed))s: \(stormReady)/\(stormCount) storm clients were ready\(allReadyAt.map { " (all by \(secs($0)))" } ?? ""); server had \(serverFiles) fds open; CPU server \(Int(serverCPU))% generator \(Int(selfCPU))% of a core; storm clients disconnected")
+        // The storm has ended once its clients are gone.
+        let stormEnd = watch.seconds
+        Say.timed("  storm ends at t+\(Int(stormElapsed))s: \(stormReady)/\(stormCount) storm clients were ready\(allReadyAt.map { " (all by \(secs($0)))" } ?? ""); server had \(serverFiles) fds open; CPU server \(Int(serverCPU))% generator \(Int(selfCPU))% of a core; storm clients disconnected in \(secs(stormEnd - closing))")
         if selfCPU > 90 {
             Say.timed("  WARNING the generator was near one full core (\(Int(selfCPU))%); its crowd runs at nice +10 so the healthy clients keep their CPU share")
         }
@@ -144,8 +152,8 @@ struct StormScenario {
             windows.append((k, w.histogram?.percentileMicros(0.99), w.records))
         }
         let afterRSS = server.residentBytes
-        let timeline = windows.map { w in w.p99.map { String(format: "%.0f", $0 / 1000) } ?? "-" }.joined(separator: " ")
-        Say.timed("  after the storm, healthy p99 per second (ms): \(timeline)")
+        let timeline = windows.map { w in (w.p99.map { String(format: "%.0f", $0 / 1000) } ?? "-") + "/\(w.records)" }.joined(separator: " ")
+        Say.timed("  after the storm, healthy p99 (ms) / records per second: \(timeline)")
         let slowOutcomes = slowloris.wait()
         let healthzSamples = healthz.stop()
         let healthySummaries = healthy.summaries()
