@@ -137,7 +137,11 @@ struct StormScenario {
         let serverFiles = server.openFiles
         let closing = watch.seconds
         storm.closeAll()
-        // The storm has ended once its clients are gone.
+        // The storm has ended once its clients are gone (closing them can take
+        // seconds on a loaded machine): what the healthy clients saw meanwhile
+        // still counts as "during".
+        let tail = healthy.takeWindow()
+        if let h = tail.histogram { during.merge(h) }
         let stormEnd = watch.seconds
         Say.timed("  storm ends at t+\(Int(stormElapsed))s: \(stormReady)/\(stormCount) storm clients were ready\(allReadyAt.map { " (all by \(secs($0)))" } ?? ""); server had \(serverFiles) fds open; CPU server \(Int(serverCPU))% generator \(Int(selfCPU))% of a core; storm clients disconnected in \(secs(stormEnd - closing))")
         if selfCPU > 90 {
