@@ -36,6 +36,8 @@ struct ProbeSummary: Sendable {
     var pausedEvent: String?
     var pausedEventAt: UInt64 = 0
     var bytes = 0
+    /// `bytes` when the reader last resumed (stuck readers).
+    var bytesAtResume = 0
     var records = 0
     var conflatedRecords = 0
     var pings = 0
@@ -291,6 +293,7 @@ final class ProbeConnection: EventHandler {
         switch newMode {
         case .full:
             bytesAtResume = summary.bytes
+            summary.bytesAtResume = bytesAtResume
             fleet.register(self, events: EpollEvents.readable | EpollEvents.readHangUp)
             if !wasFull { readAll() }
         case .paused, .budget:

@@ -131,6 +131,10 @@ struct SlowReaderScenario {
         let noticed = results.filter { $0.pausedEvent != nil }
         let noticedAt = noticed.map { Double($0.pausedEventAt - stuckStart) / 1e9 }.sorted()
         Say.timed("  on resuming: \(outcomes.sorted { $0.value > $1.value }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")); bytes buffered before the close frame min \(before.first.map(mib) ?? "n/a"), median \(percentile(sorted: before.map(Double.init), 0.5).map { mib(Int($0)) } ?? "n/a"), max \(before.last.map(mib) ?? "n/a")")
+        let drained = results.filter { $0.closeCode == nil }.map { $0.bytes - $0.bytesAtResume }.sorted()
+        if !drained.isEmpty {
+            Say.timed("  \(drained.count) without a close frame read min \(mib(drained.first!)), max \(mib(drained.last!)) after resuming")
+        }
         if !noticed.isEmpty {
             Say.timed("  while stuck, \(noticed.count) saw the server's FIN/reset, \(secs(noticedAt.first!))-\(secs(noticedAt.last!)) after they stopped reading")
         }
