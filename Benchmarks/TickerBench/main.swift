@@ -19,6 +19,9 @@ PRESETS:
   sweep      fanout (one tick per message) at 100 -> 15,000 clients;
              writes DIR/sweep.svg (throughput and p99 against clients)
   all        every preset above, in that order
+  faults     the fault and load suite (storm, overload, slow, sigterm,
+             capacity): PASS/FAIL per criterion; `faults --help` for its
+             options; fault-<scenario> runs one of them
 
 OPTIONS:
   --seconds S   measured time per run (default 5)
@@ -41,6 +44,7 @@ if args.contains("--help") || args.contains("-h") || args.isEmpty {
 }
 let preset = args.removeFirst()
 Pinning.pinSelf()
+if preset == "faults" || preset.hasPrefix("fault-") { FaultSuite.main(preset: preset, arguments: args) }
 var runner = try Runner()
 if let s = option("--seconds"), let v = Double(s), v > 0 { runner.seconds = v }
 if let s = option("--loops"), let v = Int(s), v > 0 { runner.serverLoops = v }
