@@ -128,7 +128,9 @@ final class ProbeFleet: @unchecked Sendable {
                 connections.append(c)
                 ids.append(c.summary.id)
                 do {
-                    c.fd = try Syscall.connect(host: "127.0.0.1", port: port, receiveBuffer: receiveBuffer)
+                    c.fd = try Syscall.connect(
+                        host: "127.0.0.1", port: port, from: LoopbackSources.address(connections.count),
+                        receiveBuffer: receiveBuffer)
                     c.token = try loop.register(fd: c.fd, events: EpollEvents.writable, handler: c)
                     c.registered = true
                 } catch {
@@ -679,7 +681,7 @@ final class SlowlorisSwarm: @unchecked Sendable {
         var nextSend = [UInt64](repeating: 0, count: count)
         let started = Clock.monotonicNanos()
         for i in 0..<count {
-            do { fds[i] = try Syscall.connect(host: "127.0.0.1", port: port) } catch {
+            do { fds[i] = try Syscall.connect(host: "127.0.0.1", port: port, from: LoopbackSources.address(i)) } catch {
                 outcomes[i].how = "connect: \(error)"
                 outcomes[i].closedAt = Clock.monotonicNanos()
             }

@@ -9,8 +9,8 @@ import Glibc
 /// `ticker serve` for the fault suite: a separate process pinned to CPU 0
 /// (as `BenchServer`), started with posix_spawn so that this process reaps
 /// it itself (exact exit status and time for the SIGTERM test), under
-/// `prlimit --nofile=HARD:HARD` because the server does not raise its own
-/// descriptor limit, with its standard error in a log file.
+/// `prlimit --nofile=HARD:HARD` (the server also raises its own soft
+/// descriptor limit), with its standard error in a log file.
 final class FaultServer: @unchecked Sendable {
     let pid: pid_t
     let port: UInt16
@@ -80,7 +80,7 @@ final class FaultServer: @unchecked Sendable {
         port = found!
         let limits = (try? String(contentsOfFile: "/proc/\(child)/limits", encoding: .utf8)).flatMap(FaultParsing.openFilesLimit)
         startMemoryGuard()
-        Say.line("  server pid \(child) on 127.0.0.1:\(port), fd limit soft \(limits?.soft ?? "?") hard \(limits?.hard ?? "?") (via prlimit: the server does not raise its own), log \(logPath)")
+        Say.line("  server pid \(child) on 127.0.0.1:\(port), fd limit soft \(limits?.soft ?? "?") hard \(limits?.hard ?? "?") (via prlimit; the server also raises its own soft limit), log \(logPath)")
     }
 
     var residentBytes: Int { ProcFile.residentBytes(pid: pid) }

@@ -71,7 +71,9 @@ final class Fleet: @unchecked Sendable {
                 let target = query.isEmpty ? path : "\(path)?\(query)"
                 let c = BenchConnection(fleet: self, target: target, readyTexts: query.contains("symbols=") ? 2 : 1)
                 do {
-                    c.fd = try Syscall.connect(host: "127.0.0.1", port: port, receiveBuffer: receiveBuffer)
+                    c.fd = try Syscall.connect(
+                        host: "127.0.0.1", port: port, from: LoopbackSources.address(connections.count),
+                        receiveBuffer: receiveBuffer)
                     c.token = try loop.register(fd: c.fd, events: EpollEvents.writable, handler: c)
                     connections.append(c)
                 } catch {

@@ -69,7 +69,7 @@ int64_t ticker_raise_nofile_limit(void) {
     return (int64_t)rl.rlim_cur;
 }
 
-int ticker_connect_from(const char *host, uint16_t port, const char *source) {
+int ticker_connect_from(const char *host, uint16_t port, const char *source, int rcvbuf) {
     struct sockaddr_in to = {0}, from = {0};
     to.sin_family = AF_INET;
     to.sin_port = htons(port);
@@ -77,6 +77,7 @@ int ticker_connect_from(const char *host, uint16_t port, const char *source) {
     if (inet_pton(AF_INET, host, &to.sin_addr) != 1 || inet_pton(AF_INET, source, &from.sin_addr) != 1) return -EINVAL;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
+    if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     if (bind(fd, (struct sockaddr *)&from, sizeof from) != 0) {
         int err = errno;
         close(fd);

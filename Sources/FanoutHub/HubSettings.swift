@@ -33,8 +33,10 @@ public struct HubSettings: Sendable {
     /// what "memory per connection stays bounded" means in numbers. The
     /// queue stops taking ticks at the high-water mark but its last chunk may
     /// be partly filled and one drained chunk is kept for reuse (2 chunks);
-    /// each conflation slot costs a tick plus its index entry (~96 bytes).
+    /// each conflation slot costs a tick plus its index entry (~96 bytes); the
+    /// dense slot index is 4 bytes per universe symbol (the 4 KiB term covers
+    /// the built-in 520; larger universes add 4 bytes per symbol).
     public var perConnectionCap: Int {
-        highWaterMark + 2 * OutboundQueue.chunkSize + maxSymbolsPerConnection * 96
+        highWaterMark + 2 * OutboundQueue.chunkSize + maxSymbolsPerConnection * 96 + 4 * 1024
     }
 }

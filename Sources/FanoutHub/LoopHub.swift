@@ -131,11 +131,13 @@ public final class LoopHub {
                 index[Int(id)].swapAt(at, index[Int(id)].count - 1)
                 index[Int(id)].removeLast()
             }
-            if let k = s.slotIndex.removeValue(forKey: id) {
+            if !s.slotOf.isEmpty, s.slotOf[Int(id)] >= 0 {
+                let k = Int(s.slotOf[Int(id)])
+                s.slotOf[Int(id)] = -1
                 let last = s.slotTicks.count - 1
                 if k != last {
                     s.slotTicks[k] = s.slotTicks[last]
-                    s.slotIndex[s.slotTicks[k].symbolId] = k
+                    s.slotOf[Int(s.slotTicks[k].symbolId)] = Int32(k)
                 }
                 s.slotTicks.removeLast()
             }
@@ -253,7 +255,7 @@ public final class LoopHub {
         guard !s.slotTicks.isEmpty else { return false }
         let ticks = s.slotTicks
         s.slotTicks.removeAll(keepingCapacity: false)
-        s.slotIndex.removeAll(keepingCapacity: false)
+        s.slotOf = []
         appendMessage(s, ticks: ticks, sendTimeNs: sendTimeNs)
         return true
     }
@@ -302,7 +304,7 @@ public final class LoopHub {
         if s.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
         s.outbound.truncate(keepingFirst: min(s.cursor.headRemaining, s.outbound.count))
         s.slotTicks.removeAll(keepingCapacity: false)
-        s.slotIndex.removeAll(keepingCapacity: false)
+        s.slotOf = []
         s.isConflating = false
     }
 
@@ -311,16 +313,21 @@ public final class LoopHub {
     /// swallowed upstream), so the client can account for the sequence jump;
     /// a snapshot stays flagged as one (the client's new baseline).
     private func putInSlot(_ s: Subscriber, _ tick: Tick) {
-        if let k = s.slotIndex[tick.symbolId] {
-            let old = s.slotTicks[k]
-            var newer = tick
-            newer.flags = old.flags.union(tick.flags).union(.conflated)
-            newer.conflatedCount = Self.addCounts(old.conflatedCount, tick.conflatedCount)
-            s.slotTicks[k] = newer
+        let symbol = Int(tick.symbolId)
+        if s.slotOf.isEmpty { s.slotOf = Array(repeating: -1, count: index.count) }
+        let k = Int(s.slotOf[symbol])
+        if k >= 0 {
+            s.slotTicks.withUnsafeMutableBufferPointer { slots in
+                let flags = slots[k].flags.union(tick.flags).union(.conflated)
+                let count = Self.addCounts(slots[k].conflatedCount, tick.conflatedCount)
+                slots[k] = tick
+                slots[k].flags = flags
+                slots[k].conflatedCount = count
+            }
             s.conflatedTotal &+= 1
             counters.conflatedUpdates &+= 1
         } else {
-            s.slotIndex[tick.symbolId] = s.slotTicks.count
+            s.slotOf[symbol] = Int32(s.slotTicks.count)
             s.slotTicks.append(tick)
         }
     }

@@ -18,8 +18,10 @@ extension Syscall {
     }
 
     /// Starts a non-blocking IPv4 connect from the local address `source`.
-    public static func connect(host: String, port: UInt16, from source: String) throws(SystemError) -> Int32 {
-        let fd = ticker_connect_from(host, port, source)
+    public static func connect(
+        host: String, port: UInt16, from source: String, receiveBuffer: Int = 0
+    ) throws(SystemError) -> Int32 {
+        let fd = ticker_connect_from(host, port, source, Int32(clamping: receiveBuffer))
         if fd < 0 { throw SystemError("connect \(host):\(port) from \(source)", errno: -fd) }
         return fd
     }
@@ -29,6 +31,15 @@ extension Syscall {
     public static func raiseOpenFileLimit() -> Int {
         Int(ticker_raise_nofile_limit())
     }
+}
+
+/// Load generators spread their connections over local addresses of
+/// 127.0.0.0/8, as a crowd of real clients comes from many addresses: the
+/// server's per-address limit then applies as it would in production, and
+/// each address has its own ephemeral ports.
+public enum LoopbackSources {
+    /// The source address for the `n`th connection: 127.0.0.2 ... 127.0.0.33.
+    public static func address(_ n: Int) -> String { "127.0.0.\(2 + n % 32)" }
 }
 
 /// What the process holds, for `/metrics` and the memory-after-a-storm rule.

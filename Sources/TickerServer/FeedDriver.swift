@@ -63,7 +63,13 @@ final class FeedDriver: Sendable {
                 metrics.skippedNanos.wrappingAdd(skippedTo - due, ordering: .relaxed)
                 feed.skip(to: skippedTo)
             }
-            if !feed.advance(to: wall, into: &ticks, limit: Self.maxTicksPerBatch) {
+            if skippedTo == 0, shared.loopsSaturated(), let due = feed.nextEventTimeNs, due != .max, due < wall {
+                // Backpressure: the loops are folding already; move the model
+                // on without making ticks they would only fold away.
+                metrics.skippedNanos.wrappingAdd(wall - due, ordering: .relaxed)
+                feed.skip(to: wall)
+                skippedTo = wall
+            } else if !feed.advance(to: wall, into: &ticks, limit: Self.maxTicksPerBatch) {
                 let due = feed.nextEventTimeNs ?? wall
                 metrics.skippedNanos.wrappingAdd(wall &- min(wall, due), ordering: .relaxed)
                 feed.skip(to: wall)

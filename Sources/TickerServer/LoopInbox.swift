@@ -41,6 +41,13 @@ final class LoopInbox: Sendable {
     let oldestPendingNanos = Atomic<UInt64>(0)
     /// Ticks currently waiting (gauge).
     let pendingTicks = Atomic<Int>(0)
+    /// Set by the loop when its last round started more than `behindNanos`
+    /// late: then everything but the newest batch is folded, so the next
+    /// round is at most one record per symbol plus one batch, the smallest
+    /// round that still declares everything, and its clients' data the
+    /// freshest the loop can give.
+    let behind = Atomic<Bool>(false)
+    static let behindNanos: UInt64 = 50_000_000
 
     init(waker: EventLoopWaker, symbolCount: Int, maxPendingTicks: Int) {
         self.waker = waker
@@ -58,7 +65,8 @@ final class LoopInbox: Sendable {
             }
             st.batches.append(batch)
             st.pendingTicks += batch.count
-            while st.pendingTicks > maxPendingTicks && st.batches.count > 1 {
+            let bound = behind.load(ordering: .relaxed) ? 0 : maxPendingTicks
+            while st.pendingTicks > bound && st.batches.count > 1 {
                 let oldest = st.batches.removeFirst()
                 st.pendingTicks -= oldest.count
                 fold(oldest, into: &st)

@@ -183,7 +183,9 @@ final class LoopWorker {
         guard !taken.isEmpty else { return }
         let now = Clock.monotonicNanos()
         let sendTime = Clock.wallNanos()
-        metrics.overload.lastRoundLagNanos.store(now &- taken.oldestPostedNanos, ordering: .relaxed)
+        let lag = now &- taken.oldestPostedNanos
+        metrics.overload.lastRoundLagNanos.store(lag, ordering: .relaxed)
+        inbox.behind.store(lag > LoopInbox.behindNanos, ordering: .relaxed)
         hub.beginRound(sendTimeNs: sendTime, nowNanos: now)
         var ticks = 0
         if !taken.folded.isEmpty {
@@ -251,9 +253,10 @@ final class LoopWorker {
             connection.checkDeadlines(now: now)
         }
         syncHubMetrics()
-        // Many connections gone since the last trim (a storm ended): give
+        // Many connections gone since the last trim (a quarter of the peak,
+        // at least 100: a storm ended): give
         // the freed heap back, so RSS returns near its baseline.
-        if liveAtLastTrim - liveCount >= 1_000 {
+        if liveAtLastTrim - liveCount >= max(100, liveAtLastTrim / 4) {
             ProcessStats.trimHeap()
             liveAtLastTrim = liveCount
         } else if liveCount > liveAtLastTrim {

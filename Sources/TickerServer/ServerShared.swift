@@ -76,6 +76,12 @@ final class ServerShared: Sendable {
             loops: loopMetrics, inboxes: inboxes.withLock { $0 }, feed: feedMetrics, now: Clock.monotonicNanos())
     }
 
+    /// True when a loop's inbox is at its bound: it folds what it gets, so
+    /// making more ticks would only cost the feed's CPU, which the loops need.
+    func loopsSaturated() -> Bool {
+        inboxes.withLock { $0 }.contains { $0.pendingTicks.load(ordering: .relaxed) >= $0.maxPendingTicks }
+    }
+
     /// `/healthz`: nil when healthy, else why the node is degraded (a loop
     /// whose oldest waiting batch is older than `maxLagMs`).
     func degradedReason() -> String? {

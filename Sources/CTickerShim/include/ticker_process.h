@@ -20,6 +20,6 @@ int64_t ticker_raise_nofile_limit(void);
 
 /// Non-blocking IPv4 connect from a chosen local address (load tests use
 /// many addresses of 127.0.0.0/8). Returns fd or -errno.
-int ticker_connect_from(const char *host, uint16_t port, const char *source);
+int ticker_connect_from(const char *host, uint16_t port, const char *source, int rcvbuf);
 
 #endif
