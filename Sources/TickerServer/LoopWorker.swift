@@ -19,6 +19,10 @@ final class LoopWorker {
     private var freeSlots: [Int] = []
     private(set) var liveCount = 0
     private var dirty: [Connection] = []
+    /// How many of `dirty` the current round has flushed so far.
+    private var flushed = 0
+    /// A loop's run without looking at its sockets is at most about this.
+    static let flushSliceNanos: UInt64 = 5_000_000
     private var acceptPausedUntil: UInt64 = 0
     private var acceptBudget: AcceptBudget
     private var shuttingDown = false
@@ -54,7 +58,8 @@ final class LoopWorker {
                 _ = self.inbox.takeAll()
                 return
             }
-            self.drainInbox()
+            // Writes left over from the last slice go first (oldest data).
+            if self.flushSome() { self.drainInbox() }
         }
         try loop.addRepeatingTimer(intervalNanos: Self.sweepIntervalNanos) { [unowned self] in self.sweep() }
     }
@@ -203,14 +208,33 @@ final class LoopWorker {
                 dirty.append(connection)
             }
         }
-        for connection in dirty {
-            connection.isDirty = false
-            connection.flush()
-        }
-        dirty.removeAll(keepingCapacity: true)
         metrics.overload.lastRoundTicks.store(ticks, ordering: .relaxed)
+        _ = flushSome()
         recordLatency(taken)
         syncHubMetrics()
+    }
+
+    /// Flushes touched connections in order for at most `flushSliceNanos`;
+    /// the rest wait for the next wake-up (requested here), so requests that
+    /// arrived meanwhile (/healthz, handshakes, pongs) are served between
+    /// slices instead of after the whole round. True when nothing is left.
+    private func flushSome() -> Bool {
+        guard flushed < dirty.count else { return true }
+        let deadline = Clock.monotonicNanos() + Self.flushSliceNanos
+        while flushed < dirty.count {
+            let connection = dirty[flushed]
+            flushed += 1
+            connection.isDirty = false
+            connection.flush()
+            if flushed % 32 == 0 && Clock.monotonicNanos() >= deadline { break }
+        }
+        if flushed < dirty.count {
+            loop.waker.wake()
+            return false
+        }
+        dirty.removeAll(keepingCapacity: true)
+        flushed = 0
+        return true
     }
 
     /// One histogram sample per batch: its first tick's event time to now.
