@@ -170,7 +170,16 @@ public final class LoopHub {
         touched.removeAll(keepingCapacity: true)
         roundSendTime = sendTimeNs
         roundNow = nowNanos
+        foldBudget = Self.foldBytesPerRound
     }
+
+    /// Bytes of queued backlog one round may fold. When thousands of
+    /// connections fall behind at once (a storm), folding them all in one
+    /// round would stall the loop; past the budget a connection conflates
+    /// without folding (its backlog drains as is, still bounded by the byte
+    /// mark) and the next round folds more.
+    static let foldBytesPerRound = 2 << 20
+    private var foldBudget = LoopHub.foldBytesPerRound
 
     /// Closes every open message and returns the subscribers that got bytes
     /// this round (reused by the next round).
@@ -280,19 +289,44 @@ public final class LoopHub {
         let keep = s.cursor.headRemaining
         let queue = s.outbound
         guard queue.count > keep else { return }
-        var parser = WebSocketFrameParser(role: .client, maxFrameSize: Int.max)
-        parser.append(queue.bytes(after: keep))
+        let size = queue.count - keep
+        guard size <= foldBudget else { return }
+        foldBudget -= size
+        let rest = queue.bytes(after: keep)
         queue.truncate(keepingFirst: keep)
         var folded: UInt64 = 0
-        while let frame = try? parser.next() {
-            guard frame.header.opcode == .binary else {
-                queue.append(WebSocketFrameEncoder.encode(opcode: frame.header.opcode, payload: frame.payload))
-                continue
-            }
-            guard let message = try? TickWire.decodeMessage(frame.payload) else { continue }
-            for tick in message.ticks where s.symbolSet.contains(tick.symbolId) {
-                putInSlot(s, tick)
-                folded &+= 1
+        rest.withUnsafeBytes { raw in
+            // Our own frames, whole and unmasked: walk their headers in place.
+            var at = 0
+            while at + 2 <= raw.count {
+                let opcode = raw[at] & 0x0F
+                var header = 2
+                var length = Int(raw[at + 1] & 0x7F)
+                if length == 126 {
+                    length = Int(raw[at + 2]) << 8 | Int(raw[at + 3])
+                    header = 4
+                } else if length == 127 {
+                    length = 0
+                    for j in 0..<8 { length = length << 8 | Int(raw[at + 2 + j]) }
+                    header = 10
+                }
+                let end = at + header + length
+                guard end <= raw.count else { break }
+                if opcode == WebSocketOpcode.binary.rawValue && length >= TickWire.headerSize {
+                    var record = at + header + TickWire.headerSize
+                    while record + TickWire.recordSize <= end {
+                        let tick = TickWire.decodeRecord(
+                            UnsafeRawBufferPointer(rebasing: raw[record..<(record + TickWire.recordSize)]))
+                        if s.symbolSet.contains(tick.symbolId) {
+                            putInSlot(s, tick)
+                            folded &+= 1
+                        }
+                        record += TickWire.recordSize
+                    }
+                } else {
+                    queue.append(UnsafeRawBufferPointer(rebasing: raw[at..<end]))
+                }
+                at = end
             }
         }
         counters.ticksFolded &+= folded

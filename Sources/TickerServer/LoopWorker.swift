@@ -1,3 +1,4 @@
+import Dispatch
 import FanoutHub
 import MarketData
 import PosixIO
@@ -164,6 +165,10 @@ final class LoopWorker {
         liveCount += 1
         shared.openConnections.wrappingAdd(1, ordering: .relaxed)
         metrics.connections.wrappingAdd(1, ordering: .relaxed)
+        // A client usually sends its request right after connecting, so it is
+        // often here already: answering now saves a trip through epoll (and
+        // a fan-out slice) — what keeps /healthz prompt on a busy loop.
+        connection.handleEvents(EpollEvents.readable, loop: loop)
     }
 
     func forget(_ connection: Connection) {
@@ -281,7 +286,8 @@ final class LoopWorker {
         // at least 100: a storm ended): give
         // the freed heap back, so RSS returns near its baseline.
         if liveAtLastTrim - liveCount >= max(100, liveAtLastTrim / 4) {
-            ProcessStats.trimHeap()
+            // Off the loop: trimming a large heap takes tens of milliseconds.
+            DispatchQueue.global(qos: .utility).async { ProcessStats.trimHeap() }
             liveAtLastTrim = liveCount
         } else if liveCount > liveAtLastTrim {
             liveAtLastTrim = liveCount

@@ -67,7 +67,7 @@ public struct ServerConfig: Sendable {
     /// bucket per loop, burst of a quarter second): a reconnect storm is
     /// admitted at a pace that leaves the loops time for fan-out; the rest
     /// wait in the listen backlog.
-    public var acceptsPerSecond = 8_000
+    public var acceptsPerSecond = 20_000
     /// Bytes the kernel may hold not yet sent per connection
     /// (TCP_NOTSENT_LOWAT); 0 leaves it to the kernel. 16 KiB keeps a slow
     /// reader's backlog visible to conflation (autotuning would hide
