@@ -69,12 +69,14 @@ public struct ServerConfig: Sendable {
     /// wait in the listen backlog.
     public var acceptsPerSecond = 20_000
     /// Bytes the kernel may hold not yet sent per connection
-    /// (TCP_NOTSENT_LOWAT); 0 leaves it to the kernel. 16 KiB keeps a slow
-    /// reader's backlog visible to conflation (autotuning would hide
-    /// megabytes) and costs nothing to a reader that keeps up. 8 KiB rather than
-    /// the common 16: a reader at a third of its stream's rate then reads data
-    /// under a second old (measured: 1.0 s against 1.5 s with 16 KiB).
-    public var notSentLowWaterBytes = 8 * 1024
+    /// (TCP_NOTSENT_LOWAT); 0 leaves it to the kernel. A small cap keeps a
+    /// slow reader's backlog visible to conflation (autotuning would hide
+    /// megabytes) and costs nothing to a reader that keeps up (loopback and
+    /// window-limited bytes in flight are not "not sent"). 4 KiB rather than
+    /// the common 16: the oldest record a reader at a tenth of its stream's
+    /// rate reads is 1.6 s old (2.2 s with 8 KiB; a third of the rate: 0.7 s
+    /// against 0.9 s with 8 KiB and 1.5 s with 16 KiB; `TickerBench fault-slow`).
+    public var notSentLowWaterBytes = 4 * 1024
     /// Ticks one loop's inbox holds before it folds the oldest batches into
     /// newest-per-symbol (declared as conflated): ~80 ms of the default feed,
     /// so a loop that falls behind does bounded work per round.

@@ -34,7 +34,7 @@ enum ServeCommand {
       --close-timeout-ms N     Time a peer has to finish the close handshake (default 2000)
       --sndbuf BYTES           SO_SNDBUF of accepted sockets (default: kernel autotuning)
       --notsent-lowat BYTES    Bytes the kernel may hold unsent per connection, so slow
-                               readers are seen and conflated (default 8192; 0 = kernel's)
+                               readers are seen and conflated (default 4096; 0 = kernel's)
       --max-pending-ticks N    Ticks a loop's inbox holds before folding the oldest into
                                newest-per-symbol, flagged conflated (default 4096)
       --max-lag-ms N           /healthz says degraded when a loop lags more (default 500)
