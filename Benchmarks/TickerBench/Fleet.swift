@@ -220,20 +220,10 @@ final class BenchConnection: EventHandler {
         let now = Int64(bitPattern: Clock.wallNanos())
         var records = 0, frames = 0
         while data.count - at >= 2 {
-            let b0 = data[at], b1 = data[at + 1]
-            var length = Int(b1 & 0x7F)
-            var headerSize = 2
-            if length == 126 {
-                guard data.count - at >= 4 else { break }
-                length = Int(data[at + 2]) << 8 | Int(data[at + 3])
-                headerSize = 4
-            } else if length == 127 {
-                guard data.count - at >= 10 else { break }
-                length = 0
-                for i in 2..<10 { length = length << 8 | Int(data[at + i]) }
-                headerSize = 10
-            }
-            guard data.count - at >= headerSize + length else { break }
+            guard let frame = FrameExtent.of(data, at: at) else { break }
+            let b0 = data[at]
+            let length = frame.payloadLength
+            let headerSize = frame.headerSize
             let payload = at + headerSize
             switch b0 & 0x0F {
             case 0x2:

@@ -298,22 +298,10 @@ public final class LoopHub {
         rest.withUnsafeBytes { raw in
             // Our own frames, whole and unmasked: walk their headers in place.
             var at = 0
-            while at + 2 <= raw.count {
-                let opcode = raw[at] & 0x0F
-                var header = 2
-                var length = Int(raw[at + 1] & 0x7F)
-                if length == 126 {
-                    length = Int(raw[at + 2]) << 8 | Int(raw[at + 3])
-                    header = 4
-                } else if length == 127 {
-                    length = 0
-                    for j in 0..<8 { length = length << 8 | Int(raw[at + 2 + j]) }
-                    header = 10
-                }
-                let end = at + header + length
-                guard end <= raw.count else { break }
-                if opcode == WebSocketOpcode.binary.rawValue && length >= TickWire.headerSize {
-                    var record = at + header + TickWire.headerSize
+            while let frame = FrameExtent.of(raw, at: at) {
+                let end = at + frame.size
+                if frame.opcode == WebSocketOpcode.binary.rawValue && frame.payloadLength >= TickWire.headerSize {
+                    var record = at + frame.headerSize + TickWire.headerSize
                     while record + TickWire.recordSize <= end {
                         let tick = TickWire.decodeRecord(
                             UnsafeRawBufferPointer(rebasing: raw[record..<(record + TickWire.recordSize)]))
