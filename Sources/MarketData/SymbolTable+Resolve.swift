@@ -23,8 +23,9 @@ extension SymbolTable {
         for symbol in symbols {
             if SymbolTable.isValidSymbol(symbol), let id = id(of: symbol) {
                 if seen.insert(id).inserted { refs.append(SymbolRef(symbol: symbol, id: id)) }
-            } else if unknownSeen.insert(UTF8Key(symbol)).inserted {
-                unknown.append(symbol)
+            } else {
+                if unknownSeen.isEmpty { unknownSeen.reserveCapacity(symbols.count) }
+                if unknownSeen.insert(UTF8Key(symbol)).inserted { unknown.append(symbol) }
             }
         }
         guard unknown.isEmpty else {
