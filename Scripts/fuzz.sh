@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Builds and runs the libFuzzer targets of WebSocketProtocol.
-#   Scripts/fuzz.sh [frame|http|all] [seconds]      (defaults: all, 60)
-# Each target is compiled from Sources/WebSocketProtocol/*.swift plus its entry file in
-# Fuzz/, with the fuzzer and AddressSanitizer. Seeds come from Fuzz/seeds/<target>; the
-# growing corpus and any crash artifacts go to Fuzz/out/ (git-ignored).
-# Exits non-zero if a target crashes, leaks, or breaks its oracle.
+# Builds and runs the libFuzzer targets.
+#   Scripts/fuzz.sh [frame|http|control|all] [seconds]   (defaults: all, 60)
+#   Scripts/fuzz.sh replay                               (CI: each target over its seeds, once)
+# Each target is compiled from its module's sources (Sources/WebSocketProtocol for frame and
+# http, Sources/MarketData for control) plus its entry file in Fuzz/, with the fuzzer and
+# AddressSanitizer. Seeds come from Fuzz/seeds/<target>; the growing corpus and any crash
+# artifacts go to Fuzz/out/ (git-ignored). The control target has a 10 ms time oracle inside
+# its entry point (see Fuzz/ControlParserFuzz.swift) and inputs up to 64 KiB.
+# Exits non-zero if a target crashes, leaks, breaks its oracle, or fails to build.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 target=${1:-all}
@@ -22,28 +25,83 @@ entry_file() {
   case $1 in
     frame) echo "$here/Fuzz/FrameParserFuzz.swift" ;;
     http) echo "$here/Fuzz/HTTPParserFuzz.swift" ;;
-    *) echo "unknown target: $1 (frame, http, all)" >&2; exit 2 ;;
+    control) echo "$here/Fuzz/ControlParserFuzz.swift" ;;
+    *) echo "unknown target: $1 (frame, http, control, all, replay)" >&2; exit 2 ;;
   esac
 }
 
-run_target() {
-  local name=$1 entry binary corpus log
+module_sources() {
+  case $1 in
+    control) echo "$here"/Sources/MarketData/*.swift ;;
+    *) echo "$here"/Sources/WebSocketProtocol/*.swift ;;
+  esac
+}
+
+# libFuzzer's default -max_len is 4096; the control oracle is about messages up to 64 KiB.
+target_flags() {
+  case $1 in
+    control) echo "-max_len=65536" ;;
+    *) echo "" ;;
+  esac
+}
+
+build_target() {
+  local name=$1 entry binary extra=()
   entry=$(entry_file "$name")
+  binary="$out/$name-fuzzer"
+  echo "== building $name"
+  if [ "$name" = control ]; then
+    # The time oracle runs a plain -O copy of MarketData (no sanitizer, no coverage: what the
+    # server runs), built as module TimedMarketData; see Fuzz/ControlParserFuzz.swift.
+    local timed="$out/timed"
+    mkdir -p "$timed"
+    if ! "$swiftc" -parse-as-library -swift-version 6 -enable-upcoming-feature ExistentialAny -O -wmo \
+      -module-name TimedMarketData -emit-module -emit-module-path "$timed/TimedMarketData.swiftmodule" \
+      -emit-library -static -o "$timed/libTimedMarketData.a" \
+      "$here"/Sources/MarketData/*.swift >"$out/$name-timed-build.log" 2>&1; then
+      cat "$out/$name-timed-build.log" >&2
+      return 1
+    fi
+    extra=(-I "$timed" -L "$timed" -lTimedMarketData)
+  fi
+  # The linker's "Cannot export local symbol __asan_*" notes are noise; shown only on failure.
+  # shellcheck disable=SC2046
+  if ! "$swiftc" -parse-as-library -swift-version 6 -enable-upcoming-feature ExistentialAny \
+    -sanitize=fuzzer,address -O \
+    $(module_sources "$name") "$entry" "${extra[@]}" -o "$binary" >"$out/$name-build.log" 2>&1; then
+    cat "$out/$name-build.log" >&2
+    return 1
+  fi
+}
+
+# Every committed seed run once through the target: a regression check, not a search.
+# With file arguments libFuzzer runs exactly those inputs and exits.
+replay_target() {
+  local name=$1 binary="$out/$1-fuzzer" log="$out/$1-replay.log" status=0
+  build_target "$name" || return 1
+  local files=("$here/Fuzz/seeds/$name"/*)
+  # shellcheck disable=SC2046
+  "$binary" $(target_flags "$name") -rss_limit_mb="$rss_mb" -detect_leaks=1 -timeout=10 \
+    -artifact_prefix="$out/crashes-$name/" "${files[@]}" >"$log" 2>&1 || status=$?
+  echo "$name: replayed ${#files[@]} inputs, exit $status"
+  if [ "$status" -ne 0 ]; then
+    echo "$name: REPLAY FAILED, see $log" >&2
+    grep -E "ERROR|oracle violated|Fatal error|SUMMARY|Running: " "$log" | tail -20 >&2 || true
+    return 1
+  fi
+}
+
+run_target() {
+  local name=$1 binary corpus log
   binary="$out/$name-fuzzer"
   corpus="$out/corpus-$name"
   log="$out/$name.log"
   mkdir -p "$corpus" "$out/crashes-$name"
-  echo "== building $name"
-  # The linker's "Cannot export local symbol __asan_*" notes are noise; shown only on failure.
-  if ! "$swiftc" -parse-as-library -swift-version 6 -enable-upcoming-feature ExistentialAny \
-    -sanitize=fuzzer,address -O \
-    "$here"/Sources/WebSocketProtocol/*.swift "$entry" -o "$binary" >"$out/$name-build.log" 2>&1; then
-    cat "$out/$name-build.log" >&2
-    return 1
-  fi
+  build_target "$name" || return 1
   echo "== running $name for ${seconds}s"
   local status=0
-  "$binary" "$corpus" "$here/Fuzz/seeds/$name" \
+  # shellcheck disable=SC2046
+  "$binary" "$corpus" "$here/Fuzz/seeds/$name" $(target_flags "$name") \
     -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -detect_leaks=1 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="$out/crashes-$name/" >"$log" 2>&1 || status=$?
   local execs rate
@@ -58,8 +116,13 @@ run_target() {
 }
 
 failed=0
-if [ "$target" = all ]; then
-  for t in frame http; do run_target "$t" || failed=1; done
+if [ "$target" = replay ]; then
+  for t in frame http control; do
+    mkdir -p "$out/crashes-$t"
+    replay_target "$t" || failed=1
+  done
+elif [ "$target" = all ]; then
+  for t in frame http control; do run_target "$t" || failed=1; done
 else
   run_target "$target" || failed=1
 fi

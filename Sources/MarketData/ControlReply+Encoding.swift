@@ -28,7 +28,7 @@ extension ControlReply {
             json.field("code", error.code.rawValue)
             json.field("message", error.message)
             if let symbols = error.symbols {
-                json.field("symbols", raw: JSONText.array(symbols.map(JSONText.quoted)))
+                json.field("symbols", strings: symbols)
             }
         }
         return json.close()

@@ -1,11 +1,19 @@
-import Foundation
-
 /// Client side of the control channel. Unknown extra keys are ignored so a
 /// newer server can add fields; unknown `type`s are reported because the
 /// client cannot act on them.
 public enum ControlReplyDecoder {
     public static func decode(_ text: String) throws(MalformedReply) -> ControlReply {
-        guard let root = JSONValue.parse(Data(text.utf8)) else { throw MalformedReply(reason: "not valid JSON") }
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(Array(text.utf8), maxDepth: ControlRequestDecoder.maxNestingDepth)
+        } catch {
+            switch error {
+            case .syntax: throw MalformedReply(reason: "not valid JSON")
+            case .tooDeep(let limit): throw MalformedReply(reason: "nested more than \(limit) levels deep")
+            case .duplicateName(let name):
+                throw MalformedReply(reason: "repeats the key \(ControlRequestDecoder.quotedName(name))")
+            }
+        }
         guard let object = root.object else { throw MalformedReply(reason: "not a JSON object") }
         let fields = Fields(object: object)
         let type = try fields.string("type")
@@ -38,7 +46,7 @@ public enum ControlReplyDecoder {
                 throw MalformedReply(reason: "unknown error code \(JSONText.quoted(codeText))")
             }
             var symbols: [String]?
-            if let value = object["symbols"], value != .null {
+            if let value = object["symbols"], !value.isNull {
                 guard let array = value.array else { throw MalformedReply(reason: "\"symbols\" is not an array") }
                 symbols = try array.map { (element) throws(MalformedReply) in
                     guard let symbol = element.string else { throw MalformedReply(reason: "\"symbols\" holds a non-string") }
@@ -55,7 +63,7 @@ public enum ControlReplyDecoder {
 
 /// Typed field access with uniform error messages.
 private struct Fields {
-    let object: [String: JSONValue]
+    let object: JSONObject
 
     func value(_ key: String) throws(MalformedReply) -> JSONValue {
         guard let value = object[key] else { throw MalformedReply(reason: "missing field \"\(key)\"") }
@@ -74,14 +82,14 @@ private struct Fields {
         return int
     }
 
-    func object(_ key: String) throws(MalformedReply) -> [String: JSONValue] {
+    func object(_ key: String) throws(MalformedReply) -> JSONObject {
         guard let nested = try value(key).object else { throw MalformedReply(reason: "field \"\(key)\" is not an object") }
         return nested
     }
 
     /// The protocol allows `id` to be absent or null when there was none.
     func optionalID() throws(MalformedReply) -> Int? {
-        guard let value = object["id"], value != .null else { return nil }
+        guard let value = object["id"], !value.isNull else { return nil }
         guard let number = value.integer, let id = Int(exactly: number) else {
             throw MalformedReply(reason: "field \"id\" is not an integer")
         }

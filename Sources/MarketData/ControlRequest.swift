@@ -32,7 +32,7 @@ public enum ControlRequest: Equatable, Sendable {
         json.field("id", id)
         switch self {
         case .subscribe(_, let symbols), .unsubscribe(_, let symbols):
-            json.field("symbols", raw: JSONText.array(symbols.map(JSONText.quoted)))
+            json.field("symbols", strings: symbols)
         case .list, .ping:
             break
         }

@@ -1,69 +1,61 @@
-import Foundation
+/// One value of a parsed document, as the control decoders read it: a
+/// position on the tape. Booleans, integers and doubles stay distinct so the
+/// decoders can report wrong types. Reading a string or number converts its
+/// text then; nothing is converted that no decoder reads.
+struct JSONValue {
+    let document: JSONDocument
+    let index: Int
 
-/// A parsed JSON tree. Decoding through Codable (rather than
-/// JSONSerialization's `Any`) keeps booleans, integers and doubles distinct on
-/// every platform, which the control decoder needs to report wrong types.
-enum JSONValue: Decodable, Equatable {
-    case null
-    case bool(Bool)
-    case int(Int64)
-    case double(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int64.self) {
-            self = .int(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .double(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
+    /// Parses one JSON document with the bounded parser (see `JSONParser`).
+    static func parse(_ bytes: [UInt8], maxDepth: Int) throws(JSONParser.Failure) -> JSONValue {
+        try JSONParser.parse(bytes, maxDepth: maxDepth).root
     }
 
-    /// `nil` when the bytes are not JSON at all.
-    static func parse(_ data: Data) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: data)
-    }
+    var node: JSONNode { document.nodes[index] }
 
-    /// Integral values only; `1.0` counts (JSON does not distinguish), `1.5` does not.
+    var isNull: Bool { node.kind == .null }
+
+    /// Integral values only; `1.0` and `1e2` count (JSON does not distinguish),
+    /// `1.5` does not, nor does anything beyond a double (`1e400` is infinite).
     var integer: Int64? {
-        switch self {
-        case .int(let value): value
-        case .double(let value) where value.rounded() == value && abs(value) < 9e15: Int64(value)
-        default: nil
-        }
+        let node = node
+        guard node.kind == .number else { return nil }
+        let text = String(decoding: document.token(of: node), as: UTF8.self)
+        if let value = Int64(text) { return value }
+        guard let value = Double(text) else { return nil }
+        return value.rounded() == value && abs(value) < 9e15 ? Int64(value) : nil
     }
 
     var string: String? {
-        if case .string(let value) = self { value } else { nil }
+        let node = node
+        switch node.kind {
+        case .string:
+            return String(decoding: document.token(of: node), as: UTF8.self)
+        case .escapedString:
+            var bytes: [UInt8] = []
+            document.appendContent(of: node, to: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        default:
+            return nil
+        }
     }
 
-    var object: [String: JSONValue]? {
-        if case .object(let value) = self { value } else { nil }
+    var object: JSONObject? {
+        node.kind == .object ? JSONObject(document: document, index: index) : nil
     }
 
-    var array: [JSONValue]? {
-        if case .array(let value) = self { value } else { nil }
+    /// The elements, each a view like this one.
+    var array: JSONArray? {
+        node.kind == .array ? JSONArray(document: document, index: index) : nil
     }
 
     /// Human name used in error messages ("expected an integer, got a string").
     var kindName: String {
-        switch self {
+        switch node.kind {
         case .null: "null"
-        case .bool: "a boolean"
-        case .int, .double: "a number"
-        case .string: "a string"
+        case .false, .true: "a boolean"
+        case .number: "a number"
+        case .string, .escapedString: "a string"
         case .array: "an array"
         case .object: "an object"
         }

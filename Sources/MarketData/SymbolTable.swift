@@ -17,6 +17,8 @@ public struct SymbolTable: Sendable {
         var index: [String: UInt32] = [:]
         index.reserveCapacity(symbols.count)
         for (position, info) in symbols.enumerated() {
+            // `resolve` looks up nothing else, so such a symbol could never be subscribed.
+            precondition(Self.isValidSymbol(info.symbol), "invalid symbol \(info.symbol)")
             precondition(Int(info.id) == position, "symbol \(info.symbol) has id \(info.id), expected \(position)")
             let previous = index.updateValue(info.id, forKey: info.symbol)
             precondition(previous == nil, "duplicate symbol \(info.symbol)")

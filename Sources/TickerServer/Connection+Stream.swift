@@ -30,8 +30,12 @@ extension Connection {
         guard rate.take(now: Clock.monotonicNanos()) else {
             if rate.isAbusive {
                 startClose(.policyViolation, reason: "message rate far above the limit")
-            } else if rate.refusals == 1 {
-                sendError(ControlError(code: .rateLimited, id: nil,
+            } else {
+                // Every refusal is answered, with the request's id, so a client can
+                // tell which requests to retry. Reading the id is the bounded parse
+                // (linear, at most the frame limit), and refusals end at the cutoff.
+                let id: Int? = if case .text(let text) = message { ControlRequestDecoder.requestID(in: text) } else { nil }
+                sendError(ControlError(code: .rateLimited, id: id,
                                        message: "over \(worker.config.maxMessagesPerSecond) messages per second", symbols: nil))
             }
             return

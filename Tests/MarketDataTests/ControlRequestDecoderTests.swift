@@ -76,6 +76,81 @@ import Testing
         #expect(list.count == ControlRequestDecoder.maxSymbolsPerRequest)
     }
 
+    // MARK: - Hostile input (issue 9)
+
+    @Test func theDeepNestingAttackIsABadRequest() {
+        let error = failure(JSONParserTests.attack)
+        #expect(error == ControlError(
+            code: .badRequest, message: "request nests objects and arrays more than 8 levels deep"))
+    }
+
+    @Test func nestingUpToTheLimitIsAccepted() throws {
+        let limit = ControlRequestDecoder.maxNestingDepth
+        // The request object is level 1.
+        func ping(extraLevels: Int) -> String {
+            #"{"op":"ping","id":9,"x":"# + String(repeating: "[", count: extraLevels) + String(repeating: "]", count: extraLevels) + "}"
+        }
+        #expect(try ControlRequestDecoder.decode(ping(extraLevels: limit - 1)) == .ping(id: 9))
+        #expect(failure(ping(extraLevels: limit))?.code == .badRequest)
+        #expect(failure(ping(extraLevels: limit))?.message.contains("8 levels") == true)
+    }
+
+    @Test func duplicateKeysAreBadRequests() {
+        #expect(failure(#"{"op":"ping","op":"list"}"#) ==
+            ControlError(code: .badRequest, message: "request repeats the key \"op\" in one object"))
+        #expect(failure(#"{"op":"ping","id":1,"\u0069d":2}"#)?.message == "request repeats the key \"id\" in one object")
+        #expect(failure(#"{"op":"ping","x":{"a":1,"a":1}}"#)?.code == .badRequest)
+        let long = String(repeating: "k", count: 1000)
+        let message = failure(#"{"\#(long)":1,"\#(long)":2}"#)?.message ?? ""
+        #expect(message.count < 100, "a repeated key is quoted only in part")
+    }
+
+    @Test func syntaxErrorsAreBadRequests() {
+        for text in [#"{"op":"ping",}"#, #"{"op":"ping","id":01}"#, #"{"op":"ping","s":"\ud800"}"#, "{\"op\":\"ping\"} x"] {
+            #expect(failure(text) == ControlError(code: .badRequest, message: "request is not valid JSON"), "\(text)")
+        }
+        #expect(failure(bytes: [0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D])?.message == "request is not valid JSON")
+    }
+
+    private func failure(bytes: [UInt8]) -> ControlError? {
+        do {
+            _ = try ControlRequestDecoder.decode(bytes: bytes)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func opIsComparedAsBytes() {
+        // Escapes are decoded first; a long run of combining marks costs no normalisation.
+        #expect(failure(#"{"op":"pin\u0067","id":2}"#) == nil)
+        let marks = String(repeating: "\u{345}\u{301}\u{316}\u{5B0}\u{334}", count: 3000)
+        let error = failure(#"{"op":"e\#(marks)","id":3}"#)
+        #expect(error?.code == .unknownOp)
+        #expect(error?.id == 3)
+        #expect((error?.message.unicodeScalars.count ?? .max) < 120, "the op is echoed only in part")
+    }
+
+    @Test func symbolsLongerThanTheLimitAreBadRequests() throws {
+        let atLimit = String(repeating: "A", count: ControlRequestDecoder.maxSymbolBytes)
+        #expect(try ControlRequestDecoder.decode(#"{"op":"subscribe","symbols":["\#(atLimit)"]}"#) ==
+            .subscribe(id: nil, symbols: [atLimit]))
+        #expect(failure(#"{"op":"subscribe","id":5,"symbols":["AAPL","\#(atLimit)B"]}"#) ==
+            ControlError(code: .badRequest, id: 5, message: "symbols[1] is longer than 32 bytes"))
+    }
+
+    @Test func requestIDIsReadWheneverDecodeWouldEchoIt() {
+        #expect(ControlRequestDecoder.requestID(in: #"{"op":"ping","id":41}"#) == 41)
+        #expect(ControlRequestDecoder.requestID(in: #"{"op":"dance","id":42}"#) == 42)
+        #expect(ControlRequestDecoder.requestID(in: #"{"id":43.0}"#) == 43)
+        #expect(ControlRequestDecoder.requestID(in: #"{"op":"ping"}"#) == nil)
+        #expect(ControlRequestDecoder.requestID(in: #"{"op":"ping","id":"44"}"#) == nil)
+        #expect(ControlRequestDecoder.requestID(in: #"{"op":"ping","id":45"#) == nil)
+        #expect(ControlRequestDecoder.requestID(in: #"[{"id":46}]"#) == nil)
+        #expect(ControlRequestDecoder.requestID(in: #"{"id":47,"id":47}"#) == nil)
+        #expect(ControlRequestDecoder.requestID(in: JSONParserTests.attack) == nil)
+    }
+
     @Test func errorCodesHaveStableRawValues() {
         #expect(ControlErrorCode.allCases.map(\.rawValue) == [
             "bad_request", "unknown_op", "unknown_symbol", "limit_exceeded", "rate_limited", "unexpected_binary",

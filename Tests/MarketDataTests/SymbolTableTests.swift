@@ -109,4 +109,17 @@ import Testing
             try table.resolve(["XXX", "AAA", "YYY", "XXX"], requestID: 9)
         }
     }
+
+    @Test func resolveComparesClientStringsAsBytes() throws {
+        let table = try SymbolTable(csv: header + "AAA,1,0.1,0.01,100")
+        // Not tickers: unknown without a lookup, de-duplicated by bytes (both "é" spellings kept).
+        let names = ["aaa", "AAA ", "\u{E9}", "e\u{301}", "\u{E9}", "AAAAAAAAA"]
+        #expect(throws: ControlError(
+            code: .unknownSymbol, id: 1, message: "5 unknown symbols: aaa, AAA , \u{E9}, e\u{301}, AAAAAAAAA",
+            symbols: ["aaa", "AAA ", "\u{E9}", "e\u{301}", "AAAAAAAAA"])) {
+            try table.resolve(names + ["AAA"], requestID: 1)
+        }
+        // Only the one-byte "*" is the wildcard.
+        #expect(throws: ControlError.self) { try table.resolve(["*\u{301}"], requestID: nil) }
+    }
 }
