@@ -38,6 +38,33 @@ public final class Subscriber {
     /// queued byte may be, which is what triggers conflation and, past the
     /// slow-consumer deadline, the 4001 close.
     public var backlogSinceNanos: UInt64 = 0
+    /// Bytes written to the socket, ever; with `backlogMark` it moves
+    /// `backlogSinceNanos` forward while a busy queue keeps draining.
+    public var bytesWritten = 0
+    /// Where the queue ended at `backlogMarkNanos`: once written past it,
+    /// every byte still queued was queued after that time.
+    public var backlogMark = 0
+    public var backlogMarkNanos: UInt64 = 0
+
+    /// Keeps `backlogSinceNanos` a lower bound of the oldest queued byte's
+    /// enqueue time (so `now - backlogSinceNanos` bounds its age): the time
+    /// the queue stopped being empty, moved forward each time the writer
+    /// passes a mark. A queue that never quite empties but keeps draining
+    /// then shows the age of its data, not of the whole busy spell.
+    public func noteFlush(now: UInt64) {
+        let queued = outbound.count
+        if queued == 0 {
+            backlogSinceNanos = 0
+        } else if backlogSinceNanos == 0 {
+            backlogSinceNanos = now
+            backlogMark = bytesWritten + queued
+            backlogMarkNanos = now
+        } else if bytesWritten >= backlogMark {
+            backlogSinceNanos = backlogMarkNanos
+            backlogMark = bytesWritten + queued
+            backlogMarkNanos = now
+        }
+    }
 
     /// Updates this connection has had swallowed by conflation, ever.
     public internal(set) var conflatedTotal: UInt64 = 0

@@ -273,6 +273,7 @@ final class Connection: EventHandler {
             guard case .processed(let n) = result else { break }
             subscriber.cursor.advance(by: n, in: outbound)
             outbound.consume(n)
+            subscriber.bytesWritten &+= n
             worker.metrics.add(worker.metrics.bytesWritten, UInt64(n))
             if n < writer.byteCount { break }
         }
@@ -280,11 +281,7 @@ final class Connection: EventHandler {
             close()
             return
         }
-        if outbound.isEmpty {
-            subscriber.backlogSinceNanos = 0
-        } else if subscriber.backlogSinceNanos == 0 {
-            subscriber.backlogSinceNanos = Clock.monotonicNanos()
-        }
+        subscriber.noteFlush(now: outbound.isEmpty ? 0 : Clock.monotonicNanos())
         setWritableInterest(!outbound.isEmpty)
     }
 

@@ -78,8 +78,9 @@ public struct ServerConfig: Sendable {
     /// against 0.9 s with 8 KiB and 1.5 s with 16 KiB; `TickerBench fault-slow`).
     public var notSentLowWaterBytes = 4 * 1024
     /// Ticks one loop's inbox holds before it folds the oldest batches into
-    /// newest-per-symbol (declared as conflated): ~80 ms of the default feed,
-    /// so a loop that falls behind does bounded work per round.
+    /// newest-per-symbol (declared as conflated): ~80 ms of the default
+    /// feed, so a loop that falls behind does bounded work per round (see
+    /// `LoopInbox.behindNanos` for the measured trade-off).
     public var maxPendingTicksPerLoop = 4_096
     /// `/healthz` reports `degraded` when a loop's oldest waiting batch is
     /// older than this; half the one-second freshness goal.
