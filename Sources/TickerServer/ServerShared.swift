@@ -17,6 +17,10 @@ final class ServerShared: Sendable {
     /// Of those, connections accepted only to be refused (503/429), bounded
     /// by the over-capacity reserve so refusals cannot take admitted slots.
     let refusedPending = Atomic<Int>(0)
+    /// Connections holding one of the `maxConnections` slots. Taken with an
+    /// atomic add before the check, so two loops accepting at the same
+    /// moment cannot both take the last slot.
+    let admittedConnections = Atomic<Int>(0)
     let shuttingDown = Atomic<Bool>(false)
     let loopMetrics: [LoopMetrics]
     let feedMetrics = FeedMetrics()
