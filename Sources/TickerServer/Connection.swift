@@ -45,6 +45,9 @@ final class Connection: EventHandler {
     var refusal: Refusal?
     /// The queue passed the per-connection cap (see `enforceCap`).
     var overCap = false
+    /// Set while a message delivered before a failure in the same read is
+    /// answered (see `perform`).
+    var answeringBeforeClose = false
 
     enum Refusal { case capacity, perAddress }
 
@@ -155,7 +158,12 @@ final class Connection: EventHandler {
         for action in actions {
             switch action {
             case .deliver(let message):
+                // The state machine may already have failed on a later frame
+                // of the same read; a reply to a message that came before the
+                // failure still goes out, ahead of the close frame.
+                answeringBeforeClose = ws.state != .open
                 deliver(message)
+                answeringBeforeClose = false
             case .send(let bytes):
                 enqueue(bytes)
             case .pongReceived:
@@ -186,7 +194,11 @@ final class Connection: EventHandler {
     }
 
     func send(_ opcode: WebSocketOpcode, _ payload: [UInt8]) {
-        if let frame = ws.encode(opcode, payload: payload) { enqueue(frame) }
+        if let frame = ws.encode(opcode, payload: payload) {
+            enqueue(frame)
+        } else if answeringBeforeClose {
+            enqueue(WebSocketFrameEncoder.encode(opcode: opcode, payload: payload))
+        }
     }
 
     /// Starts the closing handshake with `code`; the peer gets `closeTimeoutMs` to answer.
