@@ -339,19 +339,24 @@ public final class LoopHub {
         if s.slotOf.isEmpty { s.slotOf = Array(repeating: -1, count: index.count) }
         let k = Int(s.slotOf[symbol])
         if k >= 0 {
-            s.slotTicks.withUnsafeMutableBufferPointer { slots in
-                let flags = slots[k].flags.union(tick.flags).union(.conflated)
-                let count = Self.addCounts(slots[k].conflatedCount, tick.conflatedCount)
-                slots[k] = tick
-                slots[k].flags = flags
-                slots[k].conflatedCount = count
-            }
+            s.slotTicks.withUnsafeMutableBufferPointer { slots in slots[k] = Self.conflate(slots[k], with: tick) }
             s.conflatedTotal &+= 1
             counters.conflatedUpdates &+= 1
         } else {
             s.slotOf[symbol] = Int32(s.slotTicks.count)
             s.slotTicks.append(tick)
         }
+    }
+
+    /// The newer tick standing for both: its values, both ticks' flags plus
+    /// `conflated`, and a count covering the older one and all it swallowed.
+    /// The one merge rule for every level that conflates (loop, connection).
+    @inline(__always)
+    public static func conflate(_ older: Tick, with newer: Tick) -> Tick {
+        var merged = newer
+        merged.flags = older.flags.union(newer.flags).union(.conflated)
+        merged.conflatedCount = addCounts(older.conflatedCount, newer.conflatedCount)
+        return merged
     }
 
     /// `old + 1 + new`, saturating: a wrapped count would hide a gap, a

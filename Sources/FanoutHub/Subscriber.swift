@@ -16,7 +16,8 @@ public final class Subscriber {
 
     /// True while over the high-water mark: new ticks go to `slots`.
     public internal(set) var isConflating = false
-    /// Monotonic time conflation started; the server closes connections that stay conflated too long.
+    /// Monotonic time conflation last started (or the backlog was last
+    /// folded): the age rule waits a full period after it before folding again.
     public internal(set) var conflatingSinceNanos: UInt64 = 0
     /// Newest tick per symbol while conflating, in first-conflated order.
     var slotTicks: [Tick] = []

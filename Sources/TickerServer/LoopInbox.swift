@@ -90,10 +90,7 @@ final class LoopInbox: Sendable {
             let id = Int(tick.symbolId)
             guard id < st.slots.count else { continue }
             if let old = st.slots[id] {
-                var newer = tick
-                newer.flags = old.flags.union(tick.flags).union(.conflated)
-                newer.conflatedCount = LoopHub.addCounts(old.conflatedCount, tick.conflatedCount)
-                st.slots[id] = newer
+                st.slots[id] = LoopHub.conflate(old, with: tick)
                 swallowed &+= 1
             } else {
                 st.slots[id] = tick

@@ -12,7 +12,7 @@ func sequenceViolations(_ ticks: [Tick]) -> Int {
     for t in ticks {
         if t.conflatedCount > 0 && !t.flags.contains(.conflated) { violations += 1 }
         if let previous = last[t.symbolId], !t.flags.contains(.snapshot),
-           t.sequence != previous + 1 + UInt64(t.conflatedCount) {
+           t.sequence != SequenceRule.expected(after: previous, conflatedCount: t.conflatedCount) {
             violations += 1
         }
         last[t.symbolId] = t.sequence

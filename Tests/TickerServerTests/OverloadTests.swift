@@ -34,7 +34,7 @@ private func tick(_ symbol: UInt32, _ seq: UInt64) -> Tick {
         var swallowed: UInt64 = 0
         for t in taken.folded + taken.batches.flatMap(\.ticks) {
             if let previous = last[t.symbolId] {
-                #expect(t.sequence == previous + 1 + UInt64(t.conflatedCount))
+                #expect(t.sequence == SequenceRule.expected(after: previous, conflatedCount: t.conflatedCount))
             } else {
                 #expect(t.sequence == 1 + UInt64(t.conflatedCount), "the first record declares what came before it")
             }
