@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -89,4 +90,11 @@ int ticker_connect_from(const char *host, uint16_t port, const char *source, int
     int err = errno;
     close(fd);
     return -err;
+}
+
+int ticker_available_cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    return CPU_COUNT(&set);
 }

@@ -82,8 +82,17 @@ public final class EventLoop {
     public var onWake: (() -> Void)?
 
     private let epfd: Int32
+    /// A second epoll set, itself registered in `epfd`, for the fds that must
+    /// not wait behind fan-out work: listeners and connections still in their
+    /// HTTP phase (/healthz, /metrics, handshakes). It is polled without
+    /// blocking at the start of every iteration, so such an fd waits at most
+    /// one iteration, however many streaming sockets are ready.
+    private let priorityFD: Int32
+    private let priorityEvents: UnsafeMutablePointer<ticker_epoll_event>
     private var handlers: [(any EventHandler)?] = []
     private var generations: [UInt32] = []
+    /// Per slot: registered in the priority set rather than the main one.
+    private var inPrioritySet: [Bool] = []
     private var freeSlots: [UInt32] = []
     private var timers: [Int32: Timer] = [:]
     private var running = false
@@ -91,6 +100,9 @@ public final class EventLoop {
     private static let maxEvents: Int32 = 512
     /// Slot of the wake-up eventfd; never handed out to handlers.
     private static let wakeToken: UInt64 = UInt64.max
+    /// Marks the priority set's own readiness in the main set.
+    private static let priorityToken: UInt64 = UInt64.max - 1 - UInt64(Int32.max) - 1
+    private static let maxPriorityEvents: Int32 = 64
 
     private final class Timer {
         let fd: Int32
@@ -111,12 +123,24 @@ public final class EventLoop {
             throw err
         }
         waker = EventLoopWaker(fd: wfd)
-        events = .allocate(capacity: Int(Self.maxEvents))
-        if ticker_epoll_add(epfd, wfd, EpollEvents.readable, Self.wakeToken) < 0 {
-            let err = SystemError.last("epoll_ctl")
+        let pfd = ticker_epoll_create()
+        if pfd < 0 {
+            let err = SystemError.last("epoll_create1")
             Syscall.close(wfd)
             Syscall.close(epfd)
+            throw err
+        }
+        priorityFD = pfd
+        events = .allocate(capacity: Int(Self.maxEvents))
+        priorityEvents = .allocate(capacity: Int(Self.maxPriorityEvents))
+        if ticker_epoll_add(epfd, wfd, EpollEvents.readable, Self.wakeToken) < 0
+            || ticker_epoll_add(epfd, pfd, EpollEvents.readable, Self.priorityToken) < 0 {
+            let err = SystemError.last("epoll_ctl")
+            Syscall.close(wfd)
+            Syscall.close(pfd)
+            Syscall.close(epfd)
             events.deallocate()
+            priorityEvents.deallocate()
             throw err
         }
     }
@@ -124,25 +148,33 @@ public final class EventLoop {
     deinit {
         for timer in timers.values { Syscall.close(timer.fd) }
         Syscall.close(waker.fd)
+        Syscall.close(priorityFD)
         Syscall.close(epfd)
         events.deallocate()
+        priorityEvents.deallocate()
     }
 
     /// Number of registered handlers (connections, listeners).
     public var registrationCount: Int { handlers.count - freeSlots.count }
 
-    public func register(fd: Int32, events mask: UInt32, handler: any EventHandler) throws(SystemError) -> EventToken {
+    /// Registers `fd`; with `priority` it goes to the set polled ahead of
+    /// everything else in each iteration (see `priorityFD`).
+    public func register(
+        fd: Int32, events mask: UInt32, handler: any EventHandler, priority: Bool = false
+    ) throws(SystemError) -> EventToken {
         let slot: UInt32
         if let reused = freeSlots.popLast() {
             slot = reused
             handlers[Int(slot)] = handler
+            inPrioritySet[Int(slot)] = priority
         } else {
             slot = UInt32(handlers.count)
             handlers.append(handler)
             generations.append(0)
+            inPrioritySet.append(priority)
         }
         let token = EventToken(slot: slot, generation: generations[Int(slot)])
-        if ticker_epoll_add(epfd, fd, mask, token.packed) < 0 {
+        if ticker_epoll_add(priority ? priorityFD : epfd, fd, mask, token.packed) < 0 {
             let err = SystemError.last("epoll_ctl(ADD)")
             release(slot)
             throw err
@@ -151,21 +183,40 @@ public final class EventLoop {
     }
 
     public func modify(fd: Int32, token: EventToken, events mask: UInt32) throws(SystemError) {
-        if ticker_epoll_mod(epfd, fd, mask, token.packed) < 0 {
+        if ticker_epoll_mod(set(of: token), fd, mask, token.packed) < 0 {
             throw SystemError.last("epoll_ctl(MOD)")
+        }
+    }
+
+    /// Moves a registered fd into or out of the priority set (e.g. a
+    /// connection leaving its HTTP phase for streaming).
+    public func setPriority(fd: Int32, token: EventToken, events mask: UInt32, priority: Bool) throws(SystemError) {
+        let slot = Int(token.slot)
+        guard slot < generations.count, generations[slot] == token.generation,
+              inPrioritySet[slot] != priority else { return }
+        _ = ticker_epoll_del(set(of: token), fd)
+        inPrioritySet[slot] = priority
+        if ticker_epoll_add(set(of: token), fd, mask, token.packed) < 0 {
+            throw SystemError.last("epoll_ctl(ADD)")
         }
     }
 
     /// Removes the fd from epoll and retires the token; call before closing the fd.
     public func unregister(fd: Int32, token: EventToken) {
-        _ = ticker_epoll_del(epfd, fd)
+        _ = ticker_epoll_del(set(of: token), fd)
         guard Int(token.slot) < generations.count, generations[Int(token.slot)] == token.generation else { return }
         release(token.slot)
+    }
+
+    private func set(of token: EventToken) -> Int32 {
+        let slot = Int(token.slot)
+        return slot < inPrioritySet.count && inPrioritySet[slot] ? priorityFD : epfd
     }
 
     private func release(_ slot: UInt32) {
         handlers[Int(slot)] = nil
         generations[Int(slot)] &+= 1
+        inPrioritySet[Int(slot)] = false
         freeSlots.append(slot)
     }
 
@@ -188,6 +239,8 @@ public final class EventLoop {
         while running && !waker.isStopRequested {
             let n = ticker_epoll_wait(epfd, events, Self.maxEvents, -1)
             if n < 0 { continue }
+            // The priority set first, whatever order the main set reported in.
+            pollPrioritySet()
             for i in 0..<Int(n) {
                 let data = events[i].data
                 let mask = events[i].events
@@ -197,19 +250,31 @@ public final class EventLoop {
                     for job in waker.takeJobs() { job(self) }
                     continue
                 }
+                if data == Self.priorityToken { continue }
                 if data >= UInt64.max - 1 - UInt64(Int32.max) {
                     let fd = Int32(truncatingIfNeeded: UInt64.max - 1 - data)
                     if let timer = timers[fd], ticker_timerfd_drain(fd) > 0 { timer.body() }
                     continue
                 }
-                let token = EventToken(packed: data)
-                let slot = Int(token.slot)
-                guard slot < handlers.count, generations[slot] == token.generation,
-                      let handler = handlers[slot] else { continue }
-                handler.handleEvents(mask, loop: self)
+                dispatch(data, mask)
             }
         }
         running = false
+    }
+
+    /// Handles whatever the priority set has ready, without blocking.
+    private func pollPrioritySet() {
+        let n = ticker_epoll_wait(priorityFD, priorityEvents, Self.maxPriorityEvents, 0)
+        guard n > 0 else { return }
+        for i in 0..<Int(n) { dispatch(priorityEvents[i].data, priorityEvents[i].events) }
+    }
+
+    private func dispatch(_ data: UInt64, _ mask: UInt32) {
+        let token = EventToken(packed: data)
+        let slot = Int(token.slot)
+        guard slot < handlers.count, generations[slot] == token.generation,
+              let handler = handlers[slot] else { return }
+        handler.handleEvents(mask, loop: self)
     }
 
     /// Stops `run()` from inside the loop.

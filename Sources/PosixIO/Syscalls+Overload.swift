@@ -50,6 +50,13 @@ public enum ProcessStats {
         return n < 0 ? nil : Int(n)
     }
 
+    /// CPUs this process may run on: its affinity mask (`taskset`, cpusets),
+    /// which the processor count ignores; nil when it cannot be read.
+    public static func availableCPUs() -> Int? {
+        let n = ticker_available_cpus()
+        return n > 0 ? Int(n) : nil
+    }
+
     /// Open file descriptors; nil when /proc cannot be read.
     public static func openDescriptors() -> Int? {
         let n = ticker_open_descriptors()

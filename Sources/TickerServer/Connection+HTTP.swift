@@ -126,6 +126,7 @@ extension Connection {
             enqueue(response.serialize())
             ws = WebSocketConnection(role: .server, limits: limits)
             phase = .webSocket(route)
+            leavePrioritySet()
             worker.metrics.webSockets.wrappingAdd(1, ordering: .relaxed)
             let config = worker.config
             nextPingAt = Clock.monotonicNanos() + UInt64(config.heartbeatIntervalMs) * 1_000_000

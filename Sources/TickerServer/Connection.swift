@@ -297,6 +297,19 @@ final class Connection: EventHandler {
         setWritableInterest(!outbound.isEmpty)
     }
 
+    /// A connection is registered in the loop's priority set while it speaks
+    /// HTTP (so /healthz, /metrics and handshakes never wait behind fan-out
+    /// work); once upgraded it streams, and waits its turn like the others.
+    func leavePrioritySet() {
+        var mask = EpollEvents.readable | EpollEvents.readHangUp
+        if wantsWritable { mask |= EpollEvents.writable }
+        do {
+            try worker.loop.setPriority(fd: fd, token: token, events: mask, priority: false)
+        } catch {
+            close()
+        }
+    }
+
     private func setWritableInterest(_ on: Bool) {
         guard on != wantsWritable else { return }
         wantsWritable = on

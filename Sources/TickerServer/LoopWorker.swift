@@ -50,7 +50,7 @@ final class LoopWorker {
         let listener = Listener(fd: listenFD, worker: nil)
         self.listener = listener
         listener.worker = self
-        listener.token = try loop.register(fd: listenFD, events: EpollEvents.readable, handler: listener)
+        listener.token = try loop.register(fd: listenFD, events: EpollEvents.readable, handler: listener, priority: true)
         loop.onWake = { [unowned self] in
             // Shutdown first: its 1001s must not wait behind a fan-out round.
             if self.shared.shuttingDown.load(ordering: .relaxed) {
@@ -155,7 +155,7 @@ final class LoopWorker {
         connection.refusal = refusal
         do {
             connection.token = try loop.register(
-                fd: fd, events: EpollEvents.readable | EpollEvents.readHangUp, handler: connection)
+                fd: fd, events: EpollEvents.readable | EpollEvents.readHangUp, handler: connection, priority: true)
         } catch {
             Log.warning("cannot register connection: \(error)")
             if let peer { shared.release(address: peer) }

@@ -1,5 +1,6 @@
 import FanoutHub
 import Foundation
+import PosixIO
 
 /// Everything `ticker serve` can be told. Each limit carries its reason.
 public struct ServerConfig: Sendable {
@@ -92,6 +93,8 @@ public struct ServerConfig: Sendable {
     public init() {}
 
     public static var defaultLoopCount: Int {
-        max(1, min(64, ProcessInfo.processInfo.activeProcessorCount))
+        // The affinity mask, not the machine's count: a server pinned to one
+        // core (taskset) with two loops would only add context switches.
+        max(1, min(64, ProcessStats.availableCPUs() ?? ProcessInfo.processInfo.activeProcessorCount))
     }
 }

@@ -15,6 +15,9 @@ int ticker_malloc_trim(void);
 int64_t ticker_resident_bytes(void);
 /// Open descriptors of this process (entries of /proc/self/fd), or -1.
 int ticker_open_descriptors(void);
+/// CPUs this process may run on (its affinity mask, as set by taskset or a
+/// container), or -1.
+int ticker_available_cpus(void);
 /// Raises the soft open-file limit to the hard limit; returns the new soft limit or -errno.
 int64_t ticker_raise_nofile_limit(void);
 
