@@ -37,6 +37,8 @@ final class FaultServer: @unchecked Sendable {
             argv = ["/bin/sh", "-c", "ulimit -n \(hard) && exec \"$0\" \"$@\""]
         }
         if let taskset = Pinning.taskset { argv += [taskset.path, "-c", "0"] }
+        // A profiler or tracer in front of the server (e.g. `perf record -g --`).
+        if let wrap = ProcessInfo.processInfo.environment["TICKER_BENCH_WRAP"] { argv += wrap.split(separator: " ").map(String.init) }
         argv += [binary.path, "serve", "--host", "127.0.0.1", "--port", "0"] + arguments
         self.logPath = logPath
         var actions = posix_spawn_file_actions_t()

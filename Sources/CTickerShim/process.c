@@ -98,3 +98,14 @@ int ticker_available_cpus(void) {
     if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
     return CPU_COUNT(&set);
 }
+
+void ticker_heap_stats(int64_t *in_use, int64_t *free_held) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2();
+    *in_use = (int64_t)(mi.uordblks + mi.hblkhd);
+    *free_held = (int64_t)mi.fordblks;
+#else
+    *in_use = -1;
+    *free_held = -1;
+#endif
+}

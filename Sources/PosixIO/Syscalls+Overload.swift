@@ -57,6 +57,14 @@ public enum ProcessStats {
         return n > 0 ? Int(n) : nil
     }
 
+    /// The C heap: bytes handed out by malloc, and bytes free but kept by it
+    /// (what `malloc_trim` could give back); nil without glibc's mallinfo2.
+    public static func heap() -> (inUse: Int, freeHeld: Int)? {
+        var used: Int64 = -1, free: Int64 = -1
+        ticker_heap_stats(&used, &free)
+        return used < 0 ? nil : (Int(used), Int(free))
+    }
+
     /// Open file descriptors; nil when /proc cannot be read.
     public static func openDescriptors() -> Int? {
         let n = ticker_open_descriptors()

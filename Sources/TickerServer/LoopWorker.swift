@@ -289,9 +289,14 @@ final class LoopWorker {
             acceptPausedUntil = 0
             try? loop.modify(fd: listener.fd, token: listener.token, events: EpollEvents.readable)
         }
+        var queued = 0, allocated = 0
         for case let connection? in connections {
             connection.checkDeadlines(now: now)
+            queued &+= connection.outbound.count
+            allocated &+= connection.outbound.allocatedBytes
         }
+        metrics.overload.queuedBytes.store(queued, ordering: .relaxed)
+        metrics.overload.queueAllocatedBytes.store(allocated, ordering: .relaxed)
         syncHubMetrics()
         // Many connections gone since the last trim (a quarter of the peak,
         // at least 100: a storm ended): give

@@ -11,6 +11,10 @@ final class OverloadMetrics: Sendable {
     let lastRoundTicks = Atomic<Int>(0)
     /// Queued records folded back into slots when connections began conflating.
     let ticksFolded = Atomic<UInt64>(0)
+    /// Bytes waiting in this loop's outbound queues, and the queue memory
+    /// (chunks) they occupy; summed by the 250 ms sweep.
+    let queuedBytes = Atomic<Int>(0)
+    let queueAllocatedBytes = Atomic<Int>(0)
     let closesByCode = Mutex<[UInt16: UInt64]>([:])
     let rejectedByReason = Mutex<[String: UInt64]>([:])
     /// Fan-out latency, event time of a batch's first tick to the end of the
@@ -70,6 +74,16 @@ extension MetricsRenderer {
         for (i, inbox) in inboxes.enumerated() {
             out += "ticker_loop_pending_ticks{loop=\"\(i)\"} \(inbox.pendingTicks.load(ordering: .relaxed))\n"
         }
+        header("ticker_loop_queued_bytes", "gauge",
+               "Bytes waiting in each loop's per-connection outbound queues (user space), at the last sweep.")
+        for (i, loop) in loops.enumerated() {
+            out += "ticker_loop_queued_bytes{loop=\"\(i)\"} \(loop.overload.queuedBytes.load(ordering: .relaxed))\n"
+        }
+        header("ticker_loop_queue_allocated_bytes", "gauge",
+               "Memory held by each loop's outbound queue chunks (queued bytes plus slack and spares), at the last sweep.")
+        for (i, loop) in loops.enumerated() {
+            out += "ticker_loop_queue_allocated_bytes{loop=\"\(i)\"} \(loop.overload.queueAllocatedBytes.load(ordering: .relaxed))\n"
+        }
         header("ticker_loop_conflated_updates_total", "counter",
                "Updates swallowed by loop-level conflation because a loop fell behind the feed.")
         var folded: UInt64 = 0
@@ -114,6 +128,12 @@ extension MetricsRenderer {
 
         header("ticker_process_resident_bytes", "gauge", "Resident set size of the server process.")
         out += "ticker_process_resident_bytes \(ProcessStats.residentBytes() ?? -1)\n"
+        if let heap = ProcessStats.heap() {
+            header("ticker_heap_in_use_bytes", "gauge", "C heap bytes in use (malloc'd, including mmapped blocks).")
+            out += "ticker_heap_in_use_bytes \(heap.inUse)\n"
+            header("ticker_heap_free_held_bytes", "gauge", "C heap bytes free but still held by malloc (fragmentation, arenas).")
+            out += "ticker_heap_free_held_bytes \(heap.freeHeld)\n"
+        }
         header("ticker_process_open_fds", "gauge", "Open file descriptors of the server process.")
         out += "ticker_process_open_fds \(ProcessStats.openDescriptors() ?? -1)\n"
         return out

@@ -10,6 +10,27 @@ func contents(_ q: OutboundQueue) -> [UInt8] {
 }
 
 @Suite struct OutboundQueueTests {
+    /// A reader that always has a backlog never empties the queue: every
+    /// chunk it has drained must be freed anyway, so the queue holds its
+    /// backlog plus at most the partly filled tail and one spare.
+    @Test func drainedChunksAreFreedWhileTheQueueNeverEmpties() {
+        let q = OutboundQueue()
+        let block = [UInt8](repeating: 7, count: 16 * 1024)
+        var worst = 0
+        for _ in 0..<400 {
+            q.append(block)
+            q.append(block)
+            q.consume(min(q.count - 1, 24 * 1024))
+            worst = max(worst, q.allocatedBytes - q.count)
+        }
+        #expect(q.count > 1_000_000)
+        #expect(worst <= 2 * OutboundQueue.chunkSize, "slack \(worst) bytes")
+        let before = q.count
+        q.consume(before - 1)
+        #expect(q.count == 1)
+        #expect(q.allocatedBytes <= 2 * OutboundQueue.chunkSize)
+    }
+
     @Test func appendAndConsumeAcrossChunks() {
         let q = OutboundQueue()
         let data = (0..<(OutboundQueue.chunkSize * 2 + 123)).map { UInt8(truncatingIfNeeded: $0 &* 31) }

@@ -18,6 +18,9 @@ int ticker_open_descriptors(void);
 /// CPUs this process may run on (its affinity mask, as set by taskset or a
 /// container), or -1.
 int ticker_available_cpus(void);
+/// glibc heap figures (mallinfo2): bytes in use (small and mmapped blocks)
+/// and bytes free but still held by malloc. Both -1 when unavailable.
+void ticker_heap_stats(int64_t *in_use, int64_t *free_held);
 /// Raises the soft open-file limit to the hard limit; returns the new soft limit or -errno.
 int64_t ticker_raise_nofile_limit(void);
 
