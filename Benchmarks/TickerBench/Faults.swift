@@ -91,7 +91,7 @@ enum FaultSuite {
             Say.line("TickerBench: cannot load the symbol universe: \(error)")
             exit(1)
         }
-        Say.timed("fault suite: \(selected.joined(separator: ", ")) (\(options.short ? "short" : "full") scale); generator fd limit \(limit.soft)/\(limit.hard), pinned to CPU 1")
+        Say.timed("fault suite: \(selected.joined(separator: ", ")) (\(options.short ? "short" : "full") scale); generator fd limit \(limit.soft)/\(limit.hard), generator pinned to CPU 1, server \(ProcessInfo.processInfo.environment["TICKER_FAULT_PIN"] == "1" ? "pinned to CPU 0" : "on any CPU")")
         let started = Date()
         var outcomes: [(String, Verdicts)] = []
         for name in selected {
