@@ -27,6 +27,8 @@ struct RunResult: Codable {
     var lossCheck: String
     var lossClean: Bool
     var warning: String?
+    /// /proc/loadavg (1, 5, 15 min) when the run ended: the machine is shared.
+    var loadAverage: String?
 }
 
 enum Report {
