@@ -125,12 +125,27 @@ extension Connection {
             rejectPublish(IngestRejection(.malformed, detail: "publish expects binary tick batches, not text"))
             return
         }
-        do throws(IngestRejection) {
-            let ticks = try IngestValidator.validate(bytes, symbols: worker.shared.symbols)
-            try worker.shared.ingest(ticks, from: ingestOwner)
-        } catch {
-            rejectPublish(error)
+        // Per message: validate and admit (the ledger's lock, once). The
+        // records then wait in the worker's per-read arrays, their bytes
+        // copied as they came (no Tick -> bytes re-encoding), and every
+        // message of this read leaves as one batch when the read is done
+        // (`receiveFrames` -> `LoopWorker.publishIngest`).
+        let worker = self.worker
+        let owner = ingestOwner
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(IngestRejection) in
+                let start = worker.ingestTicks.count
+                _ = try IngestValidator.validate(raw, symbols: worker.shared.symbols, appendingTo: &worker.ingestTicks)
+                do throws(IngestRejection) {
+                    try worker.shared.admit(worker.ingestTicks[start...], from: owner)
+                } catch {
+                    worker.ingestTicks.removeSubrange(start...)
+                    throw error
+                }
+                worker.ingestRecords.append(contentsOf: raw[TickWire.headerSize...])
+            }
         }
+        if case .failure(let rejection) = result { rejectPublish(rejection) }
     }
 
     /// The connection's identity in the ingest ledger: its descriptor, unique
@@ -147,6 +162,8 @@ extension Connection {
     /// phase still says what the connection was.
     func releaseIngestClaims() {
         guard case .webSocket(.publish) = phase else { return }
+        // Whatever this connection admitted goes out before its claims end.
+        worker.publishIngest()
         worker.shared.releaseIngest(owner: ingestOwner)
     }
 }

@@ -151,6 +151,8 @@ final class Connection: EventHandler {
         perform(actions)
         actions.removeAll(keepingCapacity: true)
         worker.actions = actions
+        // `/v1/publish`: the messages of this read leave as one batch.
+        worker.publishIngest()
         flush()
     }
 
