@@ -50,6 +50,8 @@ struct ServerSetup: Sendable {
 /// Runs one measurement: server process, client fleet, load, figures.
 struct Runner {
     var serverLoops = 1
+    /// `--server PATH`: the `ticker` the large-round presets start (default: the one beside us).
+    var serverBinary: URL?
     var seconds = 5.0
     var outputDirectory = "reports/bench"
     let universe: SymbolTable
@@ -105,7 +107,7 @@ struct Runner {
         let server = try BenchServer(arguments: serverArguments + [
             "--no-feed", "--publish-token", token,
             "--heartbeat-ms", "600000", "--max-connections", "19000", "--rate-limit", "100000",
-        ], binary: setup?.binary)
+        ], binary: setup?.binary ?? serverBinary)
         defer { server.stop() }
         let fleet = Fleet(symbolCount: symbols)
         defer { fleet.closeAll() }
@@ -166,7 +168,7 @@ struct Runner {
     func steady(clients: Int, perClient: Int) throws -> RunResult {
         let server = try BenchServer(arguments: [
             "--loops", "\(serverLoops)", "--heartbeat-ms", "600000", "--max-connections", "19000",
-        ])
+        ], binary: serverBinary)
         defer { server.stop() }
         let symbols = universe.count
         let fleet = Fleet(symbolCount: symbols)
@@ -195,7 +197,7 @@ struct Runner {
     func idle(clients: Int, preset: String = "idle", setup: ServerSetup? = nil) throws -> RunResult {
         let server = try BenchServer(arguments: (setup?.arguments ?? ["--loops", "\(serverLoops)"]) + [
             "--no-feed", "--heartbeat-ms", "600000", "--max-connections", "19000",
-        ], binary: setup?.binary)
+        ], binary: setup?.binary ?? serverBinary)
         defer { server.stop() }
         usleep(300_000)
         let before = server.residentBytes

@@ -41,6 +41,7 @@ OPTIONS:
   --round N     ticks published per closed-loop round (defaults: fanout 1,000
                 per message / 10,000 batched; broadcast 200 / 2,000)
   --out DIR     where JSON and SVG go (default reports/bench)
+  --server PATH the ticker binary to measure (default: the one beside this)
 
 SCENARIO OPTIONS:
   --delivery M      message | batch (default: the server's, batch)
@@ -71,6 +72,7 @@ if let s = option("--seconds"), let v = Double(s), v > 0 { runner.seconds = v }
 let loopsOverride = option("--loops").flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
 if let v = loopsOverride { runner.serverLoops = v }
 if let s = option("--out") { runner.outputDirectory = s }
+if let s = option("--server") { runner.serverBinary = URL(fileURLWithPath: s) }
 let deliveryOverride = option("--delivery")
 let configsOption = option("--configs")
 let repeats = max(1, option("--repeat").flatMap(Int.init) ?? 1)
