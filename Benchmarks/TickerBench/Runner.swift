@@ -232,6 +232,7 @@ struct Runner {
             latencyP50Ms: h.percentileMicros(0.5).map { $0 / 1000 }, latencyP99Ms: h.percentileMicros(0.99).map { $0 / 1000 },
             latencyP999Ms: h.percentileMicros(0.999).map { $0 / 1000 }, latencyMaxMs: h.count > 0 ? h.maxMicros / 1000 : nil,
             serverCPUPercent: serverCPU, generatorCPUPercent: selfCPU, serverRSSMB: Double(serverRSS) / 1_048_576,
-            lossCheck: "", lossClean: false, warning: warning)
+            lossCheck: "", lossClean: false, warning: warning,
+            serverCPUNanosPerTick: records > 0 ? serverCPU / 100 * elapsed * 1e9 / Double(records) : nil)
     }
 }

@@ -157,8 +157,9 @@ guard args.isEmpty else {
                     r.loadAverage = ScenarioTable.loadAverage()
                     print("  [\(repetition)/\(repeats)] \(r.preset) \(r.mode) \(r.clients): " + (
                         scenario == .s3 ? String(format: "%.0f B/idle conn", r.bytesPerIdleConnection ?? 0)
-                            : String(format: "%.0f ticks/s, p99 %.3f ms, srv CPU %.0f%%, gen CPU %.0f%%",
-                                     r.ticksPerSecond, r.latencyP99Ms ?? 0, r.serverCPUPercent, r.generatorCPUPercent))
+                            : String(format: "%.0f ticks/s, p99 %.3f ms, srv CPU %.0f%% (%.0f ns/tick), gen CPU %.0f%%",
+                                     r.ticksPerSecond, r.latencyP99Ms ?? 0, r.serverCPUPercent,
+                                     r.serverCPUNanosPerTick ?? 0, r.generatorCPUPercent))
                         + (r.lossClean ? "" : " LOSS: \(r.lossCheck)") + ", load \(r.loadAverage ?? "?")")
                     runs.append(r)
                 }
