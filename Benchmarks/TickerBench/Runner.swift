@@ -133,7 +133,10 @@ struct Runner {
             }
             if fleet.counters.records.load(ordering: .relaxed) < expected {
                 guard fleet.counters.reached.wait(timeout: .now() + 10) == .success else {
-                    throw BenchError("round stalled: \(fleet.counters.records.load(ordering: .relaxed)) of \(expected) records after 10 s")
+                    // Say what arrived instead: conflated records (a generator
+                    // too slow to read, on a loaded machine) explain a shortfall.
+                    let ledger = fleet.result().ledger
+                    throw BenchError("round stalled: \(fleet.counters.records.load(ordering: .relaxed)) of \(expected) records after 10 s (conflated \(ledger.conflated), gaps \(ledger.gaps), dup \(ledger.duplicates), reordered \(ledger.reordered), server \(server.process.arguments?.joined(separator: " ") ?? ""))")
                 }
             } else {
                 _ = fleet.counters.reached.wait(timeout: .now() + 0.5)

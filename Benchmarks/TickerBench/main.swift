@@ -150,10 +150,20 @@ guard args.isEmpty else {
     let setups = try scenarioSetups()
     print("load average at start: \(ScenarioTable.loadAverage())")
     var runs: [RunResult] = []
+    var failedRuns = 0
     for repetition in 1...repeats {
         for scenario in names {
             for setup in setups {
-                for var r in try scenario.run(runner, setup: setup, clients: clientOverride) {
+                let results: [RunResult]
+                do {
+                    results = try scenario.run(runner, setup: setup, clients: clientOverride)
+                } catch {
+                    // One failed run (a stalled round) is reported, not the end of the matrix.
+                    print("  [\(repetition)/\(repeats)] \(scenario.rawValue) \(setup.label): FAILED: \(error)")
+                    failedRuns += 1
+                    continue
+                }
+                for var r in results {
                     r.loadAverage = ScenarioTable.loadAverage()
                     print("  [\(repetition)/\(repeats)] \(r.preset) \(r.mode) \(r.clients): " + (
                         scenario == .s3 ? String(format: "%.0f B/idle conn", r.bytesPerIdleConnection ?? 0)
@@ -166,7 +176,7 @@ guard args.isEmpty else {
             }
         }
     }
-    var failed = false
+    var failed = failedRuns > 0
     let medians = ScenarioTable.medians(runs, repeats: repeats)
     print("")
     for scenario in names {
