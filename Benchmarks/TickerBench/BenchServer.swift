@@ -13,8 +13,10 @@ final class BenchServer {
             .deletingLastPathComponent().appendingPathComponent("ticker")
     }
 
-    init(arguments: [String]) throws {
-        let binary = Self.binary
+    /// `binary`: another `ticker` to measure (e.g. a build of an older
+    /// commit, for a before/after in the same run); default: the one beside us.
+    init(arguments: [String], binary: URL? = nil) throws {
+        let binary = binary ?? Self.binary
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw BenchError("no ticker binary at \(binary.path); run `swift build -c release` first")
         }

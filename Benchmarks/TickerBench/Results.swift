@@ -27,18 +27,26 @@ struct RunResult: Codable {
     var lossCheck: String
     var lossClean: Bool
     var warning: String?
+    /// /proc/loadavg (1, 5, 15 min) when the run ended: the machine is shared.
+    var loadAverage: String?
+    /// Server CPU time (user + system) per delivered record, in ns. On a
+    /// shared machine this moves far less than throughput does: a server
+    /// that gets half a core delivers half as much, at the same cost each.
+    var serverCPUNanosPerTick: Double?
 }
 
 enum Report {
     static func printTable(_ results: [RunResult]) {
         func ms(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }
         let header = ["preset", "mode", "clients", "frames/s", "ticks/s", "MB/s", "p50 ms", "p99 ms", "p999 ms", "max ms",
-                      "srv CPU%", "gen CPU%", "srv RSS MB", "B/idle conn", "loss check"]
+                      "srv CPU%", "srv ns/tick", "gen CPU%", "srv RSS MB", "B/idle conn", "loss check"]
         var rows = [header]
         for r in results {
             rows.append([r.preset, r.mode, "\(r.clients)", SVGChart.short(r.framesPerSecond), SVGChart.short(r.ticksPerSecond),
                          String(format: "%.1f", r.megabytesPerSecond), ms(r.latencyP50Ms), ms(r.latencyP99Ms), ms(r.latencyP999Ms),
-                         ms(r.latencyMaxMs), String(format: "%.0f", r.serverCPUPercent), String(format: "%.0f", r.generatorCPUPercent),
+                         ms(r.latencyMaxMs), String(format: "%.0f", r.serverCPUPercent),
+                         r.serverCPUNanosPerTick.map { String(format: "%.0f", $0) } ?? "-",
+                         String(format: "%.0f", r.generatorCPUPercent),
                          String(format: "%.1f", r.serverRSSMB), r.bytesPerIdleConnection.map { String(format: "%.0f", $0) } ?? "-",
                          r.lossCheck])
         }

@@ -6,9 +6,52 @@ import PosixIO
 import PriceFeed
 import TickerServer
 
+/// How a scenario's server is started: nil fields are left to the server's
+/// own defaults (loops = cores, batch delivery), which is what a user gets.
+struct ServerSetup: Sendable {
+    var loops: Int?
+    var delivery: String?
+    /// Another `ticker` binary (before/after comparisons in one run).
+    var binary: URL?
+    var binaryLabel: String?
+
+    var arguments: [String] {
+        (loops.map { ["--loops", "\($0)"] } ?? []) + (delivery.map { ["--delivery", $0] } ?? [])
+    }
+
+    /// The table's "mode" column: "defaults", "1L message", ... plus the binary's label.
+    var label: String {
+        var parts: [String] = []
+        if let loops { parts.append("\(loops)L") }
+        if let delivery { parts.append(delivery) }
+        var text = parts.isEmpty ? "defaults" : parts.joined(separator: " ")
+        if let binaryLabel { text += " [\(binaryLabel)]" }
+        return text
+    }
+
+    /// "defaults", or "LOOPS/DELIVERY" with either side optional ("1/message", "2/", "/batch").
+    static func parse(_ text: String) -> ServerSetup? {
+        if text == "defaults" || text == "default" { return ServerSetup() }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        var setup = ServerSetup()
+        if !parts[0].isEmpty {
+            guard let loops = Int(parts[0]), loops > 0 else { return nil }
+            setup.loops = loops
+        }
+        if !parts[1].isEmpty {
+            guard ["message", "batch"].contains(String(parts[1])) else { return nil }
+            setup.delivery = String(parts[1])
+        }
+        return setup
+    }
+}
+
 /// Runs one measurement: server process, client fleet, load, figures.
 struct Runner {
     var serverLoops = 1
+    /// `--server PATH`: the `ticker` the large-round presets start (default: the one beside us).
+    var serverBinary: URL?
     var seconds = 5.0
     var outputDirectory = "reports/bench"
     let universe: SymbolTable
@@ -52,12 +95,19 @@ struct Runner {
 
     /// Closed loop: publish a batch, wait until every subscriber has every
     /// record, repeat for `seconds`. Maximum throughput.
-    func closedLoop(preset: String, mode: String, clients: Int, symbols: Int, perClient: Int, roundTicks: Int) throws -> RunResult {
+    ///
+    /// `eachTick`: the round's ticks go out as `roundTicks` one-record
+    /// messages in one write (the scenarios) instead of one message.
+    /// `setup`: the server's loops, delivery and binary (nil: `serverLoops`
+    /// and `mode`, as the large-round presets always ran).
+    func closedLoop(preset: String, mode: String, clients: Int, symbols: Int, perClient: Int, roundTicks: Int,
+                    eachTick: Bool = false, setup: ServerSetup? = nil) throws -> RunResult {
         let token = "bench-\(UInt64.random(in: 1...UInt64.max))"
-        let server = try BenchServer(arguments: [
-            "--loops", "\(serverLoops)", "--no-feed", "--publish-token", token, "--delivery", mode,
+        let serverArguments = setup?.arguments ?? ["--loops", "\(serverLoops)", "--delivery", mode]
+        let server = try BenchServer(arguments: serverArguments + [
+            "--no-feed", "--publish-token", token,
             "--heartbeat-ms", "600000", "--max-connections", "19000", "--rate-limit", "100000",
-        ])
+        ], binary: setup?.binary ?? serverBinary)
         defer { server.stop() }
         let fleet = Fleet(symbolCount: symbols)
         defer { fleet.closeAll() }
@@ -76,10 +126,17 @@ struct Runner {
             for i in 0..<roundTicks { next += subscribers[(offset + i) % symbols] }
             expected += next
             fleet.counters.target.store(expected, ordering: .relaxed)
-            _ = try publisher.publish(count: roundTicks, symbols: 0..<symbols, startAt: &offset)
+            if eachTick {
+                try publisher.publishEach(count: roundTicks, symbols: 0..<symbols, startAt: &offset)
+            } else {
+                _ = try publisher.publish(count: roundTicks, symbols: 0..<symbols, startAt: &offset)
+            }
             if fleet.counters.records.load(ordering: .relaxed) < expected {
                 guard fleet.counters.reached.wait(timeout: .now() + 10) == .success else {
-                    throw BenchError("round stalled: \(fleet.counters.records.load(ordering: .relaxed)) of \(expected) records after 10 s")
+                    // Say what arrived instead: conflated records (a generator
+                    // too slow to read, on a loaded machine) explain a shortfall.
+                    let ledger = fleet.result().ledger
+                    throw BenchError("round stalled: \(fleet.counters.records.load(ordering: .relaxed)) of \(expected) records after 10 s (conflated \(ledger.conflated), gaps \(ledger.gaps), dup \(ledger.duplicates), reordered \(ledger.reordered), server \(server.process.arguments?.joined(separator: " ") ?? ""))")
                 }
             } else {
                 _ = fleet.counters.reached.wait(timeout: .now() + 0.5)
@@ -99,9 +156,9 @@ struct Runner {
         let selfCPU = Double(ProcFile.cpuTicks(pid: nil) - selfCPU0) / ProcFile.ticksPerSecond / elapsed * 100
         let result = fleet.result()
         let records = fleet.counters.records.load(ordering: .relaxed)
-        var run = summarize(preset: preset, mode: mode, clients: clients, symbols: symbols, perClient: perClient,
-                            elapsed: elapsed, fleet: fleet, result: result, serverCPU: serverCPU, selfCPU: selfCPU,
-                            serverRSS: server.residentBytes)
+        var run = summarize(preset: preset, mode: setup?.label ?? mode, clients: clients, symbols: symbols,
+                            perClient: perClient, elapsed: elapsed, fleet: fleet, result: result, serverCPU: serverCPU,
+                            selfCPU: selfCPU, serverRSS: server.residentBytes)
         run.expectedRecords = expected
         let exact = records == expected
         run.lossClean = exact && result.ledger.isClean
@@ -114,7 +171,7 @@ struct Runner {
     func steady(clients: Int, perClient: Int) throws -> RunResult {
         let server = try BenchServer(arguments: [
             "--loops", "\(serverLoops)", "--heartbeat-ms", "600000", "--max-connections", "19000",
-        ])
+        ], binary: serverBinary)
         defer { server.stop() }
         let symbols = universe.count
         let fleet = Fleet(symbolCount: symbols)
@@ -140,10 +197,10 @@ struct Runner {
     }
 
     /// Idle connections: server RSS per connection.
-    func idle(clients: Int) throws -> RunResult {
-        let server = try BenchServer(arguments: [
-            "--loops", "\(serverLoops)", "--no-feed", "--heartbeat-ms", "600000", "--max-connections", "19000",
-        ])
+    func idle(clients: Int, preset: String = "idle", setup: ServerSetup? = nil) throws -> RunResult {
+        let server = try BenchServer(arguments: (setup?.arguments ?? ["--loops", "\(serverLoops)"]) + [
+            "--no-feed", "--heartbeat-ms", "600000", "--max-connections", "19000",
+        ], binary: setup?.binary ?? serverBinary)
         defer { server.stop() }
         usleep(300_000)
         let before = server.residentBytes
@@ -154,7 +211,7 @@ struct Runner {
         let after = server.residentBytes
         let perConnection = Double(after - before) / Double(clients)
         return RunResult(
-            preset: "idle", mode: "-", clients: clients, symbols: 0, symbolsPerClient: 0, seconds: 0, frames: 0, records: 0,
+            preset: preset, mode: setup?.label ?? "-", clients: clients, symbols: 0, symbolsPerClient: 0, seconds: 0, frames: 0, records: 0,
             bytes: 0, framesPerSecond: 0, ticksPerSecond: 0, megabytesPerSecond: 0, serverCPUPercent: 0,
             generatorCPUPercent: 0, serverRSSMB: Double(after) / 1_048_576, bytesPerIdleConnection: perConnection,
             lossCheck: "\(clients) open (RSS \(before / 1024) KiB -> \(after / 1024) KiB)", lossClean: true)
@@ -178,6 +235,7 @@ struct Runner {
             latencyP50Ms: h.percentileMicros(0.5).map { $0 / 1000 }, latencyP99Ms: h.percentileMicros(0.99).map { $0 / 1000 },
             latencyP999Ms: h.percentileMicros(0.999).map { $0 / 1000 }, latencyMaxMs: h.count > 0 ? h.maxMicros / 1000 : nil,
             serverCPUPercent: serverCPU, generatorCPUPercent: selfCPU, serverRSSMB: Double(serverRSS) / 1_048_576,
-            lossCheck: "", lossClean: false, warning: warning)
+            lossCheck: "", lossClean: false, warning: warning,
+            serverCPUNanosPerTick: records > 0 ? serverCPU / 100 * elapsed * 1e9 / Double(records) : nil)
     }
 }

@@ -8,7 +8,18 @@ Starts `ticker serve` (the release binary beside this one) as a separate
 process, drives it from one epoll client process, and prints a table; every
 figure also goes to DIR/<preset>.json (default reports/bench).
 
-PRESETS:
+SCENARIOS (issue 13: small rounds, one WebSocket message per published tick,
+closed loop, latency from each record's event time, exact loss check; the
+server runs with its own defaults unless --loops/--delivery/--configs say):
+  s1         1,000 clients x 10 of 100 symbols; a round = 100 ticks, each its
+             own /v1/publish message, all in one write (10,000 deliveries)
+  s2         1,000 clients x 1 symbol; a round = 10 one-tick messages
+  s4         1 tick to 100 subscribers per round: latency p50/p99
+  s3         10,000 and 15,000 upgraded idle connections: RSS per connection
+  scenarios  s1, s2, s4, s3 in one run
+
+PRESETS (large rounds: they amortize per-round costs, so they show the
+fan-out ceiling rather than what a live stream of single updates costs):
   fanout     1,000 clients x 10 of 100 symbols, closed loop via /v1/publish,
              one tick per message and batched delivery
   broadcast  1,000 clients x 1 symbol, closed loop, both delivery modes
@@ -30,6 +41,17 @@ OPTIONS:
   --round N     ticks published per closed-loop round (defaults: fanout 1,000
                 per message / 10,000 batched; broadcast 200 / 2,000)
   --out DIR     where JSON and SVG go (default reports/bench)
+  --server PATH the ticker binary to measure (default: the one beside this)
+
+SCENARIO OPTIONS:
+  --delivery M      message | batch (default: the server's, batch)
+  --configs LIST    server setups run alternately, comma-separated:
+                    "defaults" or LOOPS/DELIVERY ("1/message", "1/batch");
+                    "all" = defaults,1/message,1/batch
+  --repeat N        N repetitions (setups alternate within each); the table
+                    shows the median run (default 1)
+  --baseline PATH   also run every setup against another ticker binary (e.g.
+                    a build of main), alternating with this one
 """
 
 var args = Array(CommandLine.arguments.dropFirst())
@@ -47,8 +69,14 @@ Pinning.pinSelf()
 if preset == "faults" || preset.hasPrefix("fault-") { FaultSuite.main(preset: preset, arguments: args) }
 var runner = try Runner()
 if let s = option("--seconds"), let v = Double(s), v > 0 { runner.seconds = v }
-if let s = option("--loops"), let v = Int(s), v > 0 { runner.serverLoops = v }
+let loopsOverride = option("--loops").flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
+if let v = loopsOverride { runner.serverLoops = v }
 if let s = option("--out") { runner.outputDirectory = s }
+if let s = option("--server") { runner.serverBinary = URL(fileURLWithPath: s) }
+let deliveryOverride = option("--delivery")
+let configsOption = option("--configs")
+let repeats = max(1, option("--repeat").flatMap(Int.init) ?? 1)
+let baseline = option("--baseline").map { URL(fileURLWithPath: $0) }
 let clientOverride = option("--clients").flatMap(Int.init)
 let roundOverride = option("--round").flatMap(Int.init)
 guard args.isEmpty else {
@@ -95,7 +123,81 @@ guard args.isEmpty else {
     }
 }
 
+/// The server setups a scenario run alternates between.
+@MainActor func scenarioSetups() throws -> [ServerSetup] {
+    var setups: [ServerSetup]
+    if let list = configsOption {
+        let items = list == "all" ? ["defaults", "1/message", "1/batch"] : list.split(separator: ",").map(String.init)
+        setups = try items.map { item in
+            guard let setup = ServerSetup.parse(item) else { throw BenchError("bad --configs item '\(item)'") }
+            return setup
+        }
+    } else {
+        setups = [ServerSetup(loops: loopsOverride, delivery: deliveryOverride)]
+    }
+    if let baseline {
+        setups = setups.flatMap { setup in
+            var old = setup
+            old.binary = baseline
+            old.binaryLabel = "baseline"
+            return [old, setup]
+        }
+    }
+    return setups
+}
+
+@MainActor func runScenarios(_ names: [Scenario]) throws -> Bool {
+    let setups = try scenarioSetups()
+    print("load average at start: \(ScenarioTable.loadAverage())")
+    var runs: [RunResult] = []
+    var failedRuns = 0
+    for repetition in 1...repeats {
+        for scenario in names {
+            for setup in setups {
+                let results: [RunResult]
+                do {
+                    results = try scenario.run(runner, setup: setup, clients: clientOverride)
+                } catch {
+                    // One failed run (a stalled round) is reported, not the end of the matrix.
+                    print("  [\(repetition)/\(repeats)] \(scenario.rawValue) \(setup.label): FAILED: \(error)")
+                    failedRuns += 1
+                    continue
+                }
+                for var r in results {
+                    r.loadAverage = ScenarioTable.loadAverage()
+                    print("  [\(repetition)/\(repeats)] \(r.preset) \(r.mode) \(r.clients): " + (
+                        scenario == .s3 ? String(format: "%.0f B/idle conn", r.bytesPerIdleConnection ?? 0)
+                            : String(format: "%.0f ticks/s, p99 %.3f ms, srv CPU %.0f%% (%.0f ns/tick), gen CPU %.0f%%",
+                                     r.ticksPerSecond, r.latencyP99Ms ?? 0, r.serverCPUPercent,
+                                     r.serverCPUNanosPerTick ?? 0, r.generatorCPUPercent))
+                        + (r.lossClean ? "" : " LOSS: \(r.lossCheck)") + ", load \(r.loadAverage ?? "?")")
+                    runs.append(r)
+                }
+            }
+        }
+    }
+    var failed = failedRuns > 0
+    let medians = ScenarioTable.medians(runs, repeats: repeats)
+    print("")
+    for scenario in names {
+        let rows = medians.filter { $0.preset == scenario.rawValue }
+        print(scenario.title)
+        Report.printTable(rows)
+        print("")
+        failed = failed || rows.contains { !$0.lossClean }
+    }
+    let name = names.count == 1 ? names[0].rawValue : "scenarios"
+    print("json: \(try Report.write(medians, preset: name, directory: runner.outputDirectory))")
+    if repeats > 1 { print("json: \(try Report.write(runs, preset: name + "-runs", directory: runner.outputDirectory))") }
+    print("load average at end: \(ScenarioTable.loadAverage())")
+    return failed
+}
+
 do {
+    if preset == "scenarios" || Scenario(rawValue: preset) != nil {
+        let names = preset == "scenarios" ? [Scenario.s1, .s2, .s4, .s3] : [Scenario(rawValue: preset)!]
+        exit(try runScenarios(names) ? 1 : 0)
+    }
     let presets = preset == "all" ? ["fanout", "broadcast", "single", "steady", "idle", "sweep"] : [preset]
     var failed = false
     for p in presets {

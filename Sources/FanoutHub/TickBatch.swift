@@ -19,12 +19,20 @@ public final class TickBatch: Sendable {
     /// `perTickFrames`: also pre-encode one whole frame per tick. Only
     /// one-tick-per-message delivery reads them; batched delivery (the
     /// default) copies `records` alone, so the server skips this work then.
-    public init(ticks: [Tick], sendTimeNs: UInt64, perTickFrames: Bool = true) {
-        self.ticks = ticks
-        self.sendTimeNs = sendTimeNs
+    public convenience init(ticks: [Tick], sendTimeNs: UInt64, perTickFrames: Bool = true) {
         var records = [UInt8]()
         records.reserveCapacity(ticks.count * TickWire.recordSize)
         for tick in ticks { TickWire.appendRecord(tick, to: &records) }
+        self.init(ticks: ticks, records: records, sendTimeNs: sendTimeNs, perTickFrames: perTickFrames)
+    }
+
+    /// `records`: the ticks already in wire form (`ticks.count` records of
+    /// `TickWire.recordSize` bytes, as `TickWire.writeRecord` writes them):
+    /// ingest hands over the publisher's validated bytes, with no re-encoding.
+    public init(ticks: [Tick], records: [UInt8], sendTimeNs: UInt64, perTickFrames: Bool = true) {
+        precondition(records.count == ticks.count * TickWire.recordSize, "one wire record per tick")
+        self.ticks = ticks
+        self.sendTimeNs = sendTimeNs
         var frames = [UInt8]()
         if perTickFrames {
             frames.reserveCapacity(ticks.count * Self.frameSize)

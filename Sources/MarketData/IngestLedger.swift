@@ -41,13 +41,20 @@ public struct IngestLedger: Sendable {
     /// throws the first refusal and leaves the ledger exactly as it was.
     /// Records must have passed `IngestValidator` (symbol ids in range).
     public mutating func admit(_ ticks: [Tick], from owner: Owner) throws(IngestRejection) {
+        try admit(ticks[...], from: owner)
+    }
+
+    /// The same for one message's records inside a larger array (the server
+    /// gathers every message of one read into one array; record indices in a
+    /// refusal count from the slice's start, i.e. within the message).
+    public mutating func admit(_ ticks: ArraySlice<Tick>, from owner: Owner) throws(IngestRejection) {
         if feedOwnsAll, let first = ticks.first {
             throw IngestRejection(
                 .symbolOwned, recordIndex: 0, symbolId: first.symbolId,
                 detail: "the simulated feed owns every symbol; start the server with --no-feed to publish")
         }
         undo.removeAll(keepingCapacity: true)
-        for (index, tick) in ticks.enumerated() {
+        for (index, tick) in zip(0..., ticks) {
             let symbol = Int(tick.symbolId)
             precondition(symbol < owners.count, "admit needs validated records: symbol id \(symbol) out of range")
             if let rejection = check(tick, symbol: symbol, index: index, owner: owner) {

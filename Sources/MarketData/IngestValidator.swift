@@ -32,6 +32,35 @@ public enum IngestValidator {
         return ticks
     }
 
+    /// The server's form: appends the records of a valid message to `ticks`
+    /// (one array for every message of a read, so no array per message) and
+    /// returns their count; on a refusal `ticks` is left as it was. The
+    /// records' bytes need no re-encoding afterwards: a valid record has zero
+    /// flags, count and reserved field, so its 64 bytes are exactly what
+    /// `TickWire.writeRecord` would produce from the decoded tick.
+    public static func validate(
+        _ bytes: UnsafeRawBufferPointer, symbols: SymbolTable, appendingTo ticks: inout [Tick]
+    ) throws(IngestRejection) -> Int {
+        let count = try validateHeader(bytes)
+        let base = bytes.baseAddress!
+        let start = ticks.count
+        ticks.reserveCapacity(start + count)
+        for index in 0..<count {
+            let record = UnsafeRawBufferPointer(start: base + TickWire.headerSize + index * TickWire.recordSize,
+                                                count: TickWire.recordSize)
+            let reserved = UInt16(littleEndian: record.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
+            let tick = TickWire.decodeRecord(record)
+            do {
+                try validateRecord(tick, reservedField: reserved, index: index, symbols: symbols)
+            } catch {
+                ticks.removeSubrange(start...)
+                throw error
+            }
+            ticks.append(tick)
+        }
+        return count
+    }
+
     /// Convenience for `[UInt8]` and other byte collections.
     public static func validate(_ bytes: some Collection<UInt8>, symbols: SymbolTable) throws(IngestRejection) -> [Tick] {
         let contiguous = Array(bytes)

@@ -80,6 +80,16 @@ public final class EventLoop {
     public let waker: EventLoopWaker
     /// Called on the loop thread after every eventfd wake-up, before jobs run.
     public var onWake: (() -> Void)?
+    /// Called once at the end of an epoll iteration in which a handler
+    /// called `requestAfterEvents()`: work that gathers what several
+    /// handlers produced in one iteration (one fan-out round for every
+    /// `/v1/publish` read of it) without the loop waking itself through its
+    /// own eventfd, which costs a write, an epoll round trip and a read.
+    public var afterEvents: (() -> Void)?
+    private var afterEventsRequested = false
+
+    /// See `afterEvents`. Loop thread only.
+    public func requestAfterEvents() { afterEventsRequested = true }
 
     private let epfd: Int32
     /// A second epoll set, itself registered in `epfd`, for the fds that must
@@ -257,6 +267,10 @@ public final class EventLoop {
                     continue
                 }
                 dispatch(data, mask)
+            }
+            if afterEventsRequested {
+                afterEventsRequested = false
+                afterEvents?()
             }
         }
         running = false

@@ -11,7 +11,7 @@ extension Connection {
     /// subscription and no reply, since there is no request to answer (an explicit
     /// JSON `subscribe` with an empty list is a `bad_request`).
     func openStream(query: String?) {
-        worker.hub.attach(subscriber)
+        // The hub sees this connection from its first subscription on (`subscribe`).
         let config = worker.config
         sendReply(.welcome(WelcomeInfo(
             heartbeatMs: config.heartbeatIntervalMs,
@@ -58,7 +58,7 @@ extension Connection {
             case .unsubscribe(let id, let symbols):
                 unsubscribe(id: id, names: symbols)
             case .list(let id):
-                sendReply(.subscriptions(id: id, symbols: subscriber.symbols.map(symbolRef)))
+                sendReply(.subscriptions(id: id, symbols: (existingSubscriber?.symbols ?? []).map(symbolRef)))
             case .ping(let id):
                 sendReply(.pong(id: id, timeNs: Clock.wallNanos()))
             }
@@ -77,6 +77,13 @@ extension Connection {
             sendError(error)
             return
         }
+        // A request answered after a protocol failure in the same read (see
+        // `perform`): the connection already left the hub and is closing, so
+        // it must not rejoin it (the hub would keep a subscriber that close()
+        // no longer detaches).
+        guard ws.state == .open else { return }
+        let subscriber = self.subscriber
+        if subscriber.hubIndex < 0 { worker.hub.attach(subscriber) }
         let outcome = worker.hub.subscribe(subscriber, to: refs.map(\.id), sendTimeNs: Clock.wallNanos()) { outcome in
             // The acknowledgement goes out before the snapshot records.
             if case .subscribed = outcome { sendReply(.subscribed(id: id, symbols: refs)) }
@@ -92,7 +99,7 @@ extension Connection {
     private func unsubscribe(id: Int?, names: [String]) {
         let ids: [UInt32]
         if names.contains(ControlRequest.wildcard) {
-            ids = subscriber.symbols
+            ids = existingSubscriber?.symbols ?? []
         } else {
             do {
                 ids = try worker.shared.symbols.resolve(names, requestID: id).map(\.id)
@@ -101,7 +108,7 @@ extension Connection {
                 return
             }
         }
-        let removed = worker.hub.unsubscribe(subscriber, from: ids)
+        let removed = existingSubscriber.map { worker.hub.unsubscribe($0, from: ids) } ?? []
         sendReply(.unsubscribed(id: id, symbols: removed.map(symbolRef)))
         worker.metrics.subscriptions.store(worker.hub.subscriptionCount, ordering: .relaxed)
     }
@@ -125,12 +132,27 @@ extension Connection {
             rejectPublish(IngestRejection(.malformed, detail: "publish expects binary tick batches, not text"))
             return
         }
-        do throws(IngestRejection) {
-            let ticks = try IngestValidator.validate(bytes, symbols: worker.shared.symbols)
-            try worker.shared.ingest(ticks, from: ingestOwner)
-        } catch {
-            rejectPublish(error)
+        // Per message: validate and admit (the ledger's lock, once). The
+        // records then wait in the worker's per-read arrays, their bytes
+        // copied as they came (no Tick -> bytes re-encoding), and every
+        // message of this read leaves as one batch when the read is done
+        // (`receiveFrames` -> `LoopWorker.publishIngest`).
+        let worker = self.worker
+        let owner = ingestOwner
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(IngestRejection) in
+                let start = worker.ingestTicks.count
+                _ = try IngestValidator.validate(raw, symbols: worker.shared.symbols, appendingTo: &worker.ingestTicks)
+                do throws(IngestRejection) {
+                    try worker.shared.admit(worker.ingestTicks[start...], from: owner)
+                } catch {
+                    worker.ingestTicks.removeSubrange(start...)
+                    throw error
+                }
+                worker.ingestRecords.append(contentsOf: raw[TickWire.headerSize...])
+            }
         }
+        if case .failure(let rejection) = result { rejectPublish(rejection) }
     }
 
     /// The connection's identity in the ingest ledger: its descriptor, unique
@@ -147,6 +169,8 @@ extension Connection {
     /// phase still says what the connection was.
     func releaseIngestClaims() {
         guard case .webSocket(.publish) = phase else { return }
+        // Whatever this connection admitted goes out before its claims end.
+        worker.publishIngest()
         worker.shared.releaseIngest(owner: ingestOwner)
     }
 }

@@ -23,8 +23,24 @@ final class Connection: EventHandler {
     let fd: Int32
     let index: Int
     var token = EventToken.none
-    let subscriber = Subscriber()
+    /// The connection's hub side and outbound queue, created on first need:
+    /// a byte that could not be written at once, or a subscription. An idle
+    /// WebSocket (its 101 and welcome written straight to the socket, nothing
+    /// subscribed) holds none, and the sweep drops it again once it is
+    /// unsubscribed and drained (`releaseIdleSubscriber`): S3 measures this.
+    private var subscriberStorage: Subscriber?
+    var subscriber: Subscriber {
+        if let s = subscriberStorage { return s }
+        let s = Subscriber()
+        s.ownerIndex = index
+        subscriberStorage = s
+        return s
+    }
+    /// The subscriber if there is one (never creates it).
+    var existingSubscriber: Subscriber? { subscriberStorage }
     var outbound: OutboundQueue { subscriber.outbound }
+    /// True when bytes wait in the queue (without creating one).
+    var hasQueuedBytes: Bool { !(subscriberStorage?.outbound.isEmpty ?? true) }
     var phase: Phase
     var ws = WebSocketConnection(role: .server)
 
@@ -60,7 +76,6 @@ final class Connection: EventHandler {
             parser: HTTPRequestParser(maxHeaderBytes: config.maxHeaderBytes, maxHeaderCount: config.maxHeaderCount),
             acceptedAt: Clock.monotonicNanos()))
         rate = TokenBucket(perSecond: config.maxMessagesPerSecond)
-        subscriber.ownerIndex = index
     }
 
     var isClosed: Bool { if case .closed = phase { return true } else { return false } }
@@ -151,6 +166,8 @@ final class Connection: EventHandler {
         perform(actions)
         actions.removeAll(keepingCapacity: true)
         worker.actions = actions
+        // `/v1/publish`: the messages of this read leave as one batch.
+        worker.publishIngest()
         flush()
     }
 
@@ -211,9 +228,18 @@ final class Connection: EventHandler {
     }
 
     func leaveHub() {
-        if subscriber.hubIndex >= 0 {
-            worker.hub.detach(subscriber)
+        if let s = subscriberStorage, s.hubIndex >= 0 {
+            worker.hub.detach(s)
         }
+    }
+
+    /// Sweep: a subscriber with no subscription, nothing queued and nothing
+    /// in flight is dropped; it is recreated if the connection needs one again.
+    private func releaseIdleSubscriber() {
+        guard let s = subscriberStorage, !isDirty, s.outbound.isEmpty, s.symbols.isEmpty, !s.isConflating,
+              s.cursor.headRemaining == 0 else { return }
+        if s.hubIndex >= 0 { worker.hub.detach(s) }
+        subscriberStorage = nil
     }
 
     // MARK: writing
@@ -223,7 +249,7 @@ final class Connection: EventHandler {
     /// control answers) then never allocate a queue chunk, which is what keeps
     /// an idle connection's memory down to its objects.
     func enqueue(_ bytes: [UInt8]) {
-        guard outbound.isEmpty, !isClosed else {
+        guard !hasQueuedBytes, !isClosed else {
             outbound.append(bytes)
             enforceCap()
             return
@@ -265,6 +291,16 @@ final class Connection: EventHandler {
                 return
             }
         }
+        guard let subscriber = subscriberStorage else {
+            // Nothing was ever queued (or the queue was dropped empty).
+            if closeWhenFlushed {
+                close()
+                return
+            }
+            setWritableInterest(false)
+            return
+        }
+        let outbound = subscriber.outbound
         let writer = worker.writer
         while true {
             // A conflating connection whose queue has drained gets its slots
@@ -327,7 +363,7 @@ final class Connection: EventHandler {
     /// close frame is the next thing the peer reads.
     func closeNext(_ code: WebSocketCloseCode, reason: String) {
         leaveHub()
-        worker.hub.discardBacklog(subscriber)
+        if let s = subscriberStorage { worker.hub.discardBacklog(s) }
         // The kernel's unsent bytes are at their cap for a stalled reader;
         // lift it (0 = the system default) so the close frame fits in the
         // send buffer behind them and reaches the peer even after we close.
@@ -343,7 +379,7 @@ final class Connection: EventHandler {
         leaveHub()
         worker.loop.unregister(fd: fd, token: token)
         Syscall.close(fd)
-        outbound.removeAll()
+        subscriberStorage?.outbound.removeAll()
         worker.forget(self)
     }
 
@@ -367,8 +403,9 @@ final class Connection: EventHandler {
         case .webSocket:
             guard ws.state == .open else { return }
             // An idle connection keeps no buffer: a busy one refills it within a sweep.
-            if outbound.isEmpty && !isDirty { outbound.shrink() }
-            let backlogSince = subscriber.backlogSinceNanos
+            if let s = subscriberStorage, s.outbound.isEmpty && !isDirty { s.outbound.shrink() }
+            releaseIdleSubscriber()
+            let backlogSince = subscriberStorage?.backlogSinceNanos ?? 0
             if backlogSince != 0,
                now - backlogSince >= UInt64(config.slowConsumerTimeoutMs) * 1_000_000 {
                 // Its queue has not emptied for the whole deadline, conflated

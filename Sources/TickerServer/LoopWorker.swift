@@ -75,6 +75,13 @@ final class LoopWorker {
             _ = self.flushSome()
             self.drainInbox()
         }
+        // This loop's own ingest (`publishIngest`): one round at the end of
+        // the epoll iteration, for every publish read of it.
+        loop.afterEvents = { [unowned self] in
+            if self.shuttingDown { return }
+            _ = self.flushSome()
+            self.drainInbox()
+        }
         try loop.addRepeatingTimer(intervalNanos: Self.sweepIntervalNanos) { [unowned self] in self.sweep() }
     }
 
@@ -207,6 +214,41 @@ final class LoopWorker {
         if shuttingDown && liveCount == 0 { loop.stop() }
     }
 
+    // MARK: ingest
+
+    /// Records admitted from `/v1/publish` messages during the current read
+    /// (`Connection.handlePublishMessage`), as decoded ticks and as the
+    /// publisher's own wire bytes; `publishIngest` sends them as one batch.
+    var ingestTicks: [Tick] = []
+    var ingestRecords: [UInt8] = []
+    /// Ingest batches of this loop waiting for the round at the end of the
+    /// epoll iteration (`loop.afterEvents`), oldest first.
+    private var localBatches: [TickBatch] = []
+    private var localPostedNanos: UInt64 = 0
+
+    /// Called when a publisher's read is done: one batch for all the
+    /// messages of the read, posted to the other loops once (one lock and at
+    /// most one wake-up each, not one per message), and published on this
+    /// loop directly at the end of the iteration. Publishers that arrive
+    /// together share that round, so a subscriber gets one message for them.
+    /// While the loop is behind, the batch goes through this loop's inbox
+    /// instead, whose bound and folding then apply as for any other source.
+    func publishIngest() {
+        guard !ingestTicks.isEmpty else { return }
+        let batch = TickBatch(ticks: ingestTicks, records: ingestRecords, sendTimeNs: Clock.wallNanos(),
+                              perTickFrames: config.hub.delivery == .perTick)
+        ingestTicks.removeAll(keepingCapacity: true)
+        ingestRecords.removeAll(keepingCapacity: true)
+        shared.publish(batch, except: inbox)
+        if shuttingDown || inbox.behind.load(ordering: .relaxed) {
+            inbox.post(batch)
+        } else {
+            if localBatches.isEmpty { localPostedNanos = Clock.monotonicNanos() }
+            localBatches.append(batch)
+            loop.requestAfterEvents()
+        }
+    }
+
     // MARK: fan-out
 
     /// Runs on every wake-up: publishes everything pending in one round
@@ -215,10 +257,14 @@ final class LoopWorker {
     /// connection once.
     private func drainInbox() {
         let taken = inbox.takeAll()
-        guard !taken.isEmpty else { return }
+        // This loop's own ingest comes after the inbox: a symbol whose owner
+        // moved here from another loop has its older batches in the inbox.
+        let local = localBatches
+        localBatches.removeAll(keepingCapacity: true)
+        guard !taken.isEmpty || !local.isEmpty else { return }
         let now = Clock.monotonicNanos()
         let sendTime = Clock.wallNanos()
-        let lag = now &- taken.oldestPostedNanos
+        let lag = now &- (taken.isEmpty ? localPostedNanos : taken.oldestPostedNanos)
         metrics.overload.lastRoundLagNanos.store(lag, ordering: .relaxed)
         inbox.behind.store(lag > LoopInbox.behindNanos, ordering: .relaxed)
         hub.beginRound(sendTimeNs: sendTime, nowNanos: now)
@@ -228,6 +274,10 @@ final class LoopWorker {
             ticks += taken.folded.count
         }
         for batch in taken.batches {
+            hub.add(batch)
+            ticks += batch.count
+        }
+        for batch in local {
             hub.add(batch)
             ticks += batch.count
         }
@@ -244,7 +294,7 @@ final class LoopWorker {
         }
         metrics.overload.lastRoundTicks.store(ticks, ordering: .relaxed)
         _ = flushSome()
-        recordLatency(taken)
+        recordLatency(taken.batches, local, folded: taken.folded)
         syncHubMetrics()
     }
 
@@ -288,13 +338,13 @@ final class LoopWorker {
     }
 
     /// One histogram sample per batch: its first tick's event time to now.
-    private func recordLatency(_ taken: LoopInbox.Taken) {
+    private func recordLatency(_ batches: [TickBatch], _ local: [TickBatch], folded: [Tick]) {
         let done = Clock.wallNanos()
         metrics.overload.latency.withLock { histogram in
-            if let first = taken.folded.first {
+            if let first = folded.first {
                 histogram.observe(seconds: Double(done &- min(done, first.eventTimeNs)) / 1e9)
             }
-            for batch in taken.batches {
+            for batch in [batches, local].joined() {
                 guard let first = batch.ticks.first else { continue }
                 histogram.observe(seconds: Double(done &- min(done, first.eventTimeNs)) / 1e9)
             }

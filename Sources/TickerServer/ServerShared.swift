@@ -46,22 +46,33 @@ final class ServerShared: Sendable {
         TickBatch(ticks: ticks, sendTimeNs: Clock.wallNanos(), perTickFrames: config.hub.delivery == .perTick)
     }
 
-    /// Hands a batch to every loop. Called by the feed thread and by
-    /// `/v1/publish` connections, so both sources fan out the same way.
+    /// Hands a batch to every loop. Called by the feed thread, so both
+    /// sources (feed and `/v1/publish`) fan out the same way.
     func publish(_ batch: TickBatch) {
+        publish(batch, except: nil)
+    }
+
+    /// Hands a batch to every loop but `own`: a publisher's loop fans its
+    /// ingest out itself, with no eventfd wake-up of itself (LoopWorker.publishIngest).
+    func publish(_ batch: TickBatch, except own: LoopInbox?) {
         feedTicks.wrappingAdd(UInt64(batch.count), ordering: .relaxed)
         feedBatches.wrappingAdd(1, ordering: .relaxed)
-        for inbox in inboxes.withLock({ $0 }) { inbox.post(batch) }
+        for inbox in inboxes.withLock({ $0 }) where inbox !== own { inbox.post(batch) }
     }
 
     /// `/v1/publish`: admits one validated message for `owner` (all of it or
-    /// none), then fans it out like a feed batch. Encoding happens outside
-    /// the lock. Order is still the ledger's: a symbol's owner publishes from
-    /// its one loop thread, and its claim is released (on close) only after
-    /// its last batch was posted, so no other publisher's batch of the same
-    /// symbol can reach an inbox first.
-    func ingest(_ ticks: [Tick], from owner: IngestLedger.Owner) throws(IngestRejection) {
+    /// none) in the ingest ledger; the caller fans it out (one batch per read,
+    /// see LoopWorker.publishIngest). Order is still the ledger's: a symbol's
+    /// owner publishes from its one loop thread, and its claim is released
+    /// (on close) only after its last batch was posted, so no other
+    /// publisher's batch of the same symbol can reach an inbox first.
+    func admit(_ ticks: ArraySlice<Tick>, from owner: IngestLedger.Owner) throws(IngestRejection) {
         try ingestLedger.withLock { ledger throws(IngestRejection) in try ledger.admit(ticks, from: owner) }
+    }
+
+    /// Admits and publishes one message at once (tests, tools).
+    func ingest(_ ticks: [Tick], from owner: IngestLedger.Owner) throws(IngestRejection) {
+        try admit(ticks[...], from: owner)
         publish(makeBatch(ticks))
     }
 

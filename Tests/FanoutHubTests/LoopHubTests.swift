@@ -238,3 +238,17 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         #expect(flushed[0].conflatedCount == 2)
     }
 }
+
+/// Ingest hands over the publisher's record bytes: a batch built from them
+/// is the batch built by encoding the same ticks.
+@Test func batchFromWireRecordsEqualsEncodedBatch() {
+    let ticks = (0..<3).map { i in
+        Tick(symbolId: UInt32(i), priceExponent: -2, sequence: UInt64(i + 1), eventTimeNs: 5, bid: 100, ask: 101,
+             last: 100, bidSize: 1, askSize: 1, lastSize: 1)
+    }
+    let encoded = TickBatch(ticks: ticks, sendTimeNs: 9)
+    let handed = TickBatch(ticks: ticks, records: encoded.records, sendTimeNs: 9)
+    #expect(handed.records == encoded.records)
+    #expect(handed.frames == encoded.frames)
+    #expect(TickBatch(ticks: ticks, records: encoded.records, sendTimeNs: 9, perTickFrames: false).frames.isEmpty)
+}

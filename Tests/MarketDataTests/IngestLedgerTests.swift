@@ -59,6 +59,22 @@ import Testing
         #expect(ledger.owner(of: 3) == nil)
     }
 
+    /// The server admits each message as a slice of one per-read array:
+    /// indices in a refusal count within the message, not the array.
+    @Test func aSliceIsOneMessage() {
+        var ledger = IngestLedger(symbolCount: 4, feedOwnsAll: false)
+        let gathered = [tick(0, 1), tick(1, 1), tick(1, 2), tick(1, 4)]
+        #expect(throws: Never.self) { try ledger.admit(gathered[0..<2], from: 1) }
+        do {
+            try ledger.admit(gathered[2...], from: 1)
+            Issue.record("a gap was admitted")
+        } catch {
+            #expect(error.reason == .sequenceGap)
+            #expect(error.recordIndex == 1)
+        }
+        #expect(ledger.lastSequence(of: 1) == 1, "the refused message left nothing behind")
+    }
+
     @Test func oneOwnerPerSymbolUntilReleased() {
         var ledger = IngestLedger(symbolCount: 4, feedOwnsAll: false)
         #expect(refusal(&ledger, [tick(0, 1), tick(1, 1)], from: 10) == nil)

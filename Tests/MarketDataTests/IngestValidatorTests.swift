@@ -49,6 +49,30 @@ import Testing
         #expect(try IngestValidator.validate(Self.message(), symbols: Self.table) == Self.ticks)
     }
 
+    /// The server's form appends to a shared array, leaves it untouched on a
+    /// refusal, and the valid records' bytes are exactly their re-encoding
+    /// (which is why ingest forwards the publisher's bytes as they came).
+    @Test func appendingFormKeepsEarlierRecordsAndBytesNeedNoReencoding() throws {
+        var gathered = [Self.ticks[1]]
+        let message = Self.message()
+        let n = try message.withUnsafeBytes { raw in
+            try IngestValidator.validate(raw, symbols: Self.table, appendingTo: &gathered)
+        }
+        #expect(n == 2)
+        #expect(gathered == [Self.ticks[1]] + Self.ticks)
+        var reencoded: [UInt8] = []
+        for tick in gathered.suffix(2) { TickWire.appendRecord(tick, to: &reencoded) }
+        #expect(Array(message[TickWire.headerSize...]) == reencoded)
+
+        let bad = patched(Self.record1(4), [1])   // record 1 sets a flag
+        #expect(throws: IngestRejection.self) {
+            try bad.withUnsafeBytes { raw in
+                _ = try IngestValidator.validate(raw, symbols: Self.table, appendingTo: &gathered)
+            }
+        }
+        #expect(gathered == [Self.ticks[1]] + Self.ticks)
+    }
+
     @Test func headerProblemsAreMalformedMessages() {
         let cases: [(String, [UInt8])] = [
             ("empty", []),

@@ -4,6 +4,7 @@ import PosixIO
 import Testing
 import TickerClient
 import TickerServer
+import WebSocketProtocol
 
 /// Issue 9: no publisher can make a client see an undeclared gap. A
 /// publisher sends every bad case and gets its documented error code, while
@@ -86,6 +87,58 @@ import TickerServer
             if case .control(.error(let e))? = try publisher.next(timeoutMs: 100) { return e }
         }
         return nil
+    }
+
+    /// Issue 13: the one-record messages of one read leave as one batch, so
+    /// with batched delivery a subscriber on either loop gets the whole round
+    /// as one message (not one per published message), in order.
+    @Test func messagesOfOneReadReachSubscribersAsOneMessage() async throws {
+        try await withServer(gate: .exclusive, {
+            $0.simulatedFeed = false
+            $0.publishToken = Self.token
+        }) { server throws in
+            let table = server.symbols
+            let names = table.all.prefix(20).map(\.symbol)
+            // Several subscribers, so both loops have some (SO_REUSEPORT spreads them).
+            let subscribers = try (0..<8).map { _ in try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port)) }
+            for s in subscribers { try s.subscribe(names, id: 1) }
+            var messages = Array(repeating: 0, count: subscribers.count)
+            var records = Array(repeating: [Tick](), count: subscribers.count)
+            func pump() throws {
+                for (i, s) in subscribers.enumerated() {
+                    while let event = try s.next(timeoutMs: 0) {
+                        if case .ticks(_, let ticks) = event {
+                            messages[i] += 1
+                            records[i] += ticks
+                        }
+                    }
+                }
+            }
+            _ = try eventually(timeoutMs: 500) { try pump(); return false }   // acks settle
+            let publisher = try Self.publisher(port: server.port)
+            let rounds = 5
+            for round in 1...rounds {
+                var write: [UInt8] = []
+                for name in names {
+                    write += WebSocketFrameEncoder.encode(
+                        opcode: .binary, payload: Self.message([Self.tick(table, name, UInt64(round))]),
+                        maskKey: UInt32.random(in: 1...UInt32.max))
+                }
+                try publisher.sendRaw(write)
+                let landed = try eventually(timeoutMs: 10_000) {
+                    try pump()
+                    return records.allSatisfy { $0.count >= round * names.count }
+                }
+                #expect(landed, "round \(round) reached every subscriber")
+            }
+            for i in subscribers.indices {
+                #expect(records[i].count == rounds * names.count)
+                #expect(records[i].map(\.sequence) == (1...rounds).flatMap { r in Array(repeating: UInt64(r), count: names.count) },
+                        "rounds arrive whole and in order")
+                // One message per round; a read split by the kernel would add one.
+                #expect(messages[i] <= rounds + 1, "subscriber \(i): \(messages[i]) messages for \(rounds) rounds")
+            }
+        }
     }
 
     @Test func everyBadPublishIsRefusedAndNoSubscriberSeesAGap() async throws {
