@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 AWAY=${1:-60}
 SYMBOL=${2:-AAPL}
-swift build -c release --product ticker >/dev/null
+swift build -c release -Xswiftc -warnings-as-errors --product ticker >/dev/null
 BIN=.build/release/ticker
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 URL=ws://127.0.0.1:$PORT/v1/stream

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILL=${1:-20}
-swift build -c release --product ticker >/dev/null
+swift build -c release -Xswiftc -warnings-as-errors --product ticker >/dev/null
 BIN=.build/release/ticker
 measure() {
     local label=$1; shift

