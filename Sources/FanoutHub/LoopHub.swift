@@ -117,10 +117,10 @@ public final class LoopHub {
             return outcome
         }
         let outcome = SubscribeOutcome.subscribed(added)
-        var snapshots: [Tick] = []
         let resume = planResume(added, from: from)
         beforeQueueing(outcome, resume.ids)
-        snapshots = resume.ticks
+        // Replayed updates first (each symbol's in order), then the snapshots.
+        var snapshots = resume.ticks
         for id in added {
             index[Int(id)].append(Unmanaged.passUnretained(s))
             s.symbols.append(id)
