@@ -55,6 +55,12 @@ let package = Package(
             path: "Benchmarks/TickerBench",
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
 
+        // The example in docs/CLIENT.md, built by `swift build` so CI keeps it compiling.
+        .executableTarget(
+            name: "CandlesExample", dependencies: ["TickerClient", "MarketData"], path: "Examples/Candles",
+            swiftSettings: strict),
+
+        .testTarget(name: "TickerClientTests", dependencies: ["TickerClient", "MarketData"]),
         .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),

@@ -26,6 +26,16 @@ public struct HubSettings: Sendable {
     /// Symbols one connection may hold; bounds the per-connection conflation slots.
     public var maxSymbolsPerConnection = 1024
     public var delivery: DeliveryMode = .batched
+    /// How long each loop keeps what it published for `subscribe` with
+    /// `from` (0: no history, every resume is a reset). 10 s covers a
+    /// network change or a node restart behind a load balancer; at the
+    /// default feed (520 symbols, 10 ms mean interval: ~52,000 ticks/s) it
+    /// holds ~520,000 ticks, ~93 MiB of RSS (measured, docs/ARCHITECTURE.md).
+    public var retentionNanos: UInt64 = 10_000_000_000
+    /// Hard cap on retained ticks per loop whatever the feed rate (a feed
+    /// faster than the machine must not grow the history without end):
+    /// 640,000 ≈ 12 s of the default feed, ~116 MiB at ~190 bytes a tick.
+    public var maxRetainedTicks = 640_000
 
     public init() {}
 

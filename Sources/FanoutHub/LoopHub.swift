@@ -41,6 +41,9 @@ public final class LoopHub {
     public private(set) var counters = HubCounters()
     /// Subscriptions held by all subscribers of this hub.
     public private(set) var subscriptionCount = 0
+    /// What this loop published recently, for `subscribe` with `from`; nil
+    /// when retention is off.
+    public let history: TickHistory?
 
     /// Frame header (up to 10 bytes) + message header, reserved before a
     /// batch's first record and trimmed to the real size when it closes.
@@ -54,6 +57,10 @@ public final class LoopHub {
         self.settings = settings
         index = Array(repeating: [], count: symbolCount)
         lastTicks = Array(repeating: nil, count: symbolCount)
+        history = settings.retentionNanos > 0
+            ? TickHistory(symbolCount: symbolCount, retentionNanos: settings.retentionNanos,
+                          maxTicks: settings.maxRetainedTicks)
+            : nil
     }
 
     public var symbolCount: Int { index.count }
@@ -87,6 +94,18 @@ public final class LoopHub {
         _ s: Subscriber, to ids: [UInt32], sendTimeNs: UInt64,
         beforeQueueing: (SubscribeOutcome) -> Void = { _ in }
     ) -> SubscribeOutcome {
+        subscribe(s, to: ids, from: [:], sendTimeNs: sendTimeNs) { outcome, _ in beforeQueueing(outcome) }
+    }
+
+    /// Subscribes; for each new symbol named in `from` (id → last sequence
+    /// the client saw), the retained updates after it are queued instead of
+    /// a snapshot when this loop still holds all of them (see
+    /// `TickHistory.replay`), else the snapshot is queued and the symbol is
+    /// reported reset. `beforeQueueing` gets the outcome and that report.
+    public func subscribe(
+        _ s: Subscriber, to ids: [UInt32], from: [UInt32: UInt64], sendTimeNs: UInt64,
+        beforeQueueing: (SubscribeOutcome, ResumedIDs) -> Void
+    ) -> SubscribeOutcome {
         var added: [UInt32] = []
         var seen = Set<UInt32>()
         for id in ids where Int(id) < index.count && !s.symbolSet.contains(id) && seen.insert(id).inserted {
@@ -94,16 +113,19 @@ public final class LoopHub {
         }
         if s.symbols.count + added.count > settings.maxSymbolsPerConnection {
             let outcome = SubscribeOutcome.limitExceeded(limit: settings.maxSymbolsPerConnection)
-            beforeQueueing(outcome)
+            beforeQueueing(outcome, ResumedIDs())
             return outcome
         }
         let outcome = SubscribeOutcome.subscribed(added)
-        beforeQueueing(outcome)
-        var snapshots: [Tick] = []
+        let resume = planResume(added, from: from)
+        beforeQueueing(outcome, resume.ids)
+        // Replayed updates first (each symbol's in order), then the snapshots.
+        var snapshots = resume.ticks
         for id in added {
             index[Int(id)].append(Unmanaged.passUnretained(s))
             s.symbols.append(id)
             s.symbolSet.insert(id)
+            if resume.replayed.contains(id) { continue }
             if var tick = lastTicks[Int(id)] {
                 tick.flags = [.snapshot]
                 tick.conflatedCount = 0
@@ -192,6 +214,7 @@ public final class LoopHub {
 
     /// Adds one batch to the current round.
     public func add(_ batch: TickBatch) {
+        history?.append(batch, nowNanos: roundNow)
         let highWater = settings.highWaterMark
         let maxAge = settings.maxBacklogAgeNanos
         let nowNanos = roundNow

@@ -16,8 +16,15 @@ extension ControlReply {
             limits.field("max_messages_per_second", info.limits.maxMessagesPerSecond)
             limits.field("max_message_bytes", info.limits.maxMessageBytes)
             json.field("limits", raw: limits.close())
-        case .subscribed(let id, let symbols), .unsubscribed(let id, let symbols),
-            .subscriptions(let id, let symbols):
+            if let epoch = info.epoch { json.field("epoch", epoch) }
+        case .subscribed(let id, let symbols, let resume):
+            json.field("id", id)
+            json.field("symbols", raw: Self.encode(symbols))
+            if let resume {
+                json.field("resumed", strings: resume.resumed)
+                json.field("reset", strings: resume.reset)
+            }
+        case .unsubscribed(let id, let symbols), .subscriptions(let id, let symbols):
             json.field("id", id)
             json.field("symbols", raw: Self.encode(symbols))
         case .pong(let id, let timeNs):

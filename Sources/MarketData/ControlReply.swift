@@ -1,7 +1,9 @@
 /// Server → client text-frame messages, discriminated by `type` on the wire.
 public enum ControlReply: Equatable, Sendable {
     case welcome(WelcomeInfo)
-    case subscribed(id: Int?, symbols: [SymbolRef])
+    /// `resume` answers a `subscribe` that carried `from` (nil otherwise, and
+    /// then the reply is byte-for-byte what it was before `from` existed).
+    case subscribed(id: Int?, symbols: [SymbolRef], resume: ResumeReport? = nil)
     case unsubscribed(id: Int?, symbols: [SymbolRef])
     /// Answer to `list`: everything the connection is subscribed to.
     case subscriptions(id: Int?, symbols: [SymbolRef])

@@ -29,9 +29,14 @@ public enum ControlReplyDecoder {
                     limits: ConnectionLimits(
                         maxSymbolsPerConnection: try limits.int("max_symbols_per_connection"),
                         maxMessagesPerSecond: try limits.int("max_messages_per_second"),
-                        maxMessageBytes: try limits.int("max_message_bytes"))))
+                        maxMessageBytes: try limits.int("max_message_bytes")),
+                    epoch: try fields.optionalUInt64("epoch")))
         case "subscribed":
-            return .subscribed(id: try fields.optionalID(), symbols: try fields.symbolRefs())
+            var resume: ResumeReport?
+            if object["resumed"] != nil || object["reset"] != nil {
+                resume = ResumeReport(resumed: try fields.strings("resumed"), reset: try fields.strings("reset"))
+            }
+            return .subscribed(id: try fields.optionalID(), symbols: try fields.symbolRefs(), resume: resume)
         case "unsubscribed":
             return .unsubscribed(id: try fields.optionalID(), symbols: try fields.symbolRefs())
         case "subscriptions":
@@ -94,6 +99,24 @@ private struct Fields {
             throw MalformedReply(reason: "field \"id\" is not an integer")
         }
         return id
+    }
+
+    func optionalUInt64(_ key: String) throws(MalformedReply) -> UInt64? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let number = value.integer, let result = UInt64(exactly: number) else {
+            throw MalformedReply(reason: "field \"\(key)\" is not a non-negative integer")
+        }
+        return result
+    }
+
+    /// An array of strings; absent counts as empty.
+    func strings(_ key: String) throws(MalformedReply) -> [String] {
+        guard let value = object[key], !value.isNull else { return [] }
+        guard let array = value.array else { throw MalformedReply(reason: "\"\(key)\" is not an array") }
+        return try array.map { (element) throws(MalformedReply) in
+            guard let text = element.string else { throw MalformedReply(reason: "\"\(key)\" holds a non-string") }
+            return text
+        }
     }
 
     func symbolRefs() throws(MalformedReply) -> [SymbolRef] {

@@ -1,7 +1,9 @@
 /// Client → server text-frame requests.
 public enum ControlRequest: Equatable, Sendable {
-    /// `"*"` among the symbols means every symbol in the table.
-    case subscribe(id: Int?, symbols: [String])
+    /// `"*"` among the symbols means every symbol in the table. `resume`
+    /// (`from` on the wire) asks for the retained updates after the given
+    /// sequences instead of snapshots.
+    case subscribe(id: Int?, symbols: [String], resume: ResumeRequest? = nil)
     /// `"*"` among the symbols means everything currently subscribed.
     case unsubscribe(id: Int?, symbols: [String])
     case list(id: Int?)
@@ -12,7 +14,7 @@ public enum ControlRequest: Equatable, Sendable {
 
     public var id: Int? {
         switch self {
-        case .subscribe(let id, _), .unsubscribe(let id, _), .list(let id), .ping(let id): id
+        case .subscribe(let id, _, _), .unsubscribe(let id, _), .list(let id), .ping(let id): id
         }
     }
 
@@ -25,13 +27,21 @@ public enum ControlRequest: Equatable, Sendable {
         }
     }
 
-    /// Key order `op, id, symbols`, matching docs/PROTOCOL.md and the golden files.
+    /// Key order `op, id, symbols, from, epoch`, matching docs/PROTOCOL.md and the golden files.
     public func encoded() -> String {
         var json = JSONText()
         json.field("op", op)
         json.field("id", id)
         switch self {
-        case .subscribe(_, let symbols), .unsubscribe(_, let symbols):
+        case .subscribe(_, let symbols, let resume):
+            json.field("symbols", strings: symbols)
+            if let resume {
+                var from = JSONText()
+                for point in resume.points { from.field(point.symbol, point.sequence) }
+                json.field("from", raw: from.close())
+                if let epoch = resume.epoch { json.field("epoch", epoch) }
+            }
+        case .unsubscribe(_, let symbols):
             json.field("symbols", strings: symbols)
         case .list, .ping:
             break

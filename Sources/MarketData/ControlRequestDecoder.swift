@@ -37,7 +37,8 @@ public enum ControlRequestDecoder {
         // quadratic in a run of combining marks (450 ms for a 32 KB `op`).
         let name = op.utf8
         if name.elementsEqual("subscribe".utf8) {
-            return .subscribe(id: id, symbols: try decodeSymbols(object["symbols"], id: id))
+            let symbols = try decodeSymbols(object["symbols"], id: id)
+            return .subscribe(id: id, symbols: symbols, resume: try decodeResume(object, id: id))
         }
         if name.elementsEqual("unsubscribe".utf8) {
             return .unsubscribe(id: id, symbols: try decodeSymbols(object["symbols"], id: id))
@@ -104,6 +105,50 @@ public enum ControlRequestDecoder {
             throw ControlError(code: .badRequest, message: "field \"id\" must be an integer, got \(value.kindName)")
         }
         return id
+    }
+
+    /// `from` (an object of symbol → last sequence seen) and `epoch`. A
+    /// `from` naming a symbol the request does not subscribe is refused, so
+    /// the client never wonders why a resume point was ignored.
+    private static func decodeResume(_ object: JSONObject, id: Int?) throws(ControlError) -> ResumeRequest? {
+        let epoch: UInt64?
+        if let value = object["epoch"], !value.isNull {
+            guard let number = value.integer, let parsed = UInt64(exactly: number), parsed <= ResumeRequest.maxSequence else {
+                throw ControlError(
+                    code: .badRequest, id: id, message: "field \"epoch\" must be an integer from 0 to 2^53, got \(value.kindName)")
+            }
+            epoch = parsed
+        } else {
+            epoch = nil
+        }
+        guard let value = object["from"], !value.isNull else {
+            return nil
+        }
+        guard let members = value.object?.members else {
+            throw ControlError(
+                code: .badRequest, id: id,
+                message: "field \"from\" must be an object of symbol: sequence, got \(value.kindName)")
+        }
+        guard members.count <= maxSymbolsPerRequest else {
+            throw ControlError(
+                code: .limitExceeded, id: id,
+                message: "\(members.count) entries in \"from\" exceeds the limit of \(maxSymbolsPerRequest)")
+        }
+        var points: [ResumePoint] = []
+        points.reserveCapacity(members.count)
+        for (name, sequence) in members {
+            guard name.count <= maxSymbolBytes else {
+                throw ControlError(code: .badRequest, id: id, message: "a \"from\" key is longer than \(maxSymbolBytes) bytes")
+            }
+            let symbol = String(decoding: name, as: UTF8.self)
+            guard let number = sequence.integer, let seq = UInt64(exactly: number), seq <= ResumeRequest.maxSequence else {
+                throw ControlError(
+                    code: .badRequest, id: id,
+                    message: "from[\(quotedPrefix(symbol))] must be an integer from 0 to 2^53, got \(sequence.kindName)")
+            }
+            points.append(ResumePoint(symbol: symbol, sequence: seq))
+        }
+        return ResumeRequest(points: points, epoch: epoch)
     }
 
     private static func decodeSymbols(_ value: JSONValue?, id: Int?) throws(ControlError) -> [String] {

@@ -22,6 +22,20 @@ struct JSONObject {
         return result
     }
 
+    /// Each member's name (UTF-8, escapes decoded) and value, in document order.
+    var members: [(name: [UInt8], value: JSONValue)] {
+        var result: [(name: [UInt8], value: JSONValue)] = []
+        var child = index + 1
+        let end = Int(document.nodes[index].next)
+        while child < end {
+            var name: [UInt8] = []
+            document.appendContent(of: document.nodes[child], to: &name)
+            result.append((name, JSONValue(document: document, index: child + 1)))
+            child = Int(document.nodes[child + 1].next)
+        }
+        return result
+    }
+
     /// Lookup by a name the program chose (`"op"`, `"symbols"`).
     subscript(name: String) -> JSONValue? {
         var scratch: [UInt8] = []

@@ -7,11 +7,17 @@ public struct WelcomeInfo: Equatable, Sendable {
     /// Number of symbols in the table (ids are 0..<symbolCount).
     public var symbolCount: Int
     public var limits: ConnectionLimits
+    /// Names this server's sequence space: a client that resumes sends it
+    /// back with `from`, and a different value (a restarted server) resets
+    /// every symbol instead of replaying another stream's sequences. nil in
+    /// replies of servers that predate resume.
+    public var epoch: UInt64?
 
     public init(
         protocolVersion: Int = 1, server: String = "ticker", heartbeatMs: Int = 15_000,
-        symbolCount: Int, limits: ConnectionLimits
+        symbolCount: Int, limits: ConnectionLimits, epoch: UInt64? = nil
     ) {
+        self.epoch = epoch
         self.protocolVersion = protocolVersion
         self.server = server
         self.heartbeatMs = heartbeatMs

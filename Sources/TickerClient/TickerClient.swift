@@ -117,7 +117,7 @@ public final class TickerClient {
         }
     }
 
-    private static func explain(_ error: WebSocketClientHandshakeError) -> String {
+    static func explain(_ error: WebSocketClientHandshakeError) -> String {
         switch error {
         case .unexpectedStatus(let status): "the server answered \(status) instead of 101"
         case .missingUpgradeToken: "the answer has no `Upgrade: websocket`"
@@ -128,7 +128,7 @@ public final class TickerClient {
 
     /// The first line of a refusal's body, if it came with the head: printable
     /// ASCII only and short, since it ends up on a terminal.
-    private static func firstLine(_ body: ArraySlice<UInt8>) -> String? {
+    static func firstLine(_ body: ArraySlice<UInt8>) -> String? {
         let line = body.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }.prefix(200)
         guard !line.isEmpty, line.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return nil }
         return String(decoding: line, as: UTF8.self)

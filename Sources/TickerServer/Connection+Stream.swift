@@ -19,7 +19,8 @@ extension Connection {
             limits: ConnectionLimits(
                 maxSymbolsPerConnection: config.hub.maxSymbolsPerConnection,
                 maxMessagesPerSecond: config.maxMessagesPerSecond,
-                maxMessageBytes: config.maxInboundMessageBytes))))
+                maxMessageBytes: config.maxInboundMessageBytes),
+            epoch: worker.shared.epoch)))
         if let list = QueryString.value("symbols", in: query) {
             let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if !names.isEmpty { subscribe(id: nil, names: names) }
@@ -53,8 +54,8 @@ extension Connection {
                 return
             }
             switch request {
-            case .subscribe(let id, let symbols):
-                subscribe(id: id, names: symbols)
+            case .subscribe(let id, let symbols, let resume):
+                subscribe(id: id, names: symbols, resume: resume)
             case .unsubscribe(let id, let symbols):
                 unsubscribe(id: id, names: symbols)
             case .list(let id):
@@ -69,10 +70,12 @@ extension Connection {
         SymbolRef(symbol: worker.shared.symbols[id].symbol, id: id)
     }
 
-    private func subscribe(id: Int?, names: [String]) {
+    private func subscribe(id: Int?, names: [String], resume: ResumeRequest? = nil) {
         let refs: [SymbolRef]
+        let from: [UInt32: UInt64]
         do {
             refs = try worker.shared.symbols.resolve(names, requestID: id)
+            from = try resumePoints(resume, refs: refs, id: id)
         } catch {
             sendError(error)
             return
@@ -84,15 +87,48 @@ extension Connection {
         guard ws.state == .open else { return }
         let subscriber = self.subscriber
         if subscriber.hubIndex < 0 { worker.hub.attach(subscriber) }
-        let outcome = worker.hub.subscribe(subscriber, to: refs.map(\.id), sendTimeNs: Clock.wallNanos()) { outcome in
-            // The acknowledgement goes out before the snapshot records.
-            if case .subscribed = outcome { sendReply(.subscribed(id: id, symbols: refs)) }
+        let outcome = worker.hub.subscribe(
+            subscriber, to: refs.map(\.id), from: from, sendTimeNs: Clock.wallNanos()
+        ) { outcome, resumed in
+            // The acknowledgement goes out before the snapshot and replayed records.
+            guard case .subscribed = outcome else { return }
+            var report: ResumeReport?
+            if resume != nil {
+                // Symbols named in `from` but already subscribed are live: neither list.
+                let table = worker.shared.symbols
+                report = ResumeReport(resumed: resumed.resumed.map { table[$0].symbol },
+                                      reset: resumed.reset.map { table[$0].symbol })
+            }
+            sendReply(.subscribed(id: id, symbols: refs, resume: report))
         }
         if case .limitExceeded(let limit) = outcome {
             sendError(ControlError(code: .limitExceeded, id: id,
                                    message: "at most \(limit) symbols per connection", symbols: nil))
         }
         worker.metrics.subscriptions.store(worker.hub.subscriptionCount, ordering: .relaxed)
+    }
+
+    /// `from` as ids. Every key must be one of the symbols being subscribed
+    /// (`bad_request` otherwise). A different `epoch` than ours means the
+    /// sequences belong to another server process: every point becomes
+    /// "after sequence 2^53 + 1", which no history can serve, so each is reset.
+    private func resumePoints(_ resume: ResumeRequest?, refs: [SymbolRef], id: Int?) throws(ControlError) -> [UInt32: UInt64] {
+        guard let resume else { return [:] }
+        let table = worker.shared.symbols
+        let subscribing = Set(refs.map(\.id))
+        let foreign = resume.epoch.map { $0 != worker.shared.epoch } ?? false
+        var from: [UInt32: UInt64] = [:]
+        for point in resume.points {
+            guard SymbolTable.isValidSymbol(point.symbol), let symbolID = table.id(of: point.symbol),
+                  subscribing.contains(symbolID) else {
+                throw ControlError(
+                    code: .badRequest, id: id,
+                    message: "\"from\" names a symbol this request does not subscribe",
+                    symbols: [point.symbol])
+            }
+            from[symbolID] = foreign ? .max : point.sequence
+        }
+        return from
     }
 
     /// `*` unsubscribes everything currently held.

@@ -642,6 +642,8 @@ enum EmbeddedAssets {
     .row:hover .rm, .row.sel .rm { visibility: visible; }
     .row .rm:hover { color: var(--down); }
     .row.stale { color: var(--dim); }
+    .row .rs { margin-left: 5px; font-size: 9px; letter-spacing: .03em; text-transform: uppercase; color: var(--muted); }
+    .row .rs.reset { color: var(--warn); }
     .row.stale .px, .row.stale .pos, .row.stale .neg, .row.stale .sym { color: var(--dim); background: none; }
     .row.stale canvas { opacity: .3; filter: grayscale(1); }
     .empty { padding: 30px; color: var(--muted); text-align: center; }
@@ -843,6 +845,8 @@ enum EmbeddedAssets {
       let attempt = 0;
       let reconnectAt = 0;
       let reqId = 1;
+      let epoch = null;                   // welcome.epoch of the current connection
+      let resumeEpoch = null;             // ...of the one the resume points were read on
       const pending = new Map();          // request id -> {op, symbols, sentAt}
 
       const latTimes = new Float64Array(LAT_RING), latVals = new Float64Array(LAT_RING);
@@ -866,6 +870,10 @@ enum EmbeddedAssets {
           bid: 0, ask: 0, last: 0, bidSize: 0, askSize: 0, lastSize: 0, has: false,
           updates: 0, updatesMark: 0, rate: 0, gaps: 0, conflated: 0, stale: true,
           dirty: true, sparkDirty: true, resyncAt: 0,
+          // Resume (docs/PROTOCOL.md): the last sequence seen before a disconnect,
+          // sent as `from` on the next connection; `resume` is what the server
+          // answered for this row ('resumed', 'reset' or '').
+          resumeFrom: null, resume: '',
           spark: new Ring(SPARK_POINTS), dLast: new Ring(DETAIL_POINTS), dBid: new Ring(DETAIL_POINTS), dAsk: new Ring(DETAIL_POINTS),
           row: null,
         };
@@ -933,6 +941,9 @@ enum EmbeddedAssets {
         r.dataset.seq = '';
         r._state = S;
         const sym = cell('sym', S.symbol);
+        const rs = document.createElement('span');
+        rs.className = 'rs';
+        sym.appendChild(rs);
         const bsz = cell('num sz c-bsz', '–');
         const bid = cell('num px c-bid', '–');
         const ask = cell('num px c-ask', '–');
@@ -953,8 +964,8 @@ enum EmbeddedAssets {
         rm.textContent = '×';
         r.append(sym, bsz, bid, ask, asz, last, chg, chgp, rate, sparkBox, rm);
         S.row = {
-          el: r, bid, ask, last, bsz, asz, chg, chgp, rate, canvas, ctx: null, visible: true,
-          shown: { seq: null, bid: null, ask: null, last: null, bsz: null, asz: null, chg: null, rate: null, stale: true, exp: null },
+          el: r, rs, bid, ask, last, bsz, asz, chg, chgp, rate, canvas, ctx: null, visible: true,
+          shown: { seq: null, bid: null, ask: null, last: null, bsz: null, asz: null, chg: null, rate: null, stale: true, exp: null, resume: '' },
           flashUntil: [0, 0, 0], flashing: false, nextFlash: 0, sel: false, nextPaint: 0,
         };
         if (observer) observer.observe(r);
@@ -1040,16 +1051,29 @@ enum EmbeddedAssets {
         ws.send(JSON.stringify(obj));
         return true;
       }
-      function request(op, symbols) {
+      function request(op, symbols, from) {
         const id = reqId++;
         const msg = symbols ? { op, id, symbols } : { op, id };
+        if (from) {
+          msg.from = from;
+          if (resumeEpoch !== null) msg.epoch = resumeEpoch;
+        }
         if (send(msg)) pending.set(id, { op, symbols, sentAt: performance.now() });
         if (pending.size > 256) pending.delete(pending.keys().next().value);
         return id;
       }
       function sendSubscribe(names) {
         if (connState !== 'live' || names.length === 0) return;
-        for (let i = 0; i < names.length; i += 1000) request('subscribe', names.slice(i, i + 1000));
+        for (let i = 0; i < names.length; i += 1000) {
+          const chunk = names.slice(i, i + 1000);
+          // After a reconnect: resume every row from the last sequence it showed.
+          let from = null;
+          for (const name of chunk) {
+            const S = states.get(name);
+            if (S && S.resumeFrom !== null) { (from || (from = {}))[name] = S.resumeFrom; }
+          }
+          request('subscribe', chunk, from);
+        }
       }
       function sendUnsubscribe(names) {
         if (connState !== 'live' || names.length === 0) return;
@@ -1086,6 +1110,7 @@ enum EmbeddedAssets {
             if (msg.protocol !== 1) notice('Server speaks protocol ' + msg.protocol + '; this page knows 1');
             if (typeof msg.heartbeat_ms === 'number' && msg.heartbeat_ms > 0) heartbeatMs = msg.heartbeat_ms;
             limits = msg.limits || null;
+            epoch = typeof msg.epoch === 'number' ? msg.epoch : null;
             if (stats.reconnects > 0 && attempt > 0) notice('Reconnected');
             attempt = 0;
             setConn('live');
@@ -1093,17 +1118,30 @@ enum EmbeddedAssets {
             startPinger();
             break;
           }
-          case 'subscribed':
+          case 'subscribed': {
+            const resumed = new Set(Array.isArray(msg.resumed) ? msg.resumed : []);
             for (const ref of msg.symbols || []) {
               catalogueById[ref.id] = ref.symbol;
               const S = states.get(ref.symbol);
               if (!S) continue;
               S.id = ref.id;
-              S.prev = null;            // the first record after subscribe is a baseline
+              if (S.resumeFrom !== null) {
+                // Resumed: the missed updates follow, so the sequence carries on.
+                // Anything else (listed as reset, or a server that ignores
+                // `from`): the next record is a new baseline.
+                const ok = resumed.has(ref.symbol);
+                S.prev = ok ? S.resumeFrom : null;
+                S.resume = ok ? 'resumed' : 'reset';
+                S.resumeFrom = null;
+                S.dirty = true;
+              } else {
+                S.prev = null;            // the first record after subscribe is a baseline
+              }
               byId[ref.id] = S;
               subscribed.add(ref.symbol);
             }
             break;
+          }
           case 'unsubscribed':
             for (const ref of msg.symbols || []) {
               subscribed.delete(ref.symbol);
@@ -1229,7 +1267,12 @@ enum EmbeddedAssets {
         subscribed.clear();
         pending.clear();
         byId = [];
-        for (const S of states.values()) { S.stale = true; S.prev = null; S.dirty = true; }
+        // Keep each row's position: the next connection resumes from it.
+        if (epoch !== null) resumeEpoch = epoch;
+        for (const S of states.values()) {
+          if (S.prev !== null) S.resumeFrom = S.prev;
+          S.stale = true; S.prev = null; S.dirty = true;
+        }
         detailDirty = true;
         if (wasLive) stats.reconnects++;
         if (code === 1001) notice('Server is restarting (1001); reconnecting…');
@@ -1369,6 +1412,14 @@ enum EmbeddedAssets {
           S.dirty = false;
           row.nextPaint = now + ROW_PAINT_MS;
           if (shown.stale !== S.stale) { row.el.classList.toggle('stale', S.stale); shown.stale = S.stale; }
+          if (shown.resume !== S.resume) {
+            row.rs.textContent = S.resume;
+            row.rs.className = 'rs ' + S.resume;
+            row.rs.title = S.resume === 'resumed' ? 'reconnected without a gap: the missed updates were replayed'
+              : S.resume === 'reset' ? 'reconnected, but the server no longer held the missed updates: fresh snapshot' : '';
+            row.el.dataset.resume = S.resume;
+            shown.resume = S.resume;
+          }
           if (S.has) {
             if (shown.seq !== S.seq) { row.el.dataset.seq = String(S.seq); shown.seq = S.seq; }
             const exp = S.exponent;
@@ -1649,6 +1700,7 @@ enum EmbeddedAssets {
           eventTimeNs: S.has ? ((BigInt(S.timeHi) << 32n) | BigInt(S.timeLo)).toString() : null,
           snapshot: (S.flags & WIRE.FLAG_SNAPSHOT) !== 0, conflatedCount: S.conflatedCount,
           updates: S.updates, updatesPerSecond: S.rate, gaps: S.gaps, conflated: S.conflated, stale: S.stale,
+          resume: S.resume,
         };
       }
       const view = {

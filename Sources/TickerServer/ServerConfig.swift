@@ -22,6 +22,11 @@ public struct ServerConfig: Sendable {
     public var simulatedFeed = true
 
     public var hub = HubSettings()
+    /// Names this process's sequence space in `welcome` (resume checks it);
+    /// nil picks a random one at start, since a restarted feed starts its
+    /// sequences over. A cluster whose nodes share one feed would set the
+    /// feed's epoch here.
+    public var epoch: UInt64?
 
     /// A whole HTTP request head must arrive within this, whatever its pace
     /// (slowloris defence): an absolute deadline, not an idle timer.

@@ -11,6 +11,8 @@ final class ServerShared: Sendable {
     /// `GET /v1/symbols` body, rendered once.
     let symbolsJSON: [UInt8]
     let startedAt = Clock.wallNanos()
+    /// Sent in `welcome`; a resume naming another epoch is reset.
+    let epoch: UInt64
     let feedTicks = Atomic<UInt64>(0)
     let feedBatches = Atomic<UInt64>(0)
     let openConnections = Atomic<Int>(0)
@@ -34,6 +36,8 @@ final class ServerShared: Sendable {
     init(config: ServerConfig, symbols: SymbolTable) {
         self.config = config
         self.symbols = symbols
+        // 1...2^53: exact in a JavaScript number.
+        epoch = config.epoch ?? UInt64.random(in: 1...ResumeRequest.maxSequence)
         ingestLedger = Mutex(IngestLedger(symbolCount: symbols.count, feedOwnsAll: config.simulatedFeed))
         symbolsJSON = Array(SymbolDirectory.json(symbols).utf8)
         loopMetrics = (0..<config.loops).map { _ in LoopMetrics() }

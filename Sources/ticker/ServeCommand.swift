@@ -37,6 +37,14 @@ enum ServeCommand {
                                readers are seen and conflated (default 4096; 0 = kernel's)
       --max-pending-ticks N    Ticks a loop's inbox holds before folding the oldest into
                                newest-per-symbol, flagged conflated (default 4096)
+      --retention-ms N         How long each loop keeps what it published, so a client that
+                               reconnects with `from` gets the updates it missed instead of
+                               a snapshot; 0 = off (default 10000). Costs ~190 bytes of
+                               RSS per retained tick: at the default feed (~52,000 ticks/s,
+                               520 symbols) 10 s is ~93 MiB (measured, 2 loops; see
+                               docs/ARCHITECTURE.md)
+      --retention-ticks N      Cap on retained ticks per loop whatever the feed rate
+                               (default 640000, ~116 MiB)
       --max-lag-ms N           /healthz says degraded when a loop lags more (default 500)
       --max-per-address N      Connections per peer address, 0 = no limit (default 4096;
                                behind a reverse proxy raise it or use 0)
@@ -82,6 +90,8 @@ enum ServeCommand {
         if let n: Int = try args.int("--sndbuf", in: 4096...(64 << 20)) { config.socketSendBufferBytes = n }
         if let n: Int = try args.int("--notsent-lowat", in: 0...(64 << 20)) { config.notSentLowWaterBytes = n }
         if let n: Int = try args.int("--max-pending-ticks", in: 64...(1 << 24)) { config.maxPendingTicksPerLoop = n }
+        if let n: Int = try args.int("--retention-ms", in: 0...3_600_000) { config.hub.retentionNanos = UInt64(n) * 1_000_000 }
+        if let n: Int = try args.int("--retention-ticks", in: 1...100_000_000) { config.hub.maxRetainedTicks = n }
         if let n: Int = try args.int("--max-lag-ms", in: 1...3_600_000) { config.maxLagMs = n }
         if let n: Int = try args.int("--max-per-address", in: 0...1_000_000) { config.maxConnectionsPerAddress = n }
         if let n: Int = try args.int("--accept-rate", in: 1...10_000_000) { config.acceptsPerSecond = n }

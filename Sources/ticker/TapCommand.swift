@@ -1,34 +1,52 @@
 import Foundation
 import MarketData
+import Synchronization
 import TickerClient
 
 enum TapCommand {
     static let help = """
-    USAGE: ticker tap --symbols AAPL,MSFT [--url URL] [--json] [--count N] [--seconds S]
+    USAGE: ticker tap --symbols AAPL,MSFT [--url URL]... [--json] [--count N] [--seconds S]
+                      [--no-reconnect] [--from SEQ]
 
     Connects to a ticker server, subscribes, and prints one decoded tick per
-    line, plus any sequence gap it sees (on standard error).
+    line. On standard error it reports connections, reconnects, resumes and
+    resets, and any sequence gap it sees.
+
+    If the connection is lost after it was established, tap reconnects by
+    itself (exponential back-off with jitter, trying each --url in turn) and
+    resumes every symbol where it left off: the server replays what it missed
+    if it still holds it, or sends a fresh snapshot (printed as a reset).
+    The very first connection must succeed, so a wrong address fails at once.
 
     OPTIONS:
       --symbols LIST   Comma-separated symbols, or * for all (required)
-      --url URL        Stream URL (default ws://127.0.0.1:8080/v1/stream)
+      --url URL        Stream URL (default ws://127.0.0.1:8080/v1/stream);
+                       repeat it to fail over between servers
       --json           One JSON object per tick instead of a text line
       --count N        Exit after N ticks
       --seconds S      Exit after S seconds
+      --no-reconnect   Exit when the connection ends (the old behaviour)
+      --reconnect      Reconnect and resume after a loss (the default)
+      --from SEQ       Start after sequence SEQ of the one symbol in --symbols:
+                       the server replays the updates after it if it still holds
+                       them (else a snapshot, reported as a reset)
       -h, --help       Show this help
     """
 
     struct Options {
-        var url = "ws://127.0.0.1:8080/v1/stream"
+        var urls = ["ws://127.0.0.1:8080/v1/stream"]
         var symbols: [String] = []
         var json = false
         var count: Int?
         var seconds: Double?
+        var reconnect = true
+        var from: UInt64?
     }
 
     static func parse(_ args: inout Arguments) throws(ArgumentError) -> Options {
         var options = Options()
-        if let url = try args.value("--url") { options.url = url }
+        let urls = try args.values("--url")
+        if !urls.isEmpty { options.urls = urls }
         guard let list = try args.value("--symbols") else {
             throw ArgumentError(message: "tap needs --symbols, e.g. --symbols AAPL,MSFT")
         }
@@ -36,31 +54,85 @@ enum TapCommand {
         options.json = args.flag("--json")
         options.count = try args.int("--count", in: 1...Int.max)
         options.seconds = try args.double("--seconds", in: 0.001...1e9)
+        let on = args.flag("--reconnect")
+        let off = args.flag("--no-reconnect")
+        if on && off { throw ArgumentError(message: "--reconnect and --no-reconnect contradict each other") }
+        options.reconnect = !off
+        options.from = try args.int("--from", in: 0...ResumeRequest.maxSequence)
+        if options.from != nil && (options.symbols.count != 1 || options.symbols[0] == ControlRequest.wildcard) {
+            throw ArgumentError(message: "--from needs exactly one symbol in --symbols (e.g. --symbols AAPL --from 1234)")
+        }
         try args.finish()
         return options
     }
 
-    /// Returns the exit status: 0 normally, 1 when the server closed the connection with an error.
+    static func note(_ text: String) {
+        FileHandle.standardError.write(Data("\(text)\n".utf8))
+    }
+
+    /// Returns the exit status: 0 normally, 1 when the server refused a
+    /// request or closed the connection with an error (without reconnect).
     static func run(_ options: Options) throws -> Int32 {
-        let client = try TickerClient(url: options.url)
-        try client.subscribe(options.symbols, id: 1)
+        var urls: [TickerURL] = []
+        for text in options.urls {
+            guard let url = TickerURL(string: text) else { throw TickerClientError.badURL(text) }
+            urls.append(url)
+        }
+        var configuration = AsyncTickerClient.Configuration(
+            urls: urls, symbols: options.symbols,
+            from: options.from.map { [options.symbols[0]: $0] } ?? [:])
+        configuration.reconnect = options.reconnect
+        configuration.failFast = true
+        let client = AsyncTickerClient(configuration)
+        if let seconds = options.seconds {
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                client.close()
+            }
+        }
+        let outcome = Mutex<Result<Int32, any Error>>(.success(0))
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let result: Result<Int32, any Error>
+            do {
+                result = .success(try await consume(client, options))
+            } catch {
+                result = .failure(error)
+            }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        return try outcome.withLock { $0 }.get()
+    }
+
+    private static func consume(_ client: AsyncTickerClient, _ options: Options) async throws -> Int32 {
         var names: [UInt32: String] = [:]
         var printed = 0
-        var reportedGaps = 0
-        let started = Date()
-        while true {
-            if let seconds = options.seconds, Date().timeIntervalSince(started) >= seconds { return 0 }
-            guard let event = try client.next(timeoutMs: 200) else { continue }
+        var status: Int32 = 0
+        for try await event in client.events {
             switch event {
-            case .control(.subscribed(_, let refs)):
+            case .connected(let url, let reconnect):
+                if reconnect { note("reconnected to \(url)") }
+            case .subscribed(let refs):
                 for ref in refs { names[ref.id] = ref.symbol }
-            case .control(.error(let error)):
-                FileHandle.standardError.write(Data("server error \(error.code.rawValue): \(error.message)\n".utf8))
-                return 1
-            case .control:
-                continue
-            case .unknownText(let text):
-                FileHandle.standardError.write(Data("unrecognised text message: \(text)\n".utf8))
+            case .resumed(let symbols):
+                note("resumed \(symbols.joined(separator: ",")): missed updates follow, no gap")
+            case .reset(let symbol):
+                note("reset \(symbol): the server no longer holds what was missed; a snapshot follows")
+            case .gap(let symbol, let expected, let received):
+                note("GAP \(symbol): expected seq \(expected), got \(received)")
+            case .error(let error):
+                note("server error \(error.code.rawValue): \(error.message)")
+                status = 1
+                client.close()
+            case .disconnected(let reason, let retry):
+                if let retry {
+                    note("disconnected: \(reason); reconnecting in \(retry / 1_000_000) ms")
+                } else {
+                    note("server closed the connection: \(reason)")
+                    if !(reason.hasSuffix("(code 1000)") || reason.hasSuffix("(code 1001)")) { status = 1 }
+                }
             case .ticks(_, let ticks):
                 for tick in ticks {
                     let name = names[tick.symbolId] ?? "#\(tick.symbolId)"
@@ -69,20 +141,18 @@ enum TapCommand {
                     do {
                         try FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
                     } catch {
+                        client.close()
                         return 0   // the reader went away (e.g. `| head`): a normal end
                     }
                     printed += 1
-                    if let count = options.count, printed >= count { return 0 }
+                    if let count = options.count, printed >= count {
+                        client.close()
+                        return 0
+                    }
                 }
-                for gap in client.tracker.gaps.suffix(from: reportedGaps) {
-                    FileHandle.standardError.write(Data("GAP \(names[gap.symbolId] ?? "#\(gap.symbolId)"): \(gap)\n".utf8))
-                }
-                reportedGaps = client.tracker.gaps.count
-            case .closed(let code):
-                FileHandle.standardError.write(Data("server closed the connection (code \(code.map { String($0.rawValue) } ?? "none"))\n".utf8))
-                return code == nil || code == .normal || code == .goingAway ? 0 : 1
             }
         }
+        return status
     }
 }
 

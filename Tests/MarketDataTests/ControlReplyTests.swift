@@ -13,6 +13,10 @@ import Testing
         ("reply_subscriptions.json", .subscriptions(id: 3, symbols: [SymbolRef(symbol: "AAPL", id: 0)])),
         ("reply_pong.json", .pong(id: 4, timeNs: 1_717_171_200_123_456_789)),
         ("reply_error.json", .error(ControlError(code: .unknownSymbol, id: 5, message: "1 unknown symbol: XXX", symbols: ["XXX"]))),
+        ("reply_welcome_epoch.json", .welcome({ var w = welcome; w.epoch = 4_503_599_627_370_497; return w }())),
+        ("reply_subscribed_resume.json", .subscribed(
+            id: 7, symbols: [SymbolRef(symbol: "AAPL", id: 0), SymbolRef(symbol: "MSFT", id: 1)],
+            resume: ResumeReport(resumed: ["AAPL"], reset: ["MSFT"]))),
         ("reply_error_no_id.json", .error(ControlError(code: .badRequest, message: "request is not valid JSON"))),
     ]
 

@@ -69,7 +69,7 @@ import Testing
 
         let exactlyAtLimit = (0..<ControlRequestDecoder.maxSymbolsPerRequest).map { _ in "\"A\"" }.joined(separator: ",")
         let accepted = try ControlRequestDecoder.decode(#"{"op":"subscribe","symbols":["# + exactlyAtLimit + "]}")
-        guard case .subscribe(_, let list) = accepted else {
+        guard case .subscribe(_, let list, _) = accepted else {
             Issue.record("expected subscribe, got \(accepted)")
             return
         }
@@ -156,5 +156,45 @@ import Testing
             "bad_request", "unknown_op", "unknown_symbol", "limit_exceeded", "rate_limited", "unexpected_binary",
             "bad_record", "symbol_owned", "sequence_stale", "sequence_gap",
         ])
+    }
+}
+
+@Suite struct ResumeRequestDecoderTests {
+    private func error(_ text: String) -> ControlError? {
+        do {
+            _ = try ControlRequestDecoder.decode(text)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func fromIsOptionalAndOldRequestsDecodeAsBefore() throws {
+        #expect(try ControlRequestDecoder.decode(#"{"op":"subscribe","symbols":["AAPL"]}"#) == .subscribe(id: nil, symbols: ["AAPL"]))
+        #expect(try ControlRequestDecoder.decode(#"{"op":"subscribe","symbols":["AAPL"],"from":null}"#)
+            == .subscribe(id: nil, symbols: ["AAPL"]))
+    }
+
+    @Test func fromKeepsTheClientsOrderAndAcceptsZeroAndTwoToThe53() throws {
+        let request = try ControlRequestDecoder.decode(
+            #"{"op":"subscribe","symbols":["*"],"from":{"MSFT":0,"AAPL":9007199254740992}}"#)
+        #expect(request == .subscribe(id: nil, symbols: ["*"], resume: ResumeRequest(points: [
+            ResumePoint(symbol: "MSFT", sequence: 0), ResumePoint(symbol: "AAPL", sequence: 9_007_199_254_740_992)])))
+    }
+
+    @Test(arguments: [
+        #"{"op":"subscribe","id":3,"symbols":["AAPL"],"from":[1]}"#,
+        #"{"op":"subscribe","id":3,"symbols":["AAPL"],"from":{"AAPL":-1}}"#,
+        #"{"op":"subscribe","id":3,"symbols":["AAPL"],"from":{"AAPL":1.5}}"#,
+        #"{"op":"subscribe","id":3,"symbols":["AAPL"],"from":{"AAPL":"12"}}"#,
+        #"{"op":"subscribe","id":3,"symbols":["AAPL"],"from":{"AAPL":9007199254740993}}"#,
+        #"{"op":"subscribe","id":3,"symbols":["AAPL"],"from":{"AAPL":1},"epoch":"x"}"#,
+        #"{"op":"subscribe","id":3,"symbols":["AAPL"],"from":{"AAPLAAPLAAPLAAPLAAPLAAPLAAPLAAPLAAPL":1}}"#,
+        #"{"op":"subscribe","id":3,"symbols":["AAPL"],"from":{"AAPL":1,"AAPL":2}}"#,
+    ])
+    func badFromIsABadRequestWithTheID(text: String) {
+        let failure = error(text)
+        #expect(failure?.code == .badRequest)
+        #expect(failure?.id == 3 || text.contains(#""AAPL":1,"AAPL":2"#))
     }
 }

@@ -5,6 +5,10 @@ import Testing
     @Test(arguments: [
         ("request_subscribe.json", ControlRequest.subscribe(id: 1, symbols: ["AAPL", "MSFT"])),
         ("request_subscribe_all.json", .subscribe(id: nil, symbols: ["*"])),
+        ("request_subscribe_from.json", .subscribe(
+            id: 7, symbols: ["AAPL", "MSFT"],
+            resume: ResumeRequest(points: [ResumePoint(symbol: "AAPL", sequence: 18_233), ResumePoint(symbol: "MSFT", sequence: 9_120)],
+                                  epoch: 4_503_599_627_370_497))),
         ("request_unsubscribe.json", .unsubscribe(id: 2, symbols: ["MSFT"])),
         ("request_list.json", .list(id: 3)),
         ("request_ping.json", .ping(id: 4)),

@@ -334,7 +334,15 @@ def main():
             wait_live_with_rows(driver, 19, timeout=15)
             t_live = time.monotonic() - t_up
             n, dt = prices_moving(driver, 3.0, 10)
-            return (f"SIGTERM pid {pid} (exit {code}); stale+'{status}' after {t_stale:.2f}s; "
+            # The page resubscribed with `from` for every row; a new server
+            # process (another epoch) holds none of it, so each row says reset.
+            marks = {sym: d.get("resume") for sym, d in dash(driver, "symbols").items()}
+            shown = driver.execute_script(
+                "return [...document.querySelectorAll('#list .row')].map(r => r.dataset.resume || '')")
+            if set(marks.values()) != {"reset"} or set(shown) != {"reset"}:
+                raise AssertionError(f"rows after restart should all show reset: {marks} / {shown}")
+            return (f"every row marked reset (new epoch); "
+                    f"SIGTERM pid {pid} (exit {code}); stale+'{status}' after {t_stale:.2f}s; "
                     f"restarted pid {server.proc.pid}, live again {t_live:.2f}s after restart "
                     f"(close code {dash(driver, 'lastCloseCode')}); {n}/19 rows moved within {dt:.2f}s")
 

@@ -1,0 +1,352 @@
+import MarketData
+import PosixIO
+import WebSocketProtocol
+
+/// One `AsyncTickerClient`'s connection life on the I/O thread: connect,
+/// upgrade, resubscribe with `from`, read, and on any loss schedule the next
+/// attempt. Loop-confined.
+final class ClientSession: EventHandler {
+    private enum Phase {
+        /// Not connected; connect at `at` (monotonic ns).
+        case waiting(at: UInt64)
+        case connecting(deadline: UInt64)
+        case handshaking(deadline: UInt64, parser: HTTPResponseParser, key: String)
+        case open
+        case finished
+    }
+
+    let id: Int
+    private let configuration: AsyncTickerClient.Configuration
+    private let state: ClientLoopState
+    private let continuation: AsyncThrowingStream<TickerEvent, any Error>.Continuation
+    private var phase: Phase
+    private var schedule: ReconnectSchedule<SystemRandomNumberGenerator>
+    private(set) var book: ResumeBook
+    private var fd: Int32 = -1
+    private var token = EventToken.none
+    private var ws = WebSocketConnection(role: .client)
+    private var outbox: [UInt8] = []
+    private var actions: [WebSocketAction] = []
+    private var welcomed = false
+    /// The current connection's subscription was acknowledged: losing it is
+    /// a lost session (retry the same URL soon), not a failed attempt.
+    private var established = false
+    private var sessions = 0
+    private var lastHeard: UInt64 = 0
+    private var idleLimitNanos: UInt64
+    private var requestID = 0
+    /// Set by `pause(for:)`: no reconnect before this.
+    private var notBefore: UInt64 = 0
+
+    init(id: Int, configuration: AsyncTickerClient.Configuration, state: ClientLoopState,
+         continuation: AsyncThrowingStream<TickerEvent, any Error>.Continuation) {
+        self.id = id
+        self.configuration = configuration
+        self.state = state
+        self.continuation = continuation
+        schedule = ReconnectSchedule(urls: configuration.urls, backoff: configuration.backoff,
+                                     random: SystemRandomNumberGenerator())
+        book = ResumeBook(symbols: configuration.symbols, from: configuration.from)
+        phase = .waiting(at: 0)
+        idleLimitNanos = configuration.idleTimeoutNanos ?? 40_000_000_000
+    }
+
+    // MARK: commands (from the public API, on the I/O thread)
+
+    func start() { connect(now: Clock.monotonicNanos()) }
+
+    func subscribe(_ symbols: [String]) {
+        requestID += 1
+        let request = book.subscribe(symbols, id: requestID)
+        if welcomed { sendText(request.encoded()) }
+    }
+
+    func unsubscribe(_ symbols: [String]) {
+        book.unsubscribe(symbols)
+        requestID += 1
+        if welcomed { sendText(ControlRequest.unsubscribe(id: requestID, symbols: symbols).encoded()) }
+    }
+
+    /// Ends the session for good: a close frame if open, then the stream finishes.
+    func close() {
+        if case .finished = phase { return }
+        if case .open = phase {
+            actions.removeAll(keepingCapacity: true)
+            ws.close(code: .normal, into: &actions)
+            for case .send(let bytes) in actions { write(bytes) }
+        }
+        dropSocket()
+        phase = .finished
+        state.sessions[id] = nil
+        continuation.finish()
+    }
+
+    /// Fault injection for tests and demos: drops the TCP connection now, as
+    /// a network change would, and stays away at least `nanos`.
+    func pause(for nanos: UInt64) {
+        guard case .open = phase else { return }
+        notBefore = Clock.monotonicNanos() &+ nanos
+        lost("dropped by the client for \(nanos / 1_000_000) ms")
+    }
+
+    // MARK: connection life
+
+    private func connect(now: UInt64) {
+        let url = schedule.currentURL
+        welcomed = false
+        established = false
+        ws = WebSocketConnection(role: .client)
+        outbox.removeAll()
+        do {
+            fd = try Syscall.connect(host: url.host, port: url.port)
+            token = try state.loop.register(fd: fd, events: EpollEvents.writable | EpollEvents.readHangUp, handler: self)
+        } catch {
+            if fd >= 0 { Syscall.close(fd); fd = -1 }
+            failed(.connect(host: url.host, port: url.port, error))
+            return
+        }
+        phase = .connecting(deadline: now &+ configuration.connectTimeoutNanos)
+    }
+
+    func handleEvents(_ events: UInt32, loop: EventLoop) {
+        switch phase {
+        case .connecting:
+            if let error = Syscall.socketError(fd) {
+                failed(.connect(host: schedule.currentURL.host, port: schedule.currentURL.port, error))
+                return
+            }
+            Syscall.setNoDelay(fd)
+            let url = schedule.currentURL
+            let host = url.port == 80 ? url.host : "\(url.host):\(url.port)"
+            let request = WebSocketHandshake.clientRequest(host: host, path: url.target)
+            phase = .handshaking(deadline: Clock.monotonicNanos() &+ configuration.connectTimeoutNanos,
+                                 parser: HTTPResponseParser(), key: request.key)
+            try? loop.modify(fd: fd, token: token, events: EpollEvents.readable | EpollEvents.readHangUp)
+            write(request.bytes)
+        case .handshaking, .open:
+            if events & EpollEvents.writable != 0 { flush() }
+            if events & (EpollEvents.readable | EpollEvents.readHangUp | EpollEvents.hangUp | EpollEvents.error) != 0 {
+                readAll()
+            }
+        case .waiting, .finished:
+            break
+        }
+    }
+
+    private func readAll() {
+        let buffer = state.readBuffer
+        while fd >= 0 {
+            let result: IOResult
+            do {
+                result = try Syscall.read(fd, into: buffer)
+            } catch {
+                lost("read failed: \(error.reason)")
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                return
+            case .processed(0):
+                if case .open = phase {
+                    actions.removeAll(keepingCapacity: true)
+                    ws.receiveEOF(into: &actions)
+                    var code: WebSocketCloseCode?
+                    for case .closeTransport(let c) in actions { code = c }
+                    lost("the server closed the connection" + (code.map { " (code \($0.rawValue))" } ?? ""))
+                } else {
+                    failed(.handshake("the server closed the connection before answering"))
+                }
+                return
+            case .processed(let n):
+                lastHeard = Clock.monotonicNanos()
+                absorb(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            }
+        }
+    }
+
+    private func absorb(_ bytes: UnsafeRawBufferPointer) {
+        if case .handshaking(let deadline, var parser, let key) = phase {
+            switch parser.append(bytes) {
+            case .needMore:
+                phase = .handshaking(deadline: deadline, parser: parser, key: key)
+                return
+            case .failed(let error):
+                failed(.handshake("the answer is not HTTP (\(error.reason))"))
+                return
+            case .complete(let head, let consumed):
+                do throws(WebSocketClientHandshakeError) {
+                    try WebSocketHandshake.validateServerResponse(head, key: key)
+                } catch {
+                    if case .unexpectedStatus(let status) = error {
+                        let detail = TickerClient.firstLine(ArraySlice(bytes[min(consumed, bytes.count)...]))
+                        failed(.rejected(status: status, reason: head.reason, detail: detail))
+                    } else {
+                        failed(.handshake(TickerClient.explain(error)))
+                    }
+                    return
+                }
+                phase = .open
+                if consumed < bytes.count { absorb(UnsafeRawBufferPointer(rebasing: bytes[consumed...])) }
+                return
+            }
+        }
+        guard case .open = phase else { return }
+        actions.removeAll(keepingCapacity: true)
+        ws.receive(bytes, into: &actions)
+        let batch = actions
+        for action in batch {
+            guard case .open = phase else { return }
+            switch action {
+            case .deliver(.text(let text)):
+                guard let reply = try? ControlReplyDecoder.decode(text) else { continue }
+                handle(reply)
+            case .deliver(.binary(let payload)):
+                guard let message = try? TickWire.decodeMessage(payload) else { continue }
+                for tick in message.ticks {
+                    if let gap = book.observe(tick) { continuation.yield(gap) }
+                }
+                continuation.yield(.ticks(sendTimeNs: message.sendTimeNs, message.ticks))
+            case .send(let bytes):
+                write(bytes)
+            case .closeTransport(let code):
+                lost("the server closed the connection" + (code.map { " (code \($0.rawValue))" } ?? ""))
+            case .pongReceived, .startCloseTimer:
+                break
+            }
+        }
+    }
+
+    private func handle(_ reply: ControlReply) {
+        switch reply {
+        case .welcome(let info):
+            welcomed = true
+            // Two heartbeats without a byte: the path is dead (a half-open
+            // TCP connection never says so by itself).
+            if configuration.idleTimeoutNanos == nil {
+                idleLimitNanos = UInt64(max(1_000, info.heartbeatMs)) * 2_000_000 + 5_000_000_000
+            }
+            book.connectionOpened(epoch: info.epoch)
+            continuation.yield(.connected(url: schedule.currentURL, reconnect: sessions > 0))
+            sessions += 1
+            requestID += 1
+            if let request = book.resubscribeRequest(id: requestID) {
+                sendText(request.encoded())
+            } else {
+                established = true
+                schedule.sessionEstablished()
+            }
+        case .subscribed(_, let refs, let report):
+            if !established {
+                established = true
+                schedule.sessionEstablished()
+            }
+            for event in book.subscribed(refs, report: report) { continuation.yield(event) }
+        case .error(let error):
+            continuation.yield(.error(error))
+        case .unsubscribed, .subscriptions, .pong:
+            break
+        }
+    }
+
+    func checkDeadlines(now: UInt64) {
+        switch phase {
+        case .waiting(let at):
+            if now >= at && now >= notBefore { connect(now: now) }
+        case .connecting(let deadline), .handshaking(let deadline, _, _):
+            if now >= deadline { failed(.timeout("connecting to \(schedule.currentURL)")) }
+        case .open:
+            if now &- lastHeard > idleLimitNanos {
+                lost("nothing heard from the server for \(idleLimitNanos / 1_000_000_000) s")
+            }
+        case .finished:
+            break
+        }
+    }
+
+    /// An attempt that never got as far as a subscription.
+    private func failed(_ error: TickerClientError) {
+        if established {
+            lost(error.description)
+            return
+        }
+        dropSocket()
+        let now = Clock.monotonicNanos()
+        // Without a first session, `failFast` ends here: a command-line user
+        // wants "connection refused" at once, not a silent retry loop.
+        let retry = configuration.reconnect && !(configuration.failFast && sessions == 0)
+        scheduleNext(reason: error.description, error: error, at: retry ? schedule.attemptFailed(now: now) : nil, now: now)
+    }
+
+    /// A session that was up ended.
+    private func lost(_ reason: String) {
+        guard established else {
+            failed(.handshake(reason))
+            return
+        }
+        established = false
+        dropSocket()
+        let now = Clock.monotonicNanos()
+        scheduleNext(reason: reason, at: configuration.reconnect ? schedule.sessionLost(now: now) : nil, now: now)
+    }
+
+    private func scheduleNext(reason: String, error: TickerClientError? = nil, at: UInt64?, now: UInt64) {
+        welcomed = false
+        guard let at else {
+            // Never connected: the stream's error says it all.
+            if sessions > 0 { continuation.yield(.disconnected(reason: reason, retryInNanos: nil)) }
+            phase = .finished
+            state.sessions[id] = nil
+            if sessions == 0 {
+                continuation.finish(throwing: error ?? TickerClientError.handshake(reason))
+            } else {
+                continuation.finish()
+            }
+            return
+        }
+        let due = max(at, notBefore)
+        continuation.yield(.disconnected(reason: reason, retryInNanos: due &- now))
+        phase = .waiting(at: due)
+    }
+
+    private func dropSocket() {
+        guard fd >= 0 else { return }
+        state.loop.unregister(fd: fd, token: token)
+        Syscall.close(fd)
+        fd = -1
+        token = .none
+        outbox.removeAll()
+    }
+
+    // MARK: writing
+
+    private func sendText(_ text: String) {
+        guard let frame = ws.encode(.text, payload: Array(text.utf8)) else { return }
+        write(frame)
+    }
+
+    private func write(_ bytes: [UInt8]) {
+        guard fd >= 0 else { return }
+        outbox += bytes
+        flush()
+    }
+
+    private func flush() {
+        guard fd >= 0, !outbox.isEmpty else { return }
+        var written = 0
+        while written < outbox.count {
+            let result: IOResult
+            do {
+                result = try outbox.withUnsafeBytes { try Syscall.send(fd, UnsafeRawBufferPointer(rebasing: $0[written...])) }
+            } catch {
+                outbox.removeAll()
+                lost("write failed: \((error as? SystemError)?.reason ?? "\(error)")")
+                return
+            }
+            guard case .processed(let n) = result else { break }
+            written += n
+        }
+        outbox.removeFirst(written)
+        let mask = EpollEvents.readable | EpollEvents.readHangUp | (outbox.isEmpty ? 0 : EpollEvents.writable)
+        try? state.loop.modify(fd: fd, token: token, events: mask)
+    }
+}
