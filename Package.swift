@@ -27,6 +27,8 @@ let package = Package(
         .target(
             name: "FanoutHub", dependencies: ["MarketData", "WebSocketProtocol"],
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // RESP2/RESP3 parser and encoder for the Redis link. Pure.
+        .target(name: "RESP", swiftSettings: strict),
         // The only module that makes syscalls.
         .target(name: "PosixIO", dependencies: ["CTickerShim"], swiftSettings: strict),
         .target(
@@ -56,6 +58,7 @@ let package = Package(
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
 
         .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),
         .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol"]),
