@@ -14,7 +14,7 @@ import RESP
         let values: [RESPValue] = [
             .simpleString("OK"), .error("ERR x"), .integer(.min), .integer(.max), .bulkString([0, 13, 10, 255]), .null,
             .array([]), .array([.integer(1), .array([.bulkString([])])]), .boolean(true), .boolean(false),
-            .double(1.5), .double(-1e300), .double(.infinity), .double(-.infinity), .double(.nan), .double(5e-324),
+            .double(1.5), .double(-1e300), .double(.infinity), .double(-.infinity), .double(.nan), .double(.leastNonzeroMagnitude),
             .bigNumber("-123456789012345678901234567890"), .bulkError(Array("ERR\r\nx".utf8)),
             .verbatim(format: "mkd", text: Array("# hi".utf8)),
             .map([RESPPair(key: .simpleString("a"), value: .set([.integer(1)]))]), .push([.simpleString("invalidate")]),
