@@ -29,6 +29,8 @@ let package = Package(
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // RESP2/RESP3 parser and encoder for the Redis link. Pure.
         .target(name: "RESP", swiftSettings: strict),
+        // The Redis link on the project's event loop (pipelining, reconnect, AUTH/SELECT/HELLO).
+        .target(name: "RedisClient", dependencies: ["RESP", "PosixIO"], swiftSettings: strict),
         // The only module that makes syscalls.
         .target(name: "PosixIO", dependencies: ["CTickerShim"], swiftSettings: strict),
         .target(
@@ -64,6 +66,6 @@ let package = Package(
         .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol"]),
         .testTarget(
             name: "TickerServerTests",
-            dependencies: ["TickerServer", "TickerClient", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub"]),
+            dependencies: ["TickerServer", "TickerClient", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient"]),
     ]
 )

@@ -2,7 +2,7 @@
 # Starts and stops a throwaway redis-server for tests: loopback only, a free port, no
 # persistence (no RDB snapshots, no AOF), its working directory a fresh temp dir.
 #   Scripts/redis.sh start [PORT]   prints "PORT PID DIR" once the server answers PING
-#   Scripts/redis.sh stop PID [DIR] stops that server by PID (SIGTERM, then SIGKILL after 5 s)
+#   Scripts/redis.sh stop PID [DIR] stops that server by PID (SIGTERM, then SIGKILL after 2 s)
 #                                   and removes DIR if given
 # Exits 3 when redis-server is not installed (Scripts/install-test-tools.sh installs it).
 set -euo pipefail
@@ -42,7 +42,7 @@ case ${1:-} in
     pid=${2:?usage: redis.sh stop PID [DIR]}
     if kill -0 "$pid" 2>/dev/null; then
       kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
       kill -9 "$pid" 2>/dev/null || true
     fi
     if [ -n "${3:-}" ] && [ -d "$3" ]; then rm -rf "$3"; fi
