@@ -27,6 +27,10 @@ let package = Package(
         .target(
             name: "FanoutHub", dependencies: ["MarketData", "WebSocketProtocol"],
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // RESP2/RESP3 parser and encoder for the Redis link. Pure.
+        .target(name: "RESP", swiftSettings: strict),
+        // The Redis link on the project's event loop (pipelining, reconnect, AUTH/SELECT/HELLO).
+        .target(name: "RedisClient", dependencies: ["RESP", "PosixIO"], swiftSettings: strict),
         // The only module that makes syscalls.
         .target(name: "PosixIO", dependencies: ["CTickerShim"], swiftSettings: strict),
         .target(
@@ -62,11 +66,12 @@ let package = Package(
 
         .testTarget(name: "TickerClientTests", dependencies: ["TickerClient", "MarketData"]),
         .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),
         .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol"]),
         .testTarget(
             name: "TickerServerTests",
-            dependencies: ["TickerServer", "TickerClient", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub"]),
+            dependencies: ["TickerServer", "TickerClient", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient"]),
     ]
 )

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets.
-#   Scripts/fuzz.sh [frame|http|control|all] [seconds]   (defaults: all, 60)
+#   Scripts/fuzz.sh [frame|http|control|resp|all] [seconds]   (defaults: all, 60)
 #   Scripts/fuzz.sh replay                               (CI: each target over its seeds, once)
 # Each target is compiled from its module's sources (Sources/WebSocketProtocol for frame and
-# http, Sources/MarketData for control) plus its entry file in Fuzz/, with the fuzzer and
+# http, Sources/MarketData for control, Sources/RESP for resp) plus its entry file in Fuzz/, with the fuzzer and
 # AddressSanitizer. Seeds come from Fuzz/seeds/<target>; the growing corpus and any crash
 # artifacts go to Fuzz/out/ (git-ignored). The control target has a 10 ms time oracle inside
 # its entry point (see Fuzz/ControlParserFuzz.swift) and inputs up to 64 KiB.
@@ -26,13 +26,15 @@ entry_file() {
     frame) echo "$here/Fuzz/FrameParserFuzz.swift" ;;
     http) echo "$here/Fuzz/HTTPParserFuzz.swift" ;;
     control) echo "$here/Fuzz/ControlParserFuzz.swift" ;;
-    *) echo "unknown target: $1 (frame, http, control, all, replay)" >&2; exit 2 ;;
+    resp) echo "$here/Fuzz/RESPParserFuzz.swift" ;;
+    *) echo "unknown target: $1 (frame, http, control, resp, all, replay)" >&2; exit 2 ;;
   esac
 }
 
 module_sources() {
   case $1 in
     control) echo "$here"/Sources/MarketData/*.swift ;;
+    resp) echo "$here"/Sources/RESP/*.swift ;;
     *) echo "$here"/Sources/WebSocketProtocol/*.swift ;;
   esac
 }
@@ -117,12 +119,12 @@ run_target() {
 
 failed=0
 if [ "$target" = replay ]; then
-  for t in frame http control; do
+  for t in frame http control resp; do
     mkdir -p "$out/crashes-$t"
     replay_target "$t" || failed=1
   done
 elif [ "$target" = all ]; then
-  for t in frame http control; do run_target "$t" || failed=1; done
+  for t in frame http control resp; do run_target "$t" || failed=1; done
 else
   run_target "$target" || failed=1
 fi
