@@ -14,6 +14,7 @@ import Glibc
 final class FaultServer: @unchecked Sendable {
     let pid: pid_t
     let port: UInt16
+    private let startedAt = Date()
     let logPath: String
     /// Raw wait status once reaped.
     private(set) var waitStatus: Int32?
@@ -92,6 +93,20 @@ final class FaultServer: @unchecked Sendable {
     }
 
     var residentBytes: Int { ProcFile.residentBytes(pid: pid) }
+
+    /// Waits until the server's retained history (`--retention-ms`, 10 s by
+    /// default) has filled: it grows for that long after start and then
+    /// stays flat, so an RSS baseline taken earlier would count its warm-up
+    /// as the fault's growth. `every` runs about every 250 ms meanwhile.
+    func waitForRetainedHistory(seconds: Double = 10, every: () -> Void = {}) {
+        let until = startedAt.addingTimeInterval(seconds + 1)
+        guard Date() < until else { return }
+        Say.timed("  waiting \(Int(until.timeIntervalSinceNow.rounded(.up))) s for the retained history to fill (RSS baseline after it)")
+        while Date() < until {
+            every()
+            usleep(250_000)
+        }
+    }
 
     /// Every 200 ms: kill the server if its RSS passed the safety cap.
     private func startMemoryGuard() {

@@ -92,6 +92,7 @@ struct SlowReaderScenario {
         let watch = Stopwatch()
         var rss = RSSTrack()
         waitUntil(watch, 2) { rss.sample(server, at: watch.seconds) }
+        server.waitForRetainedHistory { rss.sample(server, at: watch.seconds) }
         let baseline = server.residentBytes
         let stuck = ProbeFleet(name: "fault-stuck", symbolCount: ctx.universe.count)
         defer { stuck.closeAll() }

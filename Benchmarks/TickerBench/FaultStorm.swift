@@ -90,7 +90,8 @@ struct StormScenario {
             throw BenchError("healthy clients did not all connect: \(healthy.summaries().map(\.outcome))")
         }
 
-        // Baseline.
+        // Baseline, once the retained history has filled.
+        server.waitForRetainedHistory { rss.sample(server, at: watch.seconds) }
         let baseStart = watch.seconds
         _ = healthy.takeWindow()
         waitUntil(watch, baseStart + baselineSeconds) { rss.sample(server, at: watch.seconds) }

@@ -157,7 +157,7 @@ struct FaultContext {
         switch name {
         case "storm": return 240 + 2 * main
         case "overload": return (short ? 150 : 420) + 4 * main
-        case "slow": return (short ? 150 : 200) + 2 * main
+        case "slow": return (short ? 165 : 215) + 2 * main
         case "sigterm": return 150
         default: return 120
         }
