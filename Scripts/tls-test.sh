@@ -34,8 +34,13 @@ mkdir -p "$root/.build"
 dir=$(mktemp -d "$root/.build/tls-test.XXXXXX")
 pids=()
 nginx_pid=""
+watchdog=""
 cleanup() {
     local rc=$?
+    if [[ -n "$watchdog" ]]; then                  # the watchdog first, then its sleep
+        local nap; nap=$(pgrep -P "$watchdog" || true)
+        kill -TERM "$watchdog" $nap 2>/dev/null || true
+    fi
     [[ -n "$nginx_pid" ]] && kill -QUIT "$nginx_pid" 2>/dev/null || true
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pids[@]}" $nginx_pid; do
@@ -48,8 +53,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 # Watchdog: the whole test is bounded in time.
-( sleep "$limit"; echo "tls-test: timed out after ${limit}s" >&2; kill -TERM $$ ) 2>/dev/null &
-pids+=($!)
+( sleep "$limit"; echo "tls-test: timed out after ${limit}s" >&2; kill -TERM $$ 2>/dev/null ) &
+watchdog=$!
 
 free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

@@ -184,7 +184,8 @@ def main():
             return driver.execute_script(f"return window.tickerDashboard && window.tickerDashboard.{expr};")
         deadline = time.monotonic() + 15
         while dash("state") != "live":
-            assert time.monotonic() < deadline, f"dashboard not live after 15 s (state {dash('state')!r})"
+            assert time.monotonic() < deadline, (f"dashboard not live after 15 s (state {dash('state')!r}, "
+                                                 f"title {driver.title!r}: certificate refused?)")
             time.sleep(0.1)
         time.sleep(0.5)
         t0, ticks0 = time.monotonic(), dash("ticks")
