@@ -3,7 +3,8 @@
 several `ticker serve` nodes (it starts them; this file only connects).
 
   1. a client that trusts only the system CAs is refused (the certificate is the test CA's)
-  2. https:// /v1/symbols and /healthz through nginx, trusting only the test CA
+  2. https:// /v1/symbols and /healthz through nginx, trusting only the test CA;
+     /metrics and /v1/publish answered 403 by the proxy
   3. wss:// /v1/stream with Python `websockets`: CONNS connections subscribe,
      receive binary tick records whose sequences are contiguous or declared
      (snapshot / conflated, docs/PROTOCOL.md), and land on every node
@@ -23,6 +24,7 @@ import ssl
 import struct
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import websockets
@@ -144,7 +146,15 @@ def main():
             n = len(json.load(r))
         with urllib.request.urlopen(a.url + "/healthz", timeout=5, context=ctx) as r:
             status = r.status
-        return f"/v1/symbols lists {n} symbols, /healthz {status}"
+        blocked = []
+        for path in ("/metrics", "/v1/publish"):
+            try:
+                urllib.request.urlopen(a.url + path, timeout=5, context=ctx)
+                blocked.append(f"{path} 200")
+            except urllib.error.HTTPError as e:
+                blocked.append(f"{path} {e.code}")
+        assert blocked == ["/metrics 403", "/v1/publish 403"], f"not blocked at the proxy: {blocked}"
+        return f"/v1/symbols lists {n} symbols, /healthz {status}, {', '.join(blocked)} (blocked at the proxy)"
     run_check("2 https:// through nginx with the test CA", https)
 
     def wss():
