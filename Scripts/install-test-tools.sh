@@ -33,6 +33,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" </dev/null >/dev/null || rc=$?
   [ -z "$made_policy" ] || rm -f "$policy"
   [ "$rc" -eq 0 ] || exit "$rc"
+  # On a systemd host the package also enables its unit for the next boot:
+  # undo that for an nginx installed just now (the tests run their own).
+  if [[ " ${need_apt[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
 fi
 
 if [ ! -x "$py3_venv/bin/python" ]; then
