@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every outside tool the test suites use: Debian packages (node-ws,
-# chromium, redis), PyPI packages (websockets, selenium) and a Python 2.7
+# chromium, redis, nginx, openssl), PyPI packages (websockets, selenium) and a Python 2.7
 # virtualenv holding the Autobahn testsuite (it runs on Python 2 only).
 # Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
@@ -13,11 +13,31 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# nginx fronts the TLS test (Scripts/tls-test.sh). The script runs its own
+# nginx processes as the current user; the packaged service is never started
+# (policy-rc.d below keeps the package's postinst from starting it).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-tools: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # Keep maintainer scripts from starting services (the nginx package would
+  # otherwise start a system nginx on port 80). Only when no policy exists.
+  policy=/usr/sbin/policy-rc.d
+  made_policy=""
+  if [ ! -e "$policy" ] && [ -w /usr/sbin ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
+  fi
+  rc=0
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" </dev/null >/dev/null || rc=$?
+  [ -z "$made_policy" ] || rm -f "$policy"
+  [ "$rc" -eq 0 ] || exit "$rc"
+  # On a systemd host the package also enables its unit for the next boot:
+  # undo that for an nginx installed just now (the tests run their own).
+  if [[ " ${need_apt[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
 fi
 
 if [ ! -x "$py3_venv/bin/python" ]; then

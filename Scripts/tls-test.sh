@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# TLS front test (issue 12): nginx terminates https:// and wss:// in front of
+# three `ticker serve` nodes, rendered from Scripts/nginx/ticker.conf.template.
+#
+#   Scripts/tls-test.sh                      # builds and uses the release ticker
+#   TICKER_BIN=.build/debug/ticker Scripts/tls-test.sh
+#   TLS_NODES=2 Scripts/tls-test.sh
+#
+# Makes a throwaway CA and a server certificate (SAN 127.0.0.1, localhost)
+# with openssl, starts the nodes and a non-root nginx on free loopback ports,
+# everything under one temp dir (kept on failure, removed on success), then
+# runs Tests/tls/tls_check.py: Python `websockets` over wss:// trusting only
+# the test CA (sequences checked, connections spread over the nodes) and the
+# dashboard in headless Chromium over https://. Stops what it started by PID.
+# Bounded: the whole run is killed after TLS_TIMEOUT seconds (default 90).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+nodes=${TLS_NODES:-3}
+limit=${TLS_TIMEOUT:-90}
+
+if [[ -z "${TICKER_BIN:-}" ]]; then
+    bash Scripts/install-test-tools.sh >/dev/null
+    swift build -c release -Xswiftc -warnings-as-errors --product ticker >/dev/null
+    TICKER_BIN="$(swift build -c release -Xswiftc -warnings-as-errors --show-bin-path)/ticker"
+fi
+[[ -x "$TICKER_BIN" ]] || { echo "tls-test: TICKER_BIN=$TICKER_BIN is not an executable" >&2; exit 2; }
+PYTHON="${PYTHON:-$root/.build-tools/py3-venv/bin/python}"
+[[ -x "$PYTHON" ]] || { echo "tls-test: $PYTHON missing (run Scripts/install-test-tools.sh)" >&2; exit 2; }
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[[ -x "$NGINX" ]] || { echo "tls-test: nginx missing (run Scripts/install-test-tools.sh)" >&2; exit 2; }
+
+mkdir -p "$root/.build"
+dir=$(mktemp -d "$root/.build/tls-test.XXXXXX")
+pids=()
+nginx_pid=""
+watchdog=""
+cleanup() {
+    local rc=$?
+    if [[ -n "$watchdog" ]]; then                  # the watchdog first, then its sleep
+        local nap; nap=$(pgrep -P "$watchdog" || true)
+        kill -TERM "$watchdog" $nap 2>/dev/null || true
+    fi
+    [[ -n "$nginx_pid" ]] && kill -QUIT "$nginx_pid" 2>/dev/null || true
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}" $nginx_pid; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    if [[ $rc -eq 0 ]]; then rm -rf "$dir"; else echo "tls-test: FAILED (exit $rc); logs kept in $dir" >&2; fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# Watchdog: the whole test is bounded in time.
+( sleep "$limit"; echo "tls-test: timed out after ${limit}s" >&2; kill -TERM $$ 2>/dev/null ) &
+watchdog=$!
+
+free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# 1. Throwaway CA and a server certificate signed by it (SAN: 127.0.0.1, localhost).
+t0=$(date +%s%N)
+(
+    cd "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -keyout ca.key -out ca.pem -subj "/CN=ticker tls-test CA" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout server.key -out server.csr -subj "/CN=localhost" 2>/dev/null
+    printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
+        "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" > server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile server.ext -out server.pem 2>/dev/null
+    cat server.pem ca.pem > fullchain.pem        # nginx sends the leaf and the CA
+    openssl verify -CAfile ca.pem server.pem >/dev/null
+)
+# Chromium trusts the test CA through --ignore-certificate-errors-spki-list
+# with the CA key's SHA-256 SPKI hash (the CA is in the chain nginx sends).
+spki=$(openssl x509 -in "$dir/ca.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+       openssl dgst -sha256 -binary | base64)
+
+# 2. The nodes. --max-per-address 0: behind nginx every client shares one address.
+node_ports=()
+for i in $(seq "$nodes"); do
+    p=$(free_port)
+    "$TICKER_BIN" serve --host 127.0.0.1 --port "$p" --loops 1 --max-per-address 0 \
+        --heartbeat-ms 2000 --log-level warn >"$dir/node$i.log" 2>&1 &
+    pids+=($!)
+    node_ports+=("$p")
+done
+
+# 3. nginx: the template inside a minimal main config, all paths under $dir.
+tls_port=$(free_port)
+mkdir -p "$dir/nginx/logs" "$dir/nginx/tmp"
+NGX_LISTEN="127.0.0.1:$tls_port" NGX_CERT="$dir/fullchain.pem" NGX_KEY="$dir/server.key" \
+NGX_UPSTREAMS="$(for p in "${node_ports[@]}"; do printf '    server 127.0.0.1:%s max_fails=1 fail_timeout=5s;\n' "$p"; done)" \
+"$PYTHON" - Scripts/nginx/ticker.conf.template "$dir/nginx/ticker.conf" <<'PY'
+import os, sys
+values = {"@LISTEN@": os.environ["NGX_LISTEN"], "@SERVER_NAME@": "localhost 127.0.0.1",
+          "@CERT@": os.environ["NGX_CERT"], "@KEY@": os.environ["NGX_KEY"],
+          "@UPSTREAMS@": os.environ["NGX_UPSTREAMS"]}
+out = []
+for line in open(sys.argv[1]).read().splitlines():
+    if not line.lstrip().startswith("#"):      # comments keep their placeholders
+        for key, value in values.items():
+            line = line.replace(key, value)
+        assert "@" not in line, f"unreplaced placeholder: {line}"
+    out.append(line)
+open(sys.argv[2], "w").write("\n".join(out) + "\n")
+PY
+# As root, the workers would otherwise switch to `nobody`, who cannot enter $dir.
+user_line=""
+[[ $(id -u) -eq 0 ]] && user_line="user $(id -un) $(id -gn);"
+cat > "$dir/nginx/nginx.conf" <<NGX
+$user_line
+worker_processes 2;
+error_log $dir/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log $dir/nginx/logs/access.log;
+    client_body_temp_path $dir/nginx/tmp/body;
+    proxy_temp_path       $dir/nginx/tmp/proxy;
+    fastcgi_temp_path     $dir/nginx/tmp/fastcgi;
+    uwsgi_temp_path       $dir/nginx/tmp/uwsgi;
+    scgi_temp_path        $dir/nginx/tmp/scgi;
+    default_type application/octet-stream;
+    include $dir/nginx/ticker.conf;
+}
+NGX
+"$NGINX" -t -q -p "$dir/nginx" -e "$dir/nginx/logs/error.log" -c "$dir/nginx/nginx.conf" \
+    -g "pid $dir/nginx/nginx.pid;"
+"$NGINX" -p "$dir/nginx" -e "$dir/nginx/logs/error.log" -c "$dir/nginx/nginx.conf" \
+    -g "daemon off; pid $dir/nginx/nginx.pid;" &
+nginx_pid=$!
+
+# Wait until every node answers /healthz and nginx accepts TLS.
+ready() {
+    for p in "${node_ports[@]}"; do curl -sf -o /dev/null "http://127.0.0.1:$p/healthz" || return 1; done
+    curl -sf -o /dev/null --cacert "$dir/ca.pem" "https://127.0.0.1:$tls_port/healthz"
+}
+for _ in $(seq 100); do ready && break; sleep 0.1; done
+ready || { echo "tls-test: nodes or nginx not ready; see $dir" >&2; exit 1; }
+setup_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "tls-test: CA + certificate, $nodes nodes (ports ${node_ports[*]}), nginx pid $nginx_pid on https://127.0.0.1:$tls_port, ready in ${setup_ms} ms"
+
+# In the background, so the watchdog's TERM is handled while it runs.
+"$PYTHON" Tests/tls/tls_check.py --url "https://127.0.0.1:$tls_port" --ca "$dir/ca.pem" --spki "$spki" \
+    --nodes "$(IFS=,; echo "${node_ports[*]}")" &
+check_pid=$!
+pids+=("$check_pid")
+wait "$check_pid"
