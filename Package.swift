@@ -32,8 +32,11 @@ let package = Package(
         .target(
             name: "TickerServer",
             dependencies: ["WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO"],
-            // The page is compiled in via Scripts/embed-assets.py, not loaded as a resource.
-            exclude: ["Dashboard"],
+            // The dashboard and the default universe are compiled into the binary
+            // (`PackageResources.<file>_<ext>` bytes), so `ticker serve` needs no
+            // resource lookup and runs from any directory.
+            exclude: ["Universe/gen_symbols.py"],
+            resources: [.embedInCode("Dashboard"), .embedInCode("Universe/symbols.csv")],
             swiftSettings: strict),
         .target(
             name: "TickerClient",

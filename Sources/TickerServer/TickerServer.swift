@@ -151,8 +151,11 @@ public final class TickerServer: Sendable {
 /// Where the symbol universe comes from: a CSV path, or the default
 /// universe compiled into the binary (so `ticker serve` runs from anywhere).
 public enum SymbolUniverse {
+    /// Sources/TickerServer/Universe/symbols.csv, embedded by SwiftPM (see Package.swift).
+    public static var defaultCSV: String { String(decoding: PackageResources.symbols_csv, as: UTF8.self) }
+
     public static func load(path: String?) throws -> SymbolTable {
         if let path { return try SymbolTable.load(path: path) }
-        return try SymbolTable(csv: EmbeddedAssets.symbolsCSV)
+        return try SymbolTable(csv: defaultCSV)
     }
 }
