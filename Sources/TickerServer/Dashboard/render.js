@@ -6,10 +6,16 @@ import { catalogue, watchlist, states, subscribed, refPrices, page, stats, dirty
 import { drawSpark, drawChart } from './charts.js';
 
 const FLASH_MS = 380;
-// A row repaints its numbers at most this often (and a stale row at once):
-// 12 Hz is faster than anyone reads a price, and it keeps a frame's DOM
-// and paint work bounded when every symbol ticks 100 times a second.
-const ROW_PAINT_MS = 80;
+// A row repaints its numbers at most every rowPaintMs (a stale row at once):
+// 12 Hz is faster than anyone reads a price, and it keeps a frame's DOM and
+// paint work bounded when every symbol ticks 100 times a second. When frames
+// come late (a busy machine), the interval stretches up to ROW_PAINT_MAX_MS
+// so the page keeps its frame rate and its latency instead of its paint rate.
+const ROW_PAINT_MS = 80, ROW_PAINT_MAX_MS = 320;
+// At most this many rows' numbers and sparklines are redrawn per frame; the
+// rest wait a frame, so a scroll or the 500 ms sparkline tick never lands
+// on one frame whole.
+const ROWS_PER_FRAME = 12, SPARKS_PER_FRAME = 8;
 const DETAIL_PAINT_MS = 80;
 
 const $ = (id) => document.getElementById(id);
@@ -32,16 +38,19 @@ export function notice(text) {
 }
 
 // ---------------------------------------------------------------- rows
-const observer = 'IntersectionObserver' in window
-  ? new IntersectionObserver((entries) => {
-    for (const e of entries) {
-      const S = e.target._state;
-      if (!S || !S.row) continue;
-      S.row.visible = e.isIntersecting;
-      if (e.isIntersecting) { S.dirty = true; S.sparkDirty = true; }
-    }
-  }, { root: el.list, rootMargin: '120px 0px' })
-  : null;
+// Every row is ROW_HEIGHT pixels tall (.row in dashboard.css), so which rows
+// are on screen follows from the list's scroll offset and height: no
+// observer, and no layout read, per row.
+const ROW_HEIGHT = 30;
+const ROW_MARGIN = 4;               // rows painted beyond each edge, for short scrolls
+let listScrollTop = 0, listHeight = 0;
+let paintedFirst = 0, paintedEnd = 0; // the rows [first, end) the last frame kept current
+el.list.addEventListener('scroll', () => { listScrollTop = el.list.scrollTop; }, { passive: true });
+if ('ResizeObserver' in window) {
+  new ResizeObserver((entries) => { listHeight = entries[entries.length - 1].contentRect.height; }).observe(el.list);
+} else {
+  listHeight = 4000;
+}
 
 function cell(cls, text) {
   const d = document.createElement('div');
@@ -50,15 +59,26 @@ function cell(cls, text) {
   return d;
 }
 
+/** A cell whose text changes: updated through its Text node, which keeps its layout object. */
+function textCell(cls) {
+  const d = cell(cls);
+  d.appendChild(document.createTextNode('–'));
+  return d;
+}
+function setText(cellEl, text) {
+  cellEl.firstChild.nodeValue = text;
+}
+
 /** Appends the row of a newly watched symbol. */
 export function addRow(S) {
   el.list.appendChild(buildRow(S));
+  paintedEnd = 0;                   // rows may have moved: repaint what is on screen
 }
 
 export function removeRow(S) {
-  if (observer) observer.unobserve(S.row.el);
   S.row.el.remove();
   S.row = null;
+  paintedEnd = 0;
 }
 
 export function markSelected(S, on) {
@@ -70,16 +90,15 @@ function buildRow(S) {
   r.className = 'row stale';
   r.dataset.symbol = S.symbol;
   r.dataset.seq = '';
-  r._state = S;
   const sym = cell('sym', S.symbol);
-  const bsz = cell('num sz c-bsz', '–');
-  const bid = cell('num px c-bid', '–');
-  const ask = cell('num px c-ask', '–');
-  const asz = cell('num sz c-asz', '–');
-  const last = cell('num px c-last', '–');
-  const chg = cell('num c-chg', '–');
-  const chgp = cell('num c-chgp', '–');
-  const rate = cell('num rate c-rate', '–');
+  const bsz = textCell('num sz c-bsz');
+  const bid = textCell('num px c-bid');
+  const ask = textCell('num px c-ask');
+  const asz = textCell('num sz c-asz');
+  const last = textCell('num px c-last');
+  const chg = textCell('num c-chg');
+  const chgp = textCell('num c-chgp');
+  const rate = textCell('num rate c-rate');
   const sparkBox = cell('spark');
   const canvas = document.createElement('canvas');
   sparkBox.appendChild(canvas);
@@ -92,11 +111,10 @@ function buildRow(S) {
   rm.textContent = '×';
   r.append(sym, bsz, bid, ask, asz, last, chg, chgp, rate, sparkBox, rm);
   S.row = {
-    el: r, bid, ask, last, bsz, asz, chg, chgp, rate, canvas, ctx: null, visible: true,
+    el: r, bid, ask, last, bsz, asz, chg, chgp, rate, canvas, ctx: null,
     shown: { seq: null, bid: null, ask: null, last: null, bsz: null, asz: null, chg: null, rate: null, stale: true, exp: null },
     flashUntil: [0, 0, 0], flashing: false, nextFlash: 0, sel: false, nextPaint: 0,
   };
-  if (observer) observer.observe(r);
   return r;
 }
 
@@ -113,6 +131,7 @@ export function renderEmpty() {
 
 // ---------------------------------------------------------------- painting (once per animation frame)
 let lastStatusPaint = 0, nextDetailPaint = 0;
+let lastFrameAt = 0, frameMsAvg = 1000 / 60, rowPaintMs = ROW_PAINT_MS;
 const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 const fmtSize = (n) => n >= 1e6 ? (n / 1e6).toFixed(2) + 'M' : n >= 1e4 ? (n / 1e3).toFixed(1) + 'k' : String(n);
 
@@ -129,7 +148,7 @@ function setPx(row, cell, key, idx, value, exp, now) {
   const shown = row.shown;
   if (shown[key] === value && shown.exp === exp) return;
   const prev = shown[key];
-  cell.textContent = formatPrice(value, exp);
+  setText(cell, formatPrice(value, exp));
   if (prev !== null && shown.exp === exp) {
     cell.classList.toggle('up', value > prev);
     cell.classList.toggle('down', value < prev);
@@ -145,7 +164,9 @@ function paintRow(S, now) {
   const shown = row.shown;
   if (S.dirty && (now >= row.nextPaint || S.stale !== shown.stale)) {
     S.dirty = false;
-    row.nextPaint = now + ROW_PAINT_MS;
+    // jittered, so rows painted in the same frame drift apart instead of
+    // all coming due again together
+    row.nextPaint = now + rowPaintMs * (0.75 + 0.5 * Math.random());
     if (shown.stale !== S.stale) { row.el.classList.toggle('stale', S.stale); shown.stale = S.stale; }
     if (S.has) {
       if (shown.seq !== S.seq) { row.el.dataset.seq = String(S.seq); shown.seq = S.seq; }
@@ -154,20 +175,20 @@ function paintRow(S, now) {
       setPx(row, row.ask, 'ask', 1, S.ask, exp, now);
       setPx(row, row.last, 'last', 2, S.last, exp, now);
       shown.exp = exp;
-      if (shown.bsz !== S.bidSize) { row.bsz.textContent = fmtSize(S.bidSize); shown.bsz = S.bidSize; }
-      if (shown.asz !== S.askSize) { row.asz.textContent = fmtSize(S.askSize); shown.asz = S.askSize; }
+      if (shown.bsz !== S.bidSize) { setText(row.bsz, fmtSize(S.bidSize)); shown.bsz = S.bidSize; }
+      if (shown.asz !== S.askSize) { setText(row.asz, fmtSize(S.askSize)); shown.asz = S.askSize; }
       const c = changeText(S);
       if (c && shown.chg !== c.abs + c.pct) {
         shown.chg = c.abs + c.pct;
-        row.chg.textContent = c.abs;
-        row.chgp.textContent = c.pct;
+        setText(row.chg, c.abs);
+        setText(row.chgp, c.pct);
         const cls = c.diff > 0 ? 'pos' : c.diff < 0 ? 'neg' : '';
         row.chg.className = 'num c-chg ' + cls;
         row.chgp.className = 'num c-chgp ' + cls;
       }
     }
     const rate = Math.round(S.rate);
-    if (shown.rate !== rate) { row.rate.textContent = String(rate); shown.rate = rate; }
+    if (shown.rate !== rate) { setText(row.rate, String(rate)); shown.rate = rate; }
   }
   if (row.flashing) {
     let any = false, next = Infinity;
@@ -242,13 +263,24 @@ function frame() {
   requestAnimationFrame(frame);
   stats.frames++;
   const now = performance.now();
-  for (let i = 0; i < watchlist.length; i++) {
+  if (lastFrameAt > 0) frameMsAvg += (Math.min(now - lastFrameAt, 250) - frameMsAvg) * 0.1;
+  lastFrameAt = now;
+  rowPaintMs = frameMsAvg > 24 ? Math.min(ROW_PAINT_MAX_MS, rowPaintMs * 1.05) : Math.max(ROW_PAINT_MS, rowPaintMs * 0.98);
+  // Only the rows on screen (and a few beyond) are painted; a row that has
+  // just come into view is painted in full at once.
+  const first = Math.max(0, Math.floor(listScrollTop / ROW_HEIGHT) - ROW_MARGIN);
+  const end = Math.min(watchlist.length, Math.ceil((listScrollTop + listHeight) / ROW_HEIGHT) + ROW_MARGIN);
+  let rowBudget = ROWS_PER_FRAME, sparkBudget = SPARKS_PER_FRAME;
+  for (let i = first; i < end; i++) {
     const S = states.get(watchlist[i]);
     const row = S && S.row;
-    if (!row || !row.visible) continue;
-    if ((S.dirty && (now >= row.nextPaint || S.stale !== row.shown.stale)) || (row.flashing && now >= row.nextFlash)) paintRow(S, now);
-    if (S.sparkDirty) drawSpark(S);
+    if (!row) continue;
+    if (i < paintedFirst || i >= paintedEnd) { S.dirty = true; S.sparkDirty = true; row.nextPaint = 0; }
+    const due = S.dirty && (now >= row.nextPaint || S.stale !== row.shown.stale);
+    if ((due && rowBudget > 0) || (row.flashing && now >= row.nextFlash)) { if (due) rowBudget--; paintRow(S, now); }
+    if (S.sparkDirty && sparkBudget > 0) { sparkBudget--; drawSpark(S); }
   }
+  paintedFirst = first; paintedEnd = end;
   if (dirty.detail && now >= nextDetailPaint) { nextDetailPaint = now + DETAIL_PAINT_MS; paintDetail(); }
   if (dirty.chart) drawChart();
   if (dirty.status || now - lastStatusPaint > 250) paintStatus(now);
