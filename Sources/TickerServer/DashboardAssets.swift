@@ -1,3 +1,4 @@
+import HTTP
 import WebSocketProtocol
 
 /// One file of the dashboard as the server sends it.
