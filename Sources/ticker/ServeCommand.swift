@@ -115,8 +115,8 @@ enum ServeCommand {
             let watchdog = Thread {
                 Clock.sleep(untilMonotonic: deadline)
                 Log.warning("drain deadline passed with \(server.openConnections) connection(s) open; exiting")
-                // _exit: no exit handlers while loop threads may still be running.
-                _exit(0)
+                // No exit handlers while loop threads may still be running.
+                Syscall.exitImmediately(0)
             }
             watchdog.name = "ticker-drain-deadline"
             watchdog.start()

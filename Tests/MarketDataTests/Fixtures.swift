@@ -32,8 +32,8 @@ enum Fixtures {
 
     /// The default universe the server compiles in (Sources/TickerServer/Universe/symbols.csv).
     static func symbols() throws -> SymbolTable {
-        try SymbolTable.load(path: root.deletingLastPathComponent()
-            .appendingPathComponent("Sources/TickerServer/Universe/symbols.csv").path)
+        try SymbolTable(csv: String(contentsOf: root.deletingLastPathComponent()
+            .appendingPathComponent("Sources/TickerServer/Universe/symbols.csv"), encoding: .utf8))
     }
 
     enum FixtureError: Error {
