@@ -14,8 +14,11 @@ let package = Package(
     targets: [
         // C headers Glibc's Swift module does not expose (epoll, eventfd, timerfd).
         .target(name: "CTickerShim"),
+        // HTTP/1.1 heads: request parser and reader, start-line screen, response
+        // writer and parser, HTTP errors. Sans-IO, like the WebSocket layer above it.
+        .target(name: "HTTP", swiftSettings: strict),
         // Sans-IO: bytes in, events and bytes out. Never touches a socket.
-        .target(name: "WebSocketProtocol", swiftSettings: strict),
+        .target(name: "WebSocketProtocol", dependencies: ["HTTP"], swiftSettings: strict),
         // Tick model, symbol table, binary wire codec, JSON control messages. Pure.
         .target(name: "MarketData", swiftSettings: strict),
         // Seeded price model; clock injected. Pure.
@@ -35,13 +38,16 @@ let package = Package(
         .target(name: "PosixIO", dependencies: ["CTickerShim"], swiftSettings: strict),
         .target(
             name: "TickerServer",
-            dependencies: ["WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO"],
-            // The page is compiled in via Scripts/embed-assets.py, not loaded as a resource.
-            exclude: ["Dashboard"],
+            dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO"],
+            // The dashboard and the default universe are compiled into the binary
+            // (`PackageResources.<file>_<ext>` bytes), so `ticker serve` needs no
+            // resource lookup and runs from any directory.
+            exclude: ["Universe/gen_symbols.py"],
+            resources: [.embedInCode("Dashboard"), .embedInCode("Universe/symbols.csv")],
             swiftSettings: strict),
         .target(
             name: "TickerClient",
-            dependencies: ["WebSocketProtocol", "MarketData", "PosixIO"],
+            dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PosixIO"],
             swiftSettings: strict),
         .executableTarget(
             name: "ticker", dependencies: ["TickerServer", "TickerClient", "FanoutHub", "MarketData", "PosixIO"],
@@ -55,7 +61,7 @@ let package = Package(
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(
             name: "TickerBench",
-            dependencies: ["BenchSupport", "PosixIO", "WebSocketProtocol", "MarketData", "PriceFeed", "TickerClient", "TickerServer"],
+            dependencies: ["BenchSupport", "PosixIO", "HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "TickerClient", "TickerServer"],
             path: "Benchmarks/TickerBench",
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
 
@@ -65,13 +71,14 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "TickerClientTests", dependencies: ["TickerClient", "MarketData"]),
-        .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol", "HTTP"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),
         .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol"]),
         .testTarget(
             name: "TickerServerTests",
-            dependencies: ["TickerServer", "TickerClient", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient"]),
+            dependencies: ["TickerServer", "TickerClient", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient"]),
     ]
 )

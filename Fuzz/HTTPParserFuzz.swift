@@ -1,10 +1,13 @@
 // libFuzzer target for the HTTP head parsers and the upgrade handshake. Built together
-// with Sources/WebSocketProtocol/*.swift by Scripts/fuzz.sh (not part of the package).
+// with Sources/WebSocketProtocol/*.swift, over the HTTP module, by Scripts/fuzz.sh (not
+// part of the package).
 //
 // Input layout: byte 0 is the chunk size (1...256); the rest is what a peer sends.
 // Oracle (a violation traps): chunked and whole feeding agree; `consumed` stays within
 // the last chunk and the head limit; failures are 400 or 431; a parsed request either
 // upgrades (101 with the right accept value) or is refused with 400/403/426.
+
+import HTTP
 
 let headLimit = 1024
 

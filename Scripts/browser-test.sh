@@ -26,7 +26,8 @@ if [[ ! -x "$PYTHON" ]]; then
     exit 2
 fi
 
-# The page's wire decoder against the golden batch first (fast, no browser).
+# The page's wire decoder module (Sources/TickerServer/Dashboard/wire.js)
+# against the golden batch first (fast, no browser).
 if command -v node >/dev/null 2>&1 && [[ -f Fixtures/golden/tick_batch.hex ]]; then
     node Tests/browser/decode_golden.mjs
 fi

@@ -3,7 +3,8 @@
 #   Scripts/fuzz.sh [frame|http|control|resp|all] [seconds]   (defaults: all, 60)
 #   Scripts/fuzz.sh replay                               (CI: each target over its seeds, once)
 # Each target is compiled from its module's sources (Sources/WebSocketProtocol for frame and
-# http, Sources/MarketData for control, Sources/RESP for resp) plus its entry file in Fuzz/, with the fuzzer and
+# http, on top of Sources/HTTP built as its own module `HTTP` as in the package; Sources/MarketData
+# and its subfolders for control; Sources/RESP for resp) plus its entry file in Fuzz/, with the fuzzer and
 # AddressSanitizer. Seeds come from Fuzz/seeds/<target>; the growing corpus and any crash
 # artifacts go to Fuzz/out/ (git-ignored). The control target has a 10 ms time oracle inside
 # its entry point (see Fuzz/ControlParserFuzz.swift) and inputs up to 64 KiB.
@@ -33,10 +34,25 @@ entry_file() {
 
 module_sources() {
   case $1 in
-    control) echo "$here"/Sources/MarketData/*.swift ;;
+    control) find "$here/Sources/MarketData" -name '*.swift' | sort ;;
     resp) echo "$here"/Sources/RESP/*.swift ;;
     *) echo "$here"/Sources/WebSocketProtocol/*.swift ;;
   esac
+}
+
+# WebSocketProtocol imports HTTP (and uses its `package` helpers), so HTTP is built first as
+# a module of the same package name, with the same instrumentation, and linked in.
+build_http_module() {
+  local dir="$out/http-module"
+  mkdir -p "$dir"
+  if ! "$swiftc" -parse-as-library -swift-version 6 -enable-upcoming-feature ExistentialAny \
+    -sanitize=fuzzer,address -O -package-name ticker -module-name HTTP \
+    -emit-module -emit-module-path "$dir/HTTP.swiftmodule" -emit-library -static -o "$dir/libHTTP.a" \
+    "$here"/Sources/HTTP/*.swift >"$out/http-module-build.log" 2>&1; then
+    cat "$out/http-module-build.log" >&2
+    return 1
+  fi
+  echo "-I $dir -L $dir -lHTTP"
 }
 
 # libFuzzer's default -max_len is 4096; the control oracle is about messages up to 64 KiB.
@@ -60,16 +76,21 @@ build_target() {
     if ! "$swiftc" -parse-as-library -swift-version 6 -enable-upcoming-feature ExistentialAny -O -wmo \
       -module-name TimedMarketData -emit-module -emit-module-path "$timed/TimedMarketData.swiftmodule" \
       -emit-library -static -o "$timed/libTimedMarketData.a" \
-      "$here"/Sources/MarketData/*.swift >"$out/$name-timed-build.log" 2>&1; then
+      $(module_sources control) >"$out/$name-timed-build.log" 2>&1; then
       cat "$out/$name-timed-build.log" >&2
       return 1
     fi
     extra=(-I "$timed" -L "$timed" -lTimedMarketData)
+  else
+    local http_flags
+    http_flags=$(build_http_module) || return 1
+    # shellcheck disable=SC2206
+    extra=($http_flags)
   fi
   # The linker's "Cannot export local symbol __asan_*" notes are noise; shown only on failure.
   # shellcheck disable=SC2046
   if ! "$swiftc" -parse-as-library -swift-version 6 -enable-upcoming-feature ExistentialAny \
-    -sanitize=fuzzer,address -O \
+    -sanitize=fuzzer,address -O -package-name ticker \
     $(module_sources "$name") "$entry" "${extra[@]}" -o "$binary" >"$out/$name-build.log" 2>&1; then
     cat "$out/$name-build.log" >&2
     return 1

@@ -1,8 +1,3 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Immutable id ↔ symbol mapping shared by the feed, the fan-out and clients.
 /// Ids are array positions so lookups by id (the hot direction) are indexing.
 public struct SymbolTable: Sendable {
@@ -32,33 +27,6 @@ public struct SymbolTable: Sendable {
     public subscript(id: UInt32) -> SymbolInfo { all[Int(id)] }
 
     public func id(of symbol: String) -> UInt32? { idsBySymbol[symbol] }
-
-    /// Reads a CSV file. Every failure is a `SymbolTableError`: an unreadable
-    /// file becomes `.unreadable` with the system's reason in words, because
-    /// Foundation's own error prints as a multi-line `NSError` dump.
-    public static func load(path: String) throws(SymbolTableError) -> SymbolTable {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw .unreadable(path: path, reason: readFailureReason(error))
-        }
-        return try SymbolTable(csv: text)
-    }
-
-    /// "no such file or directory", "is a directory", "not UTF-8 text"...
-    private static func readFailureReason(_ error: any Error) -> String {
-        let cocoa = error as? CocoaError
-        if let posix = cocoa?.userInfo[NSUnderlyingErrorKey] as? POSIXError {
-            let text = String(cString: strerror(posix.code.rawValue))
-            return text.prefix(1).lowercased() + text.dropFirst()
-        }
-        // Foundation on Linux reports undecodable bytes as "corrupt file" (259).
-        if let code = cocoa?.code, code == .fileReadCorruptFile || code == .fileReadInapplicableStringEncoding {
-            return "not UTF-8 text"
-        }
-        return error.localizedDescription
-    }
 
     /// Only the ticker characters real venues use, so a symbol can be embedded
     /// in URLs, JSON and metrics labels without escaping.

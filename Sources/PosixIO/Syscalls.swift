@@ -90,6 +90,12 @@ public enum Syscall {
     public static func ignoreSIGPIPE() {
         _ = signal(SIGPIPE, SIG_IGN)
     }
+
+    /// _exit(2): ends the process now, running no exit handlers, whatever
+    /// other threads are doing (the drain watchdog's last resort).
+    public static func exitImmediately(_ status: Int32) -> Never {
+        Glibc._exit(status)
+    }
 }
 
 /// Clocks. Wall-clock nanoseconds stamp ticks (they cross processes); the

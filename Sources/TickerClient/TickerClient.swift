@@ -1,3 +1,4 @@
+import HTTP
 import MarketData
 import PosixIO
 import WebSocketProtocol

@@ -1,3 +1,4 @@
+import HTTP
 import MarketData
 import PosixIO
 import WebSocketProtocol
@@ -88,9 +89,10 @@ extension Connection {
         case "/metrics":
             return .response(Self.response(status: 200, contentType: "text/plain; version=0.0.4",
                                            body: Array(worker.shared.renderMetrics().utf8)))
-        case "/", "/index.html":
-            return .response(Self.response(status: 200, contentType: "text/html; charset=utf-8", body: DashboardPage.bytes))
         default:
+            if let asset = DashboardAssets.response(path: head.path, ifNoneMatch: head.headers(named: "If-None-Match")) {
+                return .response(asset)
+            }
             return .response(Self.textResponse(status: 404, text: "no such path"))
         }
     }

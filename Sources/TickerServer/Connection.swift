@@ -1,4 +1,5 @@
 import FanoutHub
+import HTTP
 import MarketData
 import PosixIO
 import WebSocketProtocol

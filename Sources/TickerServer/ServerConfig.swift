@@ -10,7 +10,7 @@ public struct ServerConfig: Sendable {
     /// One epoll loop per core: each connection lives on one loop, so loops
     /// never contend, and more loops than cores only adds context switches.
     public var loops = ServerConfig.defaultLoopCount
-    /// CSV universe; nil means the bundled `Fixtures/symbols.csv` (searched near the executable and the working directory).
+    /// CSV universe; nil means the default universe compiled into the binary (`Sources/TickerServer/Universe/symbols.csv`).
     public var symbolsPath: String?
     public var seed: UInt64 = 42
     /// Mean time between two ticks of one symbol, in milliseconds.

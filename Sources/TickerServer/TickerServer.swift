@@ -151,8 +151,27 @@ public final class TickerServer: Sendable {
 /// Where the symbol universe comes from: a CSV path, or the default
 /// universe compiled into the binary (so `ticker serve` runs from anywhere).
 public enum SymbolUniverse {
-    public static func load(path: String?) throws -> SymbolTable {
-        if let path { return try SymbolTable.load(path: path) }
-        return try SymbolTable(csv: EmbeddedAssets.symbolsCSV)
+    /// Sources/TickerServer/Universe/symbols.csv, embedded by SwiftPM (see Package.swift).
+    public static var defaultCSV: String { String(decoding: PackageResources.symbols_csv, as: UTF8.self) }
+
+    public static func load(path: String?) throws(SymbolTableError) -> SymbolTable {
+        guard let path else { return try SymbolTable(csv: defaultCSV) }
+        return try SymbolTable(csv: readCSV(path: path))
+    }
+
+    /// A CSV file's text. Every failure is `SymbolTableError.unreadable` with
+    /// the system's reason in words ("no such file or directory", "is a
+    /// directory", "not UTF-8 text"), one sentence an operator can act on.
+    public static func readCSV(path: String) throws(SymbolTableError) -> String {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileReader.readAll(path: path)
+        } catch {
+            throw .unreadable(path: path, reason: error.reason.prefix(1).lowercased() + error.reason.dropFirst())
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .unreadable(path: path, reason: "not UTF-8 text")
+        }
+        return text
     }
 }

@@ -1,3 +1,4 @@
+import HTTP
 /// The opening handshake (RFC 6455 §4), both sides, without I/O.
 public enum WebSocketHandshake {
     /// The fixed GUID from RFC 6455 §1.3 that both sides append to the key.

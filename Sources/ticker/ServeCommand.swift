@@ -16,7 +16,7 @@ enum ServeCommand {
       --port N                 TCP port (default 8080; 0 picks a free one)
       --loops N                Event-loop threads (default: one per core)
       --symbols FILE           Symbol universe CSV (default: the built-in 500+ symbols,
-                               same as Fixtures/symbols.csv)
+                               Sources/TickerServer/Universe/symbols.csv)
       --seed N                 Feed PRNG seed; same seed, same ticks (default 42)
       --interval-ms X          Mean time between two ticks of one symbol, 0.1-60000 (default 10)
       --feed-period-ms X       How often the feed publishes a batch, 0.05-1000 (default 1)
@@ -125,8 +125,8 @@ enum ServeCommand {
             let watchdog = Thread {
                 Clock.sleep(untilMonotonic: deadline)
                 Log.warning("drain deadline passed with \(server.openConnections) connection(s) open; exiting")
-                // _exit: no exit handlers while loop threads may still be running.
-                _exit(0)
+                // No exit handlers while loop threads may still be running.
+                Syscall.exitImmediately(0)
             }
             watchdog.name = "ticker-drain-deadline"
             watchdog.start()

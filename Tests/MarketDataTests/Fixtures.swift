@@ -30,8 +30,10 @@ enum Fixtures {
         return bytes
     }
 
+    /// The default universe the server compiles in (Sources/TickerServer/Universe/symbols.csv).
     static func symbols() throws -> SymbolTable {
-        try SymbolTable.load(path: path("symbols.csv"))
+        try SymbolTable(csv: String(contentsOf: root.deletingLastPathComponent()
+            .appendingPathComponent("Sources/TickerServer/Universe/symbols.csv"), encoding: .utf8))
     }
 
     enum FixtureError: Error {

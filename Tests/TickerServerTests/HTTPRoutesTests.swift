@@ -34,6 +34,40 @@ import TickerServer
         }
     }
 
+    /// The page's script modules and stylesheet: right type, revalidated by ETag, 304 without a body.
+    @Test func dashboardAssetsWithTypesAndRevalidation() async throws {
+        try await withServer { server throws in
+            func field(_ s: RawSocket, _ name: String) -> String? {
+                let head = s.text.components(separatedBy: "\r\n\r\n")[0]
+                for line in head.components(separatedBy: "\r\n") {
+                    let parts = line.split(separator: ":", maxSplits: 1)
+                    if parts.count == 2, parts[0].lowercased() == name.lowercased() {
+                        return parts[1].trimmingCharacters(in: .whitespaces)
+                    }
+                }
+                return nil
+            }
+            let page = try get("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port)
+            #expect(page.status == 200)
+            #expect(page.text.contains("assets/app.js"))
+            for (path, type) in [("/assets/wire.js", "text/javascript; charset=utf-8"),
+                                 ("/assets/app.js", "text/javascript; charset=utf-8"),
+                                 ("/assets/dashboard.css", "text/css; charset=utf-8")] {
+                let s = try get("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port)
+                #expect(s.status == 200, "\(path)")
+                #expect(field(s, "Content-Type") == type, "\(path)")
+                #expect(field(s, "Cache-Control") == "no-cache", "\(path)")
+                let etag = try #require(field(s, "ETag"), "\(path)")
+                let again = try get("GET \(path) HTTP/1.1\r\nHost: x\r\nIf-None-Match: \(etag)\r\n\r\n", port: server.port)
+                #expect(again.status == 304, "\(path)")
+                #expect(again.text.hasSuffix("\r\n\r\n"), "304 has no body")
+            }
+            #expect(try get("GET /assets/nope.js HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port).status == 404)
+            #expect(try get("GET /assets/../Package.swift HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port).status
+                .map { $0 == 404 || $0 == 400 } == true)
+        }
+    }
+
     @Test func unknownPathWrongMethodAndTraversal() async throws {
         try await withServer { server throws in
             #expect(try get("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port).status == 404)

@@ -203,7 +203,11 @@ def main():
                 state["symbols"] = [s["symbol"] for s in json.load(r)]
             with urllib.request.urlopen(server.base + "/", timeout=5) as r:
                 page = r.read().decode()
-            assert "tickerDashboard" in page, "GET / is not the dashboard page"
+            assert 'src="assets/app.js"' in page, "GET / is not the dashboard page"
+            with urllib.request.urlopen(server.base + "/assets/app.js", timeout=5) as r:
+                app = r.read().decode()
+                assert r.headers["Content-Type"].startswith("text/javascript"), r.headers["Content-Type"]
+            assert "tickerDashboard" in app, "/assets/app.js is not the dashboard's script"
             return f"pid {server.proc.pid} port {port}, {len(state['symbols'])} symbols"
 
         if "symbols" not in state:

@@ -1,7 +1,6 @@
-// Checks the dashboard's wire decoder (the block between the
-// "BEGIN wire decoder" / "END wire decoder" markers in
-// Sources/TickerServer/Dashboard/index.html) against the golden tick batch
-// written by an independent Python encoder (Fixtures/golden/tick_batch.hex).
+// Checks the dashboard's wire decoder (Sources/TickerServer/Dashboard/wire.js,
+// the very module the page imports) against the golden tick batch written by
+// an independent Python encoder (Fixtures/golden/tick_batch.hex).
 //
 //   node Tests/browser/decode_golden.mjs [path/to/tick_batch.hex]
 //
@@ -11,12 +10,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const html = readFileSync(join(root, 'Sources/TickerServer/Dashboard/index.html'), 'utf8');
-const begin = html.indexOf('// ===== BEGIN wire decoder');
-const end = html.indexOf('// ===== END wire decoder');
-if (begin < 0 || end < 0) throw new Error('decoder markers not found in index.html');
-const api = new Function(html.slice(begin, end) +
-  '\nreturn { WIRE, readHeader, readRecord, formatPrice, classifySequence, nsHiLoToMs, readU64, readI64 };')();
+// wire.js is an ES module named .js with no package.json around it, which
+// node (20) would read as CommonJS: import its text as a module instead.
+const source = readFileSync(join(root, 'Sources/TickerServer/Dashboard/wire.js'), 'utf8');
+const api = await import('data:text/javascript;charset=utf-8,' + encodeURIComponent(source));
 
 const fixture = process.argv[2] || join(root, 'Fixtures/golden/tick_batch.hex');
 if (!existsSync(fixture)) { console.error('fixture not found: ' + fixture); process.exit(2); }

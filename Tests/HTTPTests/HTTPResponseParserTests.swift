@@ -1,5 +1,5 @@
 import Testing
-import WebSocketProtocol
+import HTTP
 
 @Suite struct HTTPResponseParserTests {
     @Test func parsesStatusHeadersAndLeavesFollowingBytes() {

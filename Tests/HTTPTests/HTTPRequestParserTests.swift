@@ -1,5 +1,5 @@
 import Testing
-import WebSocketProtocol
+import HTTP
 
 let upgradeRequest = """
     GET /feed?symbols=AAPL HTTP/1.1\r

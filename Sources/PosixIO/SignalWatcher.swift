@@ -3,11 +3,13 @@ import Dispatch
 import Glibc
 #endif
 
-/// SIGTERM / SIGINT start a graceful shutdown instead of killing the process.
-enum SignalWatcher {
+/// SIGTERM / SIGINT start a graceful shutdown instead of killing the process:
+/// the signals are ignored as such and delivered to `handler` on a Dispatch
+/// queue instead, so nothing runs in signal context.
+public enum SignalWatcher {
     nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
 
-    static func onTerminate(_ handler: @escaping @Sendable () -> Void) {
+    public static func onTerminate(_ handler: @escaping @Sendable () -> Void) {
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())

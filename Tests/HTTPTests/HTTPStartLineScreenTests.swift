@@ -1,5 +1,5 @@
 import Testing
-import WebSocketProtocol
+import HTTP
 
 /// Non-HTTP bytes on the plain port fail on their first impossible byte, and the
 /// screen never refuses a line the full parser would accept.

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Generates Fixtures/symbols.csv deterministically.
+"""Generates symbols.csv (beside this script) deterministically: the default
+universe the server compiles in (Package.swift, `.embedInCode`).
 
 Real large caps come first with hand-picked prices and annual volatilities
 (approximate, mid-2020s levels); the remainder are plausible synthetic
 tickers so the feed has a realistic long tail of less liquid names.
 Re-running produces byte-identical output (fixed seed).
 """
+import pathlib
 import random
 
 REAL = [
@@ -99,7 +101,7 @@ def main():
         vol = round(min(1.2, max(0.12, rng.lognormvariate(-1.0, 0.35) + (0.15 if price < 10 else 0))), 2)
         lot = 100 if price > 5 else rng.choice([100, 500, 1000])
         rows.append((s, price, vol, 0.01, lot))
-    with open("symbols.csv", "w") as f:
+    with open(pathlib.Path(__file__).resolve().parent / "symbols.csv", "w") as f:
         f.write("symbol,price,volatility,tick_size,lot_size\n")
         for s, p, v, t, lot in rows:
             fmt = "{:.4f}" if t < 0.01 else "{:.2f}"

@@ -1,0 +1,197 @@
+// The page's model: the symbol catalogue, the watched symbols' latest ticks
+// and histories, and the counters the status bar shows. Tick batches and
+// control replies change it here; nothing here touches the DOM or the socket.
+import { WIRE, readHeader, readRecord, nsHiLoToMs, classifySequence } from './wire.js';
+
+export const SPARK_POINTS = 120;     // one per 500 ms: 60 s
+export const DETAIL_POINTS = 600;    // one per 100 ms: 60 s
+export const SAMPLE_MS = 100;
+const SPARK_EVERY = 5;
+const LAT_RING = 4096, LAT_WINDOW_MS = 3000;
+
+export const catalogue = new Map();       // symbol -> {symbol, id, exponent, tickSize, price}
+export const catalogueById = [];          // id -> symbol name (for counting ticks of symbols no longer watched)
+export const watchlist = [];              // ordered symbol names (edited in place)
+export const states = new Map();          // symbol -> SymbolState (watched symbols only)
+export const byId = [];                   // symbol id -> SymbolState, for the current connection
+export const subscribed = new Set();      // names the server confirmed on this connection
+export const refPrices = new Map();       // symbol -> {m, exp}: first last price since the page opened
+// symbol id -> records received (watched or not); an array, not a Map
+// keyed by name: this is touched for every one of ~52,000 records a second.
+export const tickCountById = [];
+/** Scalars other modules read and set: the selected symbol, whether the catalogue arrived. */
+export const page = { selected: null, catalogueLoaded: false };
+
+export const stats = {
+  messages: 0, ticks: 0, gaps: 0, conflated: 0, conflatedUpdates: 0, badFrames: 0, unrouted: 0,
+  reconnects: 0, msgRate: 0, tickRate: 0, latencyP50: null, rttMs: null, fps: 0, frames: 0,
+};
+/** The stream's connection, as the status bar and the watchlist editor see it. */
+export const link = {
+  state: 'connecting', lastCloseCode: null, heartbeatMs: 15000, limits: null,
+  ws: null, attempt: 0, reconnectAt: 0,
+};
+/** What the next animation frame must repaint besides dirty rows. */
+export const dirty = { status: true, detail: true, chart: true };
+
+const latTimes = new Float64Array(LAT_RING), latVals = new Float64Array(LAT_RING);
+let latHead = 0, latCount = 0;
+
+/** A fixed-size ring of numbers; `at(0)` is the oldest. */
+export function Ring(n) { this.a = new Float64Array(n); this.head = 0; this.count = 0; }
+Ring.prototype.push = function (v) {
+  this.a[this.head] = v; this.head = (this.head + 1) % this.a.length;
+  if (this.count < this.a.length) this.count++;
+};
+Ring.prototype.at = function (i) {
+  const n = this.a.length;
+  return this.a[(this.head - this.count + i + n) % n];
+};
+
+export function newState(symbol) {
+  const info = catalogue.get(symbol);
+  return {
+    symbol, id: info ? info.id : -1, exponent: info ? info.exponent : -2,
+    prev: null, seq: 0, flags: 0, conflatedCount: 0, timeHi: 0, timeLo: 0,
+    bid: 0, ask: 0, last: 0, bidSize: 0, askSize: 0, lastSize: 0, has: false,
+    updates: 0, updatesMark: 0, rate: 0, gaps: 0, conflated: 0, stale: true,
+    dirty: true, sparkDirty: true, resyncAt: 0,
+    spark: new Ring(SPARK_POINTS), dLast: new Ring(DETAIL_POINTS), dBid: new Ring(DETAIL_POINTS), dAsk: new Ring(DETAIL_POINTS),
+    row: null,
+  };
+}
+
+// Gap recovery (docs/PROTOCOL.md): unsubscribe + resubscribe yields a fresh
+// snapshot. Symbols wait here (at most once per 10 s each) for the stream to
+// batch them into one request a second.
+export const resyncQueue = new Set();
+function requestResync(S) {
+  const now = performance.now();
+  if (now < S.resyncAt) return;
+  S.resyncAt = now + 10000;
+  resyncQueue.add(S.symbol);
+}
+
+// ---------------------------------------------------------------- tick batches
+const R = {
+  symbolId: 0, flags: 0, exponent: 0, seq: 0, timeHi: 0, timeLo: 0,
+  bid: 0, ask: 0, last: 0, bidSize: 0, askSize: 0, lastSize: 0, conflatedCount: 0,
+};
+
+/** Applies one binary message: every record updates its symbol's state and the counters. */
+export function applyTickBatch(buf) {
+  const dv = new DataView(buf);
+  const h = readHeader(dv);
+  if (typeof h === 'string') { stats.badFrames++; return; }
+  stats.messages++;
+  const size = h.size;
+  let newestMs = 0;
+  for (let i = 0, off = WIRE.HEADER_SIZE; i < h.count; i++, off += size) {
+    readRecord(dv, off, R);
+    stats.ticks++;
+    if (R.flags & WIRE.FLAG_CONFLATED) { stats.conflated++; stats.conflatedUpdates += R.conflatedCount; }
+    const t = nsHiLoToMs(R.timeHi, R.timeLo);
+    if (t > newestMs) newestMs = t;
+    tickCountById[R.symbolId] = (tickCountById[R.symbolId] || 0) + 1;
+    const S = byId[R.symbolId];
+    if (S === undefined) { stats.unrouted++; continue; }
+    const kind = classifySequence(S.prev, R.seq, R.flags, R.conflatedCount);
+    if (kind === 'gap') { stats.gaps++; S.gaps++; requestResync(S); }
+    S.prev = R.seq;
+    S.seq = R.seq;
+    S.flags = R.flags;
+    S.conflatedCount = R.conflatedCount;
+    if (R.flags & WIRE.FLAG_CONFLATED) S.conflated++;
+    S.exponent = R.exponent;
+    S.timeHi = R.timeHi; S.timeLo = R.timeLo;
+    S.bid = R.bid; S.ask = R.ask; S.last = R.last;
+    S.bidSize = R.bidSize; S.askSize = R.askSize; S.lastSize = R.lastSize;
+    S.has = true;
+    S.stale = false;
+    S.updates++;
+    S.dirty = true;
+    if (!refPrices.has(S.symbol)) refPrices.set(S.symbol, { m: R.last, exp: R.exponent });
+  }
+  if (newestMs > 0) {
+    latTimes[latHead] = performance.now();
+    latVals[latHead] = Date.now() - newestMs;
+    latHead = (latHead + 1) % LAT_RING;
+    if (latCount < LAT_RING) latCount++;
+  }
+  if (page.selected !== null) dirty.detail = true;
+}
+
+// ---------------------------------------------------------------- control replies
+export function applySubscribed(refs) {
+  for (const ref of refs) {
+    catalogueById[ref.id] = ref.symbol;
+    const S = states.get(ref.symbol);
+    if (!S) continue;
+    S.id = ref.id;
+    S.prev = null;            // the first record after subscribe is a baseline
+    byId[ref.id] = S;
+    subscribed.add(ref.symbol);
+  }
+}
+
+export function applyUnsubscribed(refs) {
+  for (const ref of refs) {
+    subscribed.delete(ref.symbol);
+    const S = byId[ref.id];
+    if (S && !states.has(S.symbol)) byId[ref.id] = undefined;
+  }
+}
+
+/** The connection is gone: every symbol is stale until its next snapshot. */
+export function markDisconnected() {
+  subscribed.clear();
+  byId.length = 0;
+  for (const S of states.values()) { S.stale = true; S.prev = null; S.dirty = true; }
+  dirty.detail = true;
+}
+
+// ---------------------------------------------------------------- sampling and rates
+let sampleTick = 0;
+/** Every SAMPLE_MS: one chart point per watched symbol, one sparkline point every SPARK_EVERY. */
+export function sampleHistories() {
+  sampleTick++;
+  const spark = sampleTick % SPARK_EVERY === 0;
+  for (const S of states.values()) {
+    if (!S.has) continue;
+    const f = Math.pow(10, S.exponent);
+    S.dLast.push(S.last * f); S.dBid.push(S.bid * f); S.dAsk.push(S.ask * f);
+    if (spark) { S.spark.push(S.last * f); S.sparkDirty = true; }
+  }
+  dirty.chart = true;
+}
+
+let rateMark = performance.now(), msgMark = 0, tickMark = 0, frameMark = 0;
+/** Every second: message, tick, frame and per-symbol update rates, and the latency p50. */
+export function updateRates() {
+  const now = performance.now();
+  const dt = (now - rateMark) / 1000;
+  rateMark = now;
+  stats.msgRate = (stats.messages - msgMark) / dt;
+  stats.tickRate = (stats.ticks - tickMark) / dt;
+  stats.fps = (stats.frames - frameMark) / dt;
+  msgMark = stats.messages; tickMark = stats.ticks; frameMark = stats.frames;
+  for (const S of states.values()) {
+    S.rate = (S.updates - S.updatesMark) / dt;
+    S.updatesMark = S.updates;
+    if (S.row) S.dirty = true;
+  }
+  // p50 latency over the last LAT_WINDOW_MS
+  const vals = [];
+  for (let i = 0; i < latCount; i++) {
+    const j = (latHead - 1 - i + LAT_RING) % LAT_RING;
+    if (now - latTimes[j] > LAT_WINDOW_MS) break;
+    vals.push(latVals[j]);
+  }
+  if (vals.length) {
+    vals.sort((a, b) => a - b);
+    stats.latencyP50 = vals[(vals.length - 1) >> 1];
+  } else {
+    stats.latencyP50 = null;
+  }
+  dirty.status = true;
+}

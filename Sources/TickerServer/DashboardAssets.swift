@@ -1,0 +1,84 @@
+import HTTP
+import WebSocketProtocol
+
+/// One file of the dashboard as the server sends it.
+struct DashboardAsset: Sendable {
+    let contentType: String
+    let body: [UInt8]
+    /// A strong validator derived from the bytes, so a browser revalidates
+    /// with `If-None-Match` and gets `304` until the binary changes.
+    let etag: String
+
+    init(contentType: String, body: [UInt8]) {
+        self.contentType = contentType
+        self.body = body
+        self.etag = "\"\(Self.fnv1a64(body))\""
+    }
+
+    /// FNV-1a, 64-bit, as 16 hex digits: not a security hash, only a cheap
+    /// fingerprint that changes whenever the file does.
+    static func fnv1a64(_ bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// The dashboard (Sources/TickerServer/Dashboard/), compiled into the binary
+/// by SwiftPM (`.embedInCode` in Package.swift gives `PackageResources`), so
+/// the server needs no files at run time. The page is `/`; its stylesheet
+/// and script modules are `/assets/<file>`. Only the paths in this table are
+/// ever served: a lookup, not a file-system path, so no traversal reaches
+/// anything else.
+enum DashboardAssets {
+    static let javaScript = "text/javascript; charset=utf-8"   // RFC 9239
+
+    static let byPath: [String: DashboardAsset] = {
+        let page = DashboardAsset(contentType: "text/html; charset=utf-8", body: PackageResources.index_html)
+        return [
+            "/": page,
+            "/index.html": page,
+            "/assets/dashboard.css": DashboardAsset(contentType: "text/css; charset=utf-8", body: PackageResources.dashboard_css),
+            "/assets/wire.js": DashboardAsset(contentType: javaScript, body: PackageResources.wire_js),
+            "/assets/state.js": DashboardAsset(contentType: javaScript, body: PackageResources.state_js),
+            "/assets/charts.js": DashboardAsset(contentType: javaScript, body: PackageResources.charts_js),
+            "/assets/render.js": DashboardAsset(contentType: javaScript, body: PackageResources.render_js),
+            "/assets/stream.js": DashboardAsset(contentType: javaScript, body: PackageResources.stream_js),
+            "/assets/watchlist.js": DashboardAsset(contentType: javaScript, body: PackageResources.watchlist_js),
+            "/assets/app.js": DashboardAsset(contentType: javaScript, body: PackageResources.app_js),
+        ]
+    }()
+
+    /// The answer to a GET of `path`, or nil when it is not a dashboard file.
+    /// `Cache-Control: no-cache` lets the browser keep a copy but makes it ask
+    /// first; a matching `If-None-Match` (RFC 9110 §13.1.2) gets `304` with no body.
+    static func response(path: String, ifNoneMatch: [String]) -> HTTPResponse? {
+        guard let asset = byPath[path] else { return nil }
+        let headers = [("Cache-Control", "no-cache"), ("ETag", asset.etag)]
+        if matches(ifNoneMatch, etag: asset.etag) {
+            return HTTPResponse(status: 304, headers: headers, body: [])
+        }
+        return HTTPResponse(
+            status: 200,
+            headers: [("Content-Type", asset.contentType), ("X-Content-Type-Options", "nosniff")] + headers,
+            body: asset.body)
+    }
+
+    /// `If-None-Match` uses the weak comparison: `W/"x"` matches `"x"`, and `*` matches any.
+    static func matches(_ fieldValues: [String], etag: String) -> Bool {
+        for value in fieldValues {
+            for candidate in value.split(separator: ",") {
+                var tag = candidate.drop { $0 == " " || $0 == "\t" }
+                while let last = tag.last, last == " " || last == "\t" { tag = tag.dropLast() }
+                if tag == "*" { return true }
+                if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
+                if tag == etag { return true }
+            }
+        }
+        return false
+    }
+}
