@@ -54,6 +54,7 @@ function snapshotSymbol(S) {
     eventTimeNs: S.has ? ((BigInt(S.timeHi) << 32n) | BigInt(S.timeLo)).toString() : null,
     snapshot: (S.flags & WIRE.FLAG_SNAPSHOT) !== 0, conflatedCount: S.conflatedCount,
     updates: S.updates, updatesPerSecond: S.rate, gaps: S.gaps, conflated: S.conflated, stale: S.stale,
+    resume: S.resume,
   };
 }
 const view = {

@@ -91,6 +91,9 @@ function buildRow(S) {
   r.dataset.symbol = S.symbol;
   r.dataset.seq = '';
   const sym = cell('sym', S.symbol);
+  const rs = document.createElement('span');   // the resume marker, painted only when it changes
+  rs.className = 'rs';
+  sym.appendChild(rs);
   const bsz = textCell('num sz c-bsz');
   const bid = textCell('num px c-bid');
   const ask = textCell('num px c-ask');
@@ -111,8 +114,8 @@ function buildRow(S) {
   rm.textContent = '×';
   r.append(sym, bsz, bid, ask, asz, last, chg, chgp, rate, sparkBox, rm);
   S.row = {
-    el: r, bid, ask, last, bsz, asz, chg, chgp, rate, canvas, ctx: null,
-    shown: { seq: null, bid: null, ask: null, last: null, bsz: null, asz: null, chg: null, rate: null, stale: true, exp: null },
+    el: r, rs, bid, ask, last, bsz, asz, chg, chgp, rate, canvas, ctx: null,
+    shown: { seq: null, bid: null, ask: null, last: null, bsz: null, asz: null, chg: null, rate: null, stale: true, exp: null, resume: '' },
     flashUntil: [0, 0, 0], flashing: false, nextFlash: 0, sel: false, nextPaint: 0,
   };
   return r;
@@ -168,6 +171,14 @@ function paintRow(S, now) {
     // all coming due again together
     row.nextPaint = now + rowPaintMs * (0.75 + 0.5 * Math.random());
     if (shown.stale !== S.stale) { row.el.classList.toggle('stale', S.stale); shown.stale = S.stale; }
+    if (shown.resume !== S.resume) {
+      row.rs.textContent = S.resume;
+      row.rs.className = 'rs ' + S.resume;
+      row.rs.title = S.resume === 'resumed' ? 'reconnected without a gap: the missed updates were replayed'
+        : S.resume === 'reset' ? 'reconnected, but the server could not replay the missed updates (restarted, or away too long): fresh snapshot' : '';
+      row.el.dataset.resume = S.resume;
+      shown.resume = S.resume;
+    }
     if (S.has) {
       if (shown.seq !== S.seq) { row.el.dataset.seq = String(S.seq); shown.seq = S.seq; }
       const exp = S.exponent;

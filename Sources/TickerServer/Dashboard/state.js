@@ -30,6 +30,7 @@ export const stats = {
 export const link = {
   state: 'connecting', lastCloseCode: null, heartbeatMs: 15000, limits: null,
   ws: null, attempt: 0, reconnectAt: 0,
+  epoch: null,                            // welcome.epoch of the current (or last) connection
 };
 /** What the next animation frame must repaint besides dirty rows. */
 export const dirty = { status: true, detail: true, chart: true };
@@ -56,6 +57,11 @@ export function newState(symbol) {
     bid: 0, ask: 0, last: 0, bidSize: 0, askSize: 0, lastSize: 0, has: false,
     updates: 0, updatesMark: 0, rate: 0, gaps: 0, conflated: 0, stale: true,
     dirty: true, sparkDirty: true, resyncAt: 0,
+    // Resume (docs/PROTOCOL.md "Resuming"): the last sequence seen before a
+    // disconnect and the welcome epoch it was seen under, sent as `from` and
+    // `epoch` on the next connection; `resume` is what the server answered
+    // for this row ('resumed', 'reset' or '').
+    resumeFrom: null, resumeEpoch: null, resume: '',
     spark: new Ring(SPARK_POINTS), dLast: new Ring(DETAIL_POINTS), dBid: new Ring(DETAIL_POINTS), dAsk: new Ring(DETAIL_POINTS),
     row: null,
   };
@@ -121,14 +127,51 @@ export function applyTickBatch(buf) {
   if (page.selected !== null) dirty.detail = true;
 }
 
+// ---------------------------------------------------------------- resume points
+/**
+ * Splits names to subscribe into requests: those without a resume point
+ * (`from` null) and, per epoch, those with one (`from`: symbol -> last
+ * sequence). Rows normally all share one epoch; after a connection that
+ * dropped before its subscribe reply, some may still hold an older one.
+ */
+export function resumeGroups(names) {
+  const plain = [];
+  const byEpoch = new Map();          // epoch (null: the server sent none) -> {names, from, epoch}
+  for (const name of names) {
+    const S = states.get(name);
+    if (!S || S.resumeFrom === null) { plain.push(name); continue; }
+    let g = byEpoch.get(S.resumeEpoch);
+    if (!g) { g = { names: [], from: {}, epoch: S.resumeEpoch }; byEpoch.set(S.resumeEpoch, g); }
+    g.names.push(name);
+    g.from[name] = S.resumeFrom;
+  }
+  const out = [...byEpoch.values()];
+  if (plain.length) out.unshift({ names: plain, from: null, epoch: null });
+  return out;
+}
+
 // ---------------------------------------------------------------- control replies
-export function applySubscribed(refs) {
+/** A `subscribed` reply; `resumed` lists the symbols whose missed updates follow. */
+export function applySubscribed(refs, resumed) {
+  const ok = new Set(Array.isArray(resumed) ? resumed : []);
   for (const ref of refs) {
     catalogueById[ref.id] = ref.symbol;
     const S = states.get(ref.symbol);
     if (!S) continue;
     S.id = ref.id;
-    S.prev = null;            // the first record after subscribe is a baseline
+    if (S.resumeFrom !== null) {
+      // Resumed: the missed updates follow, so the sequence carries on.
+      // Anything else (listed as reset, or a server that ignores `from`):
+      // the next record is a new baseline.
+      const r = ok.has(ref.symbol);
+      S.prev = r ? S.resumeFrom : null;
+      S.resume = r ? 'resumed' : 'reset';
+      S.resumeFrom = null;
+      S.resumeEpoch = null;
+      S.dirty = true;
+    } else {
+      S.prev = null;          // the first record after subscribe is a baseline
+    }
     byId[ref.id] = S;
     subscribed.add(ref.symbol);
   }
@@ -142,11 +185,17 @@ export function applyUnsubscribed(refs) {
   }
 }
 
-/** The connection is gone: every symbol is stale until its next snapshot. */
+/**
+ * The connection is gone: every symbol is stale until its next record, and
+ * keeps the last sequence it saw (with the connection's epoch) to resume from.
+ */
 export function markDisconnected() {
   subscribed.clear();
   byId.length = 0;
-  for (const S of states.values()) { S.stale = true; S.prev = null; S.dirty = true; }
+  for (const S of states.values()) {
+    if (S.prev !== null) { S.resumeFrom = S.prev; S.resumeEpoch = link.epoch; }
+    S.stale = true; S.prev = null; S.dirty = true;
+  }
   dirty.detail = true;
 }
 

@@ -2,7 +2,7 @@
 // replies, gap resyncs, an application ping, and reconnection with back-off.
 import {
   watchlist, states, subscribed, stats, dirty, link, resyncQueue,
-  applyTickBatch, applySubscribed, applyUnsubscribed, markDisconnected,
+  applyTickBatch, applySubscribed, applyUnsubscribed, markDisconnected, resumeGroups,
 } from './state.js';
 import { notice } from './render.js';
 
@@ -26,16 +26,25 @@ function send(obj) {
   link.ws.send(JSON.stringify(obj));
   return true;
 }
-function request(op, symbols) {
+function request(op, symbols, from, epoch) {
   const id = reqId++;
   const msg = symbols ? { op, id, symbols } : { op, id };
+  if (from) {
+    // Resume (docs/PROTOCOL.md): the last sequence per symbol and the epoch
+    // of the connection it was seen on.
+    msg.from = from;
+    if (epoch !== null && epoch !== undefined) msg.epoch = epoch;
+  }
   if (send(msg)) pending.set(id, { op, symbols, sentAt: performance.now() });
   if (pending.size > 256) pending.delete(pending.keys().next().value);
   return id;
 }
 export function sendSubscribe(names) {
   if (link.state !== 'live' || names.length === 0) return;
-  for (let i = 0; i < names.length; i += 1000) request('subscribe', names.slice(i, i + 1000));
+  for (let i = 0; i < names.length; i += 1000) {
+    // After a reconnect every row resumes from the last sequence it saw.
+    for (const g of resumeGroups(names.slice(i, i + 1000))) request('subscribe', g.names, g.from, g.epoch);
+  }
 }
 export function sendUnsubscribe(names) {
   if (link.state !== 'live' || names.length === 0) return;
@@ -65,6 +74,7 @@ function onControl(text) {
       if (msg.protocol !== 1) notice('Server speaks protocol ' + msg.protocol + '; this page knows 1');
       if (typeof msg.heartbeat_ms === 'number' && msg.heartbeat_ms > 0) link.heartbeatMs = msg.heartbeat_ms;
       link.limits = msg.limits || null;
+      link.epoch = typeof msg.epoch === 'number' ? msg.epoch : null;
       if (stats.reconnects > 0 && link.attempt > 0) notice('Reconnected');
       link.attempt = 0;
       setState('live');
@@ -73,7 +83,7 @@ function onControl(text) {
       break;
     }
     case 'subscribed':
-      applySubscribed(msg.symbols || []);
+      applySubscribed(msg.symbols || [], msg.resumed);
       break;
     case 'unsubscribed':
       applyUnsubscribed(msg.symbols || []);
