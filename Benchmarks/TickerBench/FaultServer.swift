@@ -41,8 +41,12 @@ final class FaultServer: @unchecked Sendable {
         // an operator running `ticker serve` on this machine gets, both cores
         // and the default loop count. The generator stays on CPU 1, so it can
         // never take more than one core from the server.
-        if ProcessInfo.processInfo.environment["TICKER_FAULT_PIN"] == "1", let taskset = Pinning.taskset {
-            argv += [taskset.path, "-c", "0"]
+        // It must not inherit this process's own pin (CPU 1): taskset widens
+        // its mask to every CPU, else it would share the generator's core
+        // and, following its affinity mask, run a single loop.
+        if let taskset = Pinning.taskset {
+            let pin = ProcessInfo.processInfo.environment["TICKER_FAULT_PIN"] == "1"
+            argv += [taskset.path, "-c", pin ? "0" : "0-\(ProcessInfo.processInfo.processorCount - 1)"]
         }
         // A profiler or tracer in front of the server (e.g. `perf record -g --`).
         if let wrap = ProcessInfo.processInfo.environment["TICKER_BENCH_WRAP"] { argv += wrap.split(separator: " ").map(String.init) }
