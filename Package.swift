@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "PosixIO", dependencies: ["CTickerShim"], swiftSettings: strict),
         .target(
             name: "TickerServer",
-            dependencies: ["WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO"],
+            dependencies: ["WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO", "RESP", "RedisClient"],
             // The page is compiled in via Scripts/embed-assets.py, not loaded as a resource.
             exclude: ["Dashboard"],
             swiftSettings: strict),
@@ -44,7 +44,7 @@ let package = Package(
             dependencies: ["WebSocketProtocol", "MarketData", "PosixIO"],
             swiftSettings: strict),
         .executableTarget(
-            name: "ticker", dependencies: ["TickerServer", "TickerClient", "FanoutHub", "MarketData", "PosixIO"],
+            name: "ticker", dependencies: ["TickerServer", "TickerClient", "FanoutHub", "MarketData", "PosixIO", "RESP", "RedisClient"],
             swiftSettings: strict),
 
         // Benchmark support (statistics, loss ledger, SVG) and the benchmark itself.

@@ -1,0 +1,143 @@
+import Foundation
+import MarketData
+import Testing
+import TickerClient
+
+/// Issue 12, acceptance 1 (bounded version): a real redis-server, one feed node
+/// (`ticker feed --redis`) and three gateways (`ticker serve --redis`); 300
+/// clients spread over the gateways on overlapping symbols receive identical
+/// records (same sequence, same values) for the same symbol, with no gap, and a
+/// late subscriber gets the same snapshot on every gateway.
+@Suite(.serialized, .enabled(if: RedisTestServer.isAvailable, RedisTestServer.skipReason))
+struct GatewayTests {
+    final class Probe {
+        let client: TickerClient
+        let gateway: Int
+        var wanted: Set<UInt32> = []
+        var acked = false
+        /// Per symbol, per sequence: the record's values. Flags and
+        /// `conflatedCount` are cleared: a connection (or a loop) that fell
+        /// behind on this loaded machine may conflate and declare it, which is
+        /// per-connection by design; sequence and values never differ.
+        var records: [UInt32: [UInt64: Tick]] = [:]
+        var conflated = 0
+        var snapshots: [UInt32: Tick] = [:]
+        var foreign = 0
+
+        init(_ client: TickerClient, gateway: Int) {
+            self.client = client
+            self.gateway = gateway
+        }
+
+        func pump() throws {
+            while let event = try client.next(timeoutMs: 0) {
+                switch event {
+                case .control(.subscribed): acked = true
+                case .ticks(_, let ticks):
+                    for var t in ticks {
+                        if !wanted.contains(t.symbolId) { foreign += 1 }
+                        if t.flags.contains(.snapshot) {
+                            snapshots[t.symbolId] = t
+                            continue
+                        }
+                        if t.flags.contains(.conflated) { conflated += 1 }
+                        t.flags = []
+                        t.conflatedCount = 0
+                        records[t.symbolId, default: [:]][t.sequence] = t
+                    }
+                default: continue
+                }
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func threeGatewaysDeliverIdenticalRecords() async throws {
+        try await gated(.exclusive) {
+            let redis = try RedisTestServer()
+            defer { redis.stop() }
+            let feed = try ServerProcess(["--redis", redis.url, "--loops", "1", "--interval-ms", "50"], command: "feed")
+            defer { feed.stop() }
+            let gateways = try (0..<3).map { _ in try ServerProcess(["--redis", redis.url, "--loops", "1"]) }
+            defer { for g in gateways { g.stop() } }
+            usleep(300_000)
+
+            // 300 clients, 100 per gateway, each on 1-6 of the first 24 symbols.
+            let universe = try SymbolTable(csv: String(contentsOf: RedisTestServer.repoRoot.appendingPathComponent("Fixtures/symbols.csv"), encoding: .utf8))
+            var rng = SystemRandomNumberGenerator()
+            var probes: [Probe] = []
+            for i in 0..<300 {
+                let gateway = i % 3
+                let probe = Probe(try TickerClient(url: TickerURL(host: "127.0.0.1", port: gateways[gateway].port)), gateway: gateway)
+                let k = Int.random(in: 1...6, using: &rng)
+                while probe.wanted.count < k { probe.wanted.insert(UInt32.random(in: 0..<24, using: &rng)) }
+                try probe.client.subscribe(probe.wanted.map { universe[$0].symbol }, id: 1)
+                probes.append(probe)
+            }
+            let until = Date().addingTimeInterval(5)
+            while Date() < until { for p in probes { try p.pump() } }
+
+            // Stop the feed: the streams stop growing, so the gateways' latest
+            // records settle and a late subscriber's snapshot is well defined.
+            feed.stop()
+            let settle = Date().addingTimeInterval(1)
+            while Date() < settle { for p in probes { try p.pump() } }
+
+            var compared = 0
+            var mismatches: [String] = []
+            var reference: [UInt32: [UInt64: Tick]] = [:]
+            for p in probes {
+                #expect(p.acked)
+                #expect(p.foreign == 0)
+                #expect(p.client.tracker.gaps.isEmpty, "no gap: \(p.client.tracker.gaps.prefix(3))")
+                for (symbol, bySeq) in p.records {
+                    for (seq, tick) in bySeq {
+                        if let seen = reference[symbol]?[seq] {
+                            compared += 1
+                            if seen != tick, mismatches.count < 5 { mismatches.append("\(symbol)#\(seq): \(seen) vs \(tick)") }
+                        } else {
+                            reference[symbol, default: [:]][seq] = tick
+                        }
+                    }
+                }
+            }
+            #expect(mismatches.isEmpty, "identical records for the same symbol and sequence: \(mismatches)")
+            #expect(compared > 5_000, "records compared across clients: \(compared)")
+            // Every gateway delivered the same range per symbol: the newest
+            // sequence any of its clients saw is the same on all three.
+            for symbol in UInt32(0)..<24 {
+                let newest = (0..<3).map { g in
+                    probes.filter { $0.gateway == g }.compactMap { $0.records[symbol]?.keys.max() }.max()
+                }
+                if newest.allSatisfy({ $0 != nil }) {
+                    #expect(Set(newest).count == 1, "symbol \(symbol): newest per gateway \(newest)")
+                }
+            }
+
+            // A late subscriber on each gateway: the same snapshot everywhere,
+            // equal to the last record the early clients got.
+            let names = (0..<24).map { universe[UInt32($0)].symbol }
+            var late: [[UInt32: Tick]] = []
+            for g in gateways {
+                let probe = Probe(try TickerClient(url: TickerURL(host: "127.0.0.1", port: g.port)), gateway: -1)
+                probe.wanted = Set(0..<24)
+                try probe.client.subscribe(names, id: 1)
+                let deadline = Date().addingTimeInterval(3)
+                while Date() < deadline && probe.snapshots.count < 24 { try probe.pump(); usleep(1_000) }
+                late.append(probe.snapshots)
+                probe.client.close()
+            }
+            #expect(late[0].count == 24, "a snapshot of every symbol: \(late[0].count)")
+            #expect(late[0] == late[1] && late[1] == late[2], "the same snapshot on every gateway")
+            for (symbol, snap) in late[0] {
+                if let newest = reference[symbol]?.keys.max() {
+                    #expect(snap.sequence == newest, "symbol \(symbol): snapshot seq \(snap.sequence), last delivered \(newest)")
+                }
+            }
+            for p in probes { p.client.close() }
+            let totals = probes.reduce(0) { $0 + $1.records.values.reduce(0) { $0 + $1.count } }
+            let conflated = probes.reduce(0) { $0 + $1.conflated }
+            print("gateway acceptance: 300 clients over 3 gateways, \(totals) records (\(conflated) declared conflated), \(compared) compared across clients, \(mismatches.count) mismatches")
+        }
+    }
+}
