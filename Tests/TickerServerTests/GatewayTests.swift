@@ -140,4 +140,105 @@ struct GatewayTests {
             print("gateway acceptance: 300 clients over 3 gateways, \(totals) records (\(conflated) declared conflated), \(compared) compared across clients, \(mismatches.count) mismatches")
         }
     }
+
+    /// Runs `redis-cli -p PORT args…` and returns its output.
+    private func redisCLI(_ port: UInt16, _ args: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["redis-cli", "-p", String(port)] + args
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private func healthz(_ port: UInt16) throws -> String {
+        let s = try RawSocket(port: port)
+        try s.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        try s.read(timeoutMs: 2_000)
+        return s.text
+    }
+
+    /// Failure rules (acceptance 2 a and b, bounded): the gateway's Redis link
+    /// killed → it reads on from its last ids, its clients see no gap; Redis
+    /// killed (-9) and restarted empty → `/healthz` degraded while it is gone,
+    /// the link back within 5 s, clients see only contiguous sequences or
+    /// declared gaps (checked by the client's sequence tracker), never a
+    /// backwards sequence, and no process exits.
+    @Test(.timeLimit(.minutes(2)))
+    func linkLossAndRedisRestart() async throws {
+        try await gated(.exclusive) {
+            let redis = try RedisTestServer()
+            defer { redis.stop() }
+            let feed = try ServerProcess(["--redis", redis.url, "--loops", "1", "--interval-ms", "50"], command: "feed")
+            defer { feed.stop() }
+            let gateway = try ServerProcess(["--redis", redis.url, "--loops", "1"])
+            defer { gateway.stop() }
+            usleep(300_000)
+            let universe = try SymbolTable(csv: String(contentsOf: RedisTestServer.repoRoot.appendingPathComponent("Fixtures/symbols.csv"), encoding: .utf8))
+            let names = (0..<24).map { universe[UInt32($0)].symbol }
+            let probes = try (0..<20).map { _ in
+                let p = Probe(try TickerClient(url: TickerURL(host: "127.0.0.1", port: gateway.port)), gateway: 0)
+                p.wanted = Set(0..<24)
+                try p.client.subscribe(names, id: 1)
+                return p
+            }
+            var backwards = 0
+            var lastSeen: [[UInt32: UInt64]] = Array(repeating: [:], count: probes.count)
+            func pump(_ seconds: Double) throws {
+                let until = Date().addingTimeInterval(seconds)
+                while Date() < until {
+                    for (i, p) in probes.enumerated() {
+                        try p.pump()
+                        for (symbol, bySeq) in p.records {
+                            let newest = bySeq.keys.max() ?? 0
+                            if newest < lastSeen[i][symbol, default: 0] { backwards += 1 }
+                            lastSeen[i][symbol] = newest
+                        }
+                    }
+                    usleep(2_000)
+                }
+            }
+            try pump(1.5)
+
+            // (a) Kill the gateway's own Redis link.
+            let list = try redisCLI(redis.port, ["CLIENT", "LIST"])
+            let ids = list.split(separator: "\n").filter { $0.contains("name=ticker-gateway ") }
+                .compactMap { $0.split(separator: " ").first { $0.hasPrefix("id=") }?.dropFirst(3) }
+            #expect(ids.count == 1, "one gateway link in CLIENT LIST: \(list)")
+            for id in ids { _ = try redisCLI(redis.port, ["CLIENT", "KILL", "ID", String(id)]) }
+            try pump(2)
+            #expect(try metric("ticker_redis_connects_total", port: gateway.port) ?? 0 >= 2, "the gateway reconnected")
+            let gapsAfterKill = try metric("ticker_redis_declared_gaps_total", port: gateway.port) ?? -1
+            #expect(gapsAfterKill == 0, "no gap after a brief link loss: \(gapsAfterKill) declared")
+            for p in probes { #expect(p.client.tracker.gaps.isEmpty, "no gap: \(p.client.tracker.gaps.prefix(3))") }
+
+            // (b) kill -9 Redis, then restart it empty on the same port.
+            redis.kill9()
+            try pump(2)
+            let degraded = try healthz(gateway.port)
+            #expect(degraded.contains("503") && degraded.contains("degraded: redis link"), "healthz while Redis is gone: \(degraded)")
+            try redis.restartEmpty()
+            let back = Date()
+            var up = false
+            while Date().timeIntervalSince(back) < 5 && !up {
+                try pump(0.1)
+                up = try metric("ticker_redis_link_up", port: gateway.port) == 1
+            }
+            print("gateway link back \(String(format: "%.2f", Date().timeIntervalSince(back))) s after Redis returned")
+            #expect(up, "the gateway reconnected within 5 s")
+            try pump(2)
+            #expect(try healthz(gateway.port).contains("200 OK"))
+            #expect(feed.process.isRunning && gateway.process.isRunning, "no process exited")
+            let declared = try metric("ticker_redis_declared_gaps_total", port: gateway.port) ?? -1
+            let conflated = probes.reduce(0) { $0 + $1.conflated }
+            let violations = probes.reduce(0) { $0 + $1.client.tracker.gaps.count } + backwards
+            print("gateway faults: \(Int(declared)) gaps declared by the gateway, \(conflated) conflated records at clients, \(violations) violations")
+            #expect(violations == 0, "only contiguous sequences or declared gaps, never backwards")
+            for p in probes { p.client.close() }
+        }
+    }
 }
