@@ -96,10 +96,22 @@ final class RedisFeedSink: RedisLinkStatus {
 
     func start() throws {
         let w = try startRedisThread(name: "ticker-redis-feed", url: url, clientName: "ticker-feed") { [self] loop, connection in
+            var firstWrite = true
             connection.onReady = { [self, unowned connection] in
                 link.markUp()
-                // The epoch key names the run; every entry carries it too.
-                connection.send("SET", layout.epochKey, String(epoch)) { _ in }
+                // The epoch key names the run; every entry carries it too. The
+                // first time, the previous run's latest-record hashes go in the
+                // same transaction: a gateway starting later must not seed its
+                // snapshots with another epoch's sequences.
+                if firstWrite {
+                    firstWrite = false
+                    connection.send("MULTI") { _ in }
+                    connection.send([Array("DEL".utf8)] + (0..<layout.shardCount).map { Array(layout.latestKey(shard: $0).utf8) }) { _ in }
+                    connection.send("SET", layout.epochKey, String(epoch)) { _ in }
+                    connection.send("EXEC") { _ in }
+                } else {
+                    connection.send("SET", layout.epochKey, String(epoch)) { _ in }
+                }
                 drain(connection)
             }
             connection.onDisconnect = { [self] error in link.markDown("\(error)") }

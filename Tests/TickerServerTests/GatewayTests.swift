@@ -21,6 +21,9 @@ struct GatewayTests {
         /// per-connection by design; sequence and values never differ.
         var records: [UInt32: [UInt64: Tick]] = [:]
         var conflated = 0
+        /// Records (snapshots included) whose sequence was below one already received.
+        var backwards = 0
+        private var newest: [UInt32: UInt64] = [:]
         var snapshots: [UInt32: Tick] = [:]
         var foreign = 0
 
@@ -36,6 +39,8 @@ struct GatewayTests {
                 case .ticks(_, let ticks):
                     for var t in ticks {
                         if !wanted.contains(t.symbolId) { foreign += 1 }
+                        if t.sequence < newest[t.symbolId, default: 0] { backwards += 1 }
+                        newest[t.symbolId] = max(t.sequence, newest[t.symbolId, default: 0])
                         if t.flags.contains(.snapshot) {
                             snapshots[t.symbolId] = t
                             continue
@@ -89,6 +94,7 @@ struct GatewayTests {
             for p in probes {
                 #expect(p.acked)
                 #expect(p.foreign == 0)
+                #expect(p.backwards == 0)
                 #expect(p.client.tracker.gaps.isEmpty, "no gap: \(p.client.tracker.gaps.prefix(3))")
                 for (symbol, bySeq) in p.records {
                     for (seq, tick) in bySeq {
@@ -186,19 +192,10 @@ struct GatewayTests {
                 try p.client.subscribe(names, id: 1)
                 return p
             }
-            var backwards = 0
-            var lastSeen: [[UInt32: UInt64]] = Array(repeating: [:], count: probes.count)
             func pump(_ seconds: Double) throws {
                 let until = Date().addingTimeInterval(seconds)
                 while Date() < until {
-                    for (i, p) in probes.enumerated() {
-                        try p.pump()
-                        for (symbol, bySeq) in p.records {
-                            let newest = bySeq.keys.max() ?? 0
-                            if newest < lastSeen[i][symbol, default: 0] { backwards += 1 }
-                            lastSeen[i][symbol] = newest
-                        }
-                    }
+                    for p in probes { try p.pump() }
                     usleep(2_000)
                 }
             }
@@ -235,10 +232,73 @@ struct GatewayTests {
             #expect(feed.process.isRunning && gateway.process.isRunning, "no process exited")
             let declared = try metric("ticker_redis_declared_gaps_total", port: gateway.port) ?? -1
             let conflated = probes.reduce(0) { $0 + $1.conflated }
-            let violations = probes.reduce(0) { $0 + $1.client.tracker.gaps.count } + backwards
+            let violations = probes.reduce(0) { $0 + $1.client.tracker.gaps.count + $1.backwards }
             print("gateway faults: \(Int(declared)) gaps declared by the gateway, \(conflated) conflated records at clients, \(violations) violations")
             #expect(violations == 0, "only contiguous sequences or declared gaps, never backwards")
             for p in probes { p.client.close() }
+        }
+    }
+
+    /// Feed restarted (acceptance 2 c, what is built): a running gateway never
+    /// delivers the new run's lower sequences (no backwards sequence), drops
+    /// them and says so in `/healthz`; a gateway started after the restart
+    /// takes the new epoch and delivers the new run without a gap.
+    @Test(.timeLimit(.minutes(2)))
+    func feedRestart() async throws {
+        try await gated(.exclusive) {
+            let redis = try RedisTestServer()
+            defer { redis.stop() }
+            let first = try ServerProcess(["--redis", redis.url, "--loops", "1", "--interval-ms", "50"], command: "feed")
+            let gateway = try ServerProcess(["--redis", redis.url, "--loops", "1"])
+            defer { gateway.stop() }
+            usleep(300_000)
+            let universe = try SymbolTable(csv: String(contentsOf: RedisTestServer.repoRoot.appendingPathComponent("Fixtures/symbols.csv"), encoding: .utf8))
+            let names = (0..<24).map { universe[UInt32($0)].symbol }
+            func clients(_ port: UInt16) throws -> [Probe] {
+                try (0..<10).map { _ in
+                    let p = Probe(try TickerClient(url: TickerURL(host: "127.0.0.1", port: port)), gateway: 0)
+                    p.wanted = Set(0..<24)
+                    try p.client.subscribe(names, id: 1)
+                    return p
+                }
+            }
+            let old = try clients(gateway.port)
+            func pump(_ probes: [Probe], _ seconds: Double) throws {
+                let until = Date().addingTimeInterval(seconds)
+                while Date() < until { for p in probes { try p.pump() }; usleep(2_000) }
+            }
+            try pump(old, 1.5)
+            let before = old.map { $0.records.mapValues { $0.keys.max() ?? 0 } }
+            let seenBefore = old.map { $0.records.mapValues { Set($0.keys) } }
+            first.stop()
+            let second = try ServerProcess(["--redis", redis.url, "--loops", "1", "--interval-ms", "50"], command: "feed")
+            defer { second.stop() }
+            try pump(old, 2)
+            var backwards = 0
+            for (i, p) in old.enumerated() {
+                // Records that arrived after the restart, below what the client had.
+                for (symbol, bySeq) in p.records {
+                    let earlier = seenBefore[i][symbol] ?? []
+                    backwards += bySeq.keys.filter { !earlier.contains($0) && $0 < before[i][symbol, default: 0] }.count
+                }
+                #expect(p.client.tracker.gaps.isEmpty)
+            }
+            backwards += old.reduce(0) { $0 + $1.backwards }
+            #expect(backwards == 0, "no sequence went backwards on the running gateway")
+            let health = try healthz(gateway.port)
+            #expect(health.contains("503") && health.contains("epoch changed"), "healthz after a feed restart: \(health)")
+            #expect(try metric("ticker_redis_foreign_epoch_entries_total", port: gateway.port) ?? 0 > 0)
+
+            let fresh = try ServerProcess(["--redis", redis.url, "--loops", "1"])
+            defer { fresh.stop() }
+            let late = try clients(fresh.port)
+            try pump(late, 1.5)
+            let records = late.reduce(0) { $0 + $1.records.values.reduce(0) { $0 + $1.count } }
+            for p in late { #expect(p.client.tracker.gaps.isEmpty, "no gap: \(p.client.tracker.gaps.prefix(3))") }
+            #expect(records > 100, "a gateway started after the restart delivers the new run: \(records)")
+            #expect(try healthz(fresh.port).contains("200 OK"))
+            print("feed restart: \(backwards) backwards on the running gateway, \(records) records on a fresh gateway")
+            for p in old + late { p.client.close() }
         }
     }
 }
