@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "PosixIO", dependencies: ["CTickerShim"], swiftSettings: strict),
         .target(
             name: "TickerServer",
-            dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO"],
+            dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO", "RESP", "RedisClient"],
             // The dashboard and the default universe are compiled into the binary
             // (`PackageResources.<file>_<ext>` bytes), so `ticker serve` needs no
             // resource lookup and runs from any directory.
@@ -50,7 +50,7 @@ let package = Package(
             dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PosixIO"],
             swiftSettings: strict),
         .executableTarget(
-            name: "ticker", dependencies: ["TickerServer", "TickerClient", "FanoutHub", "MarketData", "PosixIO"],
+            name: "ticker", dependencies: ["TickerServer", "TickerClient", "FanoutHub", "MarketData", "PosixIO", "RESP", "RedisClient"],
             swiftSettings: strict),
 
         // Benchmark support (statistics, loss ledger, SVG) and the benchmark itself.

@@ -1,6 +1,8 @@
 import FanoutHub
 import Foundation
 import PosixIO
+import RESP
+import RedisClient
 
 /// Everything `ticker serve` can be told. Each limit carries its reason.
 public struct ServerConfig: Sendable {
@@ -96,6 +98,12 @@ public struct ServerConfig: Sendable {
     /// values bound the kernel memory a stuck client can pin.
     public var socketSendBufferBytes: Int?
 
+    /// Scale-out through Redis (docs/DEPLOYMENT.md): a feed node writes every batch
+    /// to Redis, a gateway reads them instead of running a feed. nil: single node.
+    public var redis: RedisRole?
+    /// Key names, shard count and retained window of the Redis layout.
+    public var redisLayout = TickStreamLayout()
+
     public init() {}
 
     public static var defaultLoopCount: Int {
@@ -103,4 +111,12 @@ public struct ServerConfig: Sendable {
         // core (taskset) with two loops would only add context switches.
         max(1, min(64, ProcessStats.availableCPUs() ?? ProcessInfo.processInfo.activeProcessorCount))
     }
+}
+
+/// What a node does with Redis.
+public enum RedisRole: Sendable, Equatable {
+    /// `ticker feed`: the sequence authority; writes its batches to the streams.
+    case feed(RedisURL)
+    /// `ticker serve --redis`: no local feed; reads the streams.
+    case gateway(RedisURL)
 }

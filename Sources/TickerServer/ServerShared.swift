@@ -27,6 +27,10 @@ final class ServerShared: Sendable {
     let loopMetrics: [LoopMetrics]
     let feedMetrics = FeedMetrics()
     private let inboxes = Mutex<[LoopInbox]>([])
+    /// Called with every batch `publish` fans out (the feed node's Redis writer).
+    private let batchTap = Mutex<(@Sendable (TickBatch) -> Void)?>(nil)
+    /// The Redis link's own health and metrics (nil in single-node mode).
+    private let redisStatus = Mutex<(any RedisLinkStatus)?>(nil)
     /// Open connections per peer address, across loops (the per-address limit).
     private let perAddress = Mutex<[UInt128: Int]>([:])
     /// Ownership and last sequence of every symbol for `/v1/publish`; one
@@ -45,6 +49,9 @@ final class ServerShared: Sendable {
 
     func addInbox(_ inbox: LoopInbox) { inboxes.withLock { $0.append(inbox) } }
 
+    func setBatchTap(_ tap: @escaping @Sendable (TickBatch) -> Void) { batchTap.withLock { $0 = tap } }
+    func setRedisStatus(_ status: any RedisLinkStatus) { redisStatus.withLock { $0 = status } }
+
     /// Encodes ticks once, with per-tick frames only if delivery uses them.
     func makeBatch(_ ticks: [Tick]) -> TickBatch {
         TickBatch(ticks: ticks, sendTimeNs: Clock.wallNanos(), perTickFrames: config.hub.delivery == .perTick)
@@ -62,6 +69,7 @@ final class ServerShared: Sendable {
         feedTicks.wrappingAdd(UInt64(batch.count), ordering: .relaxed)
         feedBatches.wrappingAdd(1, ordering: .relaxed)
         for inbox in inboxes.withLock({ $0 }) where inbox !== own { inbox.post(batch) }
+        if let tap = batchTap.withLock({ $0 }) { tap(batch) }
     }
 
     /// `/v1/publish`: admits one validated message for `owner` (all of it or
@@ -93,6 +101,7 @@ final class ServerShared: Sendable {
             startedAt: startedAt, now: Clock.wallNanos())
         + MetricsRenderer.renderOverload(
             loops: loopMetrics, inboxes: inboxes.withLock { $0 }, feed: feedMetrics, now: Clock.monotonicNanos())
+        + (redisStatus.withLock { $0 }?.metricsText() ?? "")
     }
 
     /// True when a loop's inbox is at its bound: it folds what it gets, so
@@ -104,6 +113,7 @@ final class ServerShared: Sendable {
     /// `/healthz`: nil when healthy, else why the node is degraded (a loop
     /// whose oldest waiting batch is older than `maxLagMs`).
     func degradedReason() -> String? {
+        if let why = redisStatus.withLock({ $0 })?.degradedReason() { return why }
         let now = Clock.monotonicNanos()
         let limit = UInt64(config.maxLagMs) * 1_000_000
         for (i, inbox) in inboxes.withLock({ $0 }).enumerated() {

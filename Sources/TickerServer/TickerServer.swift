@@ -2,6 +2,8 @@ import Dispatch
 import Foundation
 import MarketData
 import PosixIO
+import RESP
+import RedisClient
 import Synchronization
 
 public enum TickerServerError: Error, CustomStringConvertible {
@@ -10,6 +12,7 @@ public enum TickerServerError: Error, CustomStringConvertible {
     case portInUse(host: String, port: UInt16)
     case listen(host: String, port: UInt16, SystemError)
     case loop(String)
+    case redis(String)
 
     public var description: String {
         switch self {
@@ -18,6 +21,7 @@ public enum TickerServerError: Error, CustomStringConvertible {
             "port \(port) on \(host) is already in use (is another ticker serve running?); pick another with --port"
         case .listen(let host, let port, let error): "cannot listen on \(host) port \(port): \(error.reason)"
         case .loop(let why): "cannot start an event loop: \(why)"
+        case .redis(let why): why
         }
     }
 }
@@ -36,6 +40,8 @@ public final class TickerServer: Sendable {
     private let listenFDs: [Int32]
     private let shared: ServerShared
     private let feed: FeedDriver
+    private let redisSink: RedisFeedSink?
+    private let redisSource: RedisGatewaySource?
     private let loopsDone = DispatchGroup()
     private let wakers = Mutex<[EventLoopWaker]>([])
     private let started = Atomic<Bool>(false)
@@ -52,6 +58,17 @@ public final class TickerServer: Sendable {
         resolved.loops = listenFDs.count
         shared = ServerShared(config: resolved, symbols: symbols)
         feed = FeedDriver(shared: shared)
+        switch config.redis {
+        case .feed(let url):
+            redisSink = RedisFeedSink(url: url, layout: config.redisLayout, epoch: shared.epoch)
+            redisSource = nil
+        case .gateway(let url):
+            redisSink = nil
+            redisSource = RedisGatewaySource(shared: shared, url: url, layout: config.redisLayout, epoch: shared.epoch)
+        case nil:
+            redisSink = nil
+            redisSource = nil
+        }
     }
 
     /// One listening socket per loop, all on one port in one SO_REUSEPORT group, so
@@ -126,6 +143,15 @@ public final class TickerServer: Sendable {
             shutdown()
             throw TickerServerError.loop(why)
         }
+        if let redisSink {
+            shared.setRedisStatus(redisSink)
+            try redisSink.start()
+            shared.setBatchTap { redisSink.post($0) }
+        }
+        if let redisSource {
+            shared.setRedisStatus(redisSource)
+            try redisSource.start()
+        }
         if config.simulatedFeed { try feed.start() }
     }
 
@@ -134,6 +160,8 @@ public final class TickerServer: Sendable {
     public func shutdown() {
         guard !shared.shuttingDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         feed.stop()
+        redisSource?.stop()
+        redisSink?.stop()
         for waker in wakers.withLock({ $0 }) { waker.wake() }
     }
 
@@ -146,6 +174,12 @@ public final class TickerServer: Sendable {
     public func metricsText() -> String { shared.renderMetrics() }
 
     public var openConnections: Int { shared.openConnections.load(ordering: .relaxed) }
+
+    /// The epoch a feed node has written to Redis, for a gateway's `ServerConfig.epoch`
+    /// (so clients resume across gateways). Blocks the calling thread up to `timeoutMs`.
+    public static func feedEpoch(url: RedisURL, layout: TickStreamLayout, timeoutMs: Int) throws -> UInt64 {
+        try RedisGatewaySource.fetchEpoch(url: url, layout: layout, timeoutMs: timeoutMs)
+    }
 }
 
 /// Where the symbol universe comes from: a CSV path, or the default

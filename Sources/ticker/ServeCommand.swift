@@ -1,6 +1,8 @@
 import FanoutHub
 import PosixIO
 import Foundation
+import RESP
+import RedisClient
 import TickerServer
 
 enum ServeCommand {
@@ -56,11 +58,37 @@ enum ServeCommand {
                                (or set TICKER_PUBLISH_TOKEN)
       --echo                   Serve /echo, a 16 MiB-message echo endpoint for conformance tests
       --log-level LEVEL        debug, info, warn or error (default info)
+      --redis URL              Gateway mode: no local feed; ticks come from the feed node
+                               writing to this Redis (redis://[user:pass@]host[:port][/db];
+                               give an IP literal). See docs/DEPLOYMENT.md
+      --redis-shards N         Streams the symbols are spread over (default 4; the same on
+                               the feed node and every gateway)
+      --redis-maxlen N         Entries each stream retains (MAXLEN ~, default 10000)
       -h, --help               Show this help
     """
 
-    static func parse(_ args: inout Arguments) throws(ArgumentError) -> ServerConfig {
+    static let feedHelp = """
+    USAGE: ticker feed --redis URL [options]
+
+    Runs the feed node: the simulated feed (and /v1/publish when a publish token
+    is given) writes every batch to Redis, where gateways (`ticker serve --redis
+    URL`) read it. The feed node is the sequence authority and picks a new epoch
+    at each start. It also serves clients itself, like `ticker serve`.
+
+    Takes every `ticker serve` option (see ticker serve --help); --redis is required.
+    """
+
+    static func parse(_ args: inout Arguments, feedNode: Bool = false) throws(ArgumentError) -> ServerConfig {
         var config = ServerConfig()
+        if let text = try args.value("--redis") {
+            let url: RedisURL
+            do { url = try RedisURL(parsing: text) } catch { throw ArgumentError(message: "--redis: \(error)") }
+            config.redis = feedNode ? .feed(url) : .gateway(url)
+        } else if feedNode {
+            throw ArgumentError(message: "ticker feed needs --redis URL (e.g. redis://127.0.0.1:6379)")
+        }
+        if let n: Int = try args.int("--redis-shards", in: 1...1024) { config.redisLayout.shardCount = n }
+        if let n: Int = try args.int("--redis-maxlen", in: 100...100_000_000) { config.redisLayout.maxLength = n }
         if let host = try args.value("--host") { config.host = host }
         if let port: UInt16 = try args.int("--port", in: 0...65535) { config.port = port }
         if let loops: Int = try args.int("--loops", in: 1...64) { config.loops = loops }
@@ -108,12 +136,26 @@ enum ServeCommand {
             Log.minimum = parsed
         }
         try args.finish()
+        if case .gateway = config.redis {
+            if config.publishToken != nil {
+                throw ArgumentError(message: "a gateway (serve --redis) takes no --publish-token: publish to the feed node")
+            }
+            config.simulatedFeed = false
+        }
         return config
     }
 
-    static func run(_ config: ServerConfig) throws {
+    static func run(_ given: ServerConfig) throws {
         // A server's descriptors are its connections: use the hard limit.
         Syscall.raiseOpenFileLimit()
+        var resolved = given
+        if case .gateway(let url) = given.redis {
+            // The feed's epoch, so a client resumes on any gateway of the same feed.
+            let epoch = try TickerServer.feedEpoch(url: url, layout: given.redisLayout, timeoutMs: 30_000)
+            resolved.epoch = epoch
+            Log.info("gateway of the feed at \(url.host):\(url.port), epoch \(epoch)")
+        }
+        let config = resolved
         let server = try TickerServer(config: config)
         // Before accepting anything: once clients arrive the process may run
         // out of descriptors, and the signal source needs one of its own.

@@ -5,7 +5,9 @@ let usage = """
 USAGE: ticker <command> [options]
 
 COMMANDS:
-  serve    Run the server with the simulated feed (ticker serve --help)
+  serve    Run the server with the simulated feed (ticker serve --help), or with
+           --redis URL a gateway of a feed node
+  feed     Run the feed node writing to Redis (ticker feed --help)
   tap      Print decoded ticks from a server (ticker tap --help)
 
 Run 'ticker <command> --help' for a command's options.
@@ -28,6 +30,15 @@ case "serve":
     if wantsHelp { print(ServeCommand.help); exit(0) }
     do {
         try ServeCommand.run(try ServeCommand.parse(&args))
+    } catch let error as ArgumentError {
+        fail(error.message)
+    } catch {
+        fail("\(error)")
+    }
+case "feed":
+    if wantsHelp { print(ServeCommand.feedHelp); exit(0) }
+    do {
+        try ServeCommand.run(try ServeCommand.parse(&args, feedNode: true))
     } catch let error as ArgumentError {
         fail(error.message)
     } catch {

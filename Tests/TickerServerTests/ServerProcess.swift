@@ -26,15 +26,16 @@ final class ServerProcess: Sendable {
     }
 
     /// `fileLimit` runs the server under `ulimit -n` (to exhaust descriptors on purpose).
-    init(_ arguments: [String], fileLimit: Int? = nil) throws {
+    /// `command`: `serve` (default) or `feed` (the Redis feed node).
+    init(_ arguments: [String], fileLimit: Int? = nil, command: String = "serve") throws {
         guard ServerGate.held == .exclusive else { throw TestError.notGated("a ticker server process") }
         guard let binary = Self.binary else { throw TestError.timeout("no ticker binary beside \(CommandLine.arguments[0])") }
         if let fileLimit {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", binary.path, "serve", "--port", "0"] + arguments
+            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", binary.path, command, "--port", "0"] + arguments
         } else {
             process.executableURL = binary
-            process.arguments = ["serve", "--port", "0"] + arguments
+            process.arguments = [command, "--port", "0"] + arguments
         }
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
