@@ -38,7 +38,6 @@ extension Connection {
         case .response(let response):
             send(response: response, includeBody: !headOnly)
         case .upgrade(let route, let limits) where !headOnly:
-            if worker.deferUpgrade(self, head: head, route: route, limits: limits) { return }
             upgrade(head, to: route, limits: limits)
         case .upgrade:
             var asGet = head
@@ -120,7 +119,7 @@ extension Connection {
         return token.isEmpty ? nil : String(decoding: token, as: UTF8.self)
     }
 
-    func upgrade(_ head: HTTPRequestHead, to route: Route, limits: WebSocketLimits) {
+    private func upgrade(_ head: HTTPRequestHead, to route: Route, limits: WebSocketLimits) {
         switch WebSocketHandshake.serverResponse(to: head, allowedOrigins: worker.config.allowedOrigins) {
         case .failure(let rejection):
             send(response: rejection.response)

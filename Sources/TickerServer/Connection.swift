@@ -12,9 +12,6 @@ final class Connection: EventHandler {
         /// Reading the HTTP request head. Boxed: its parser is freed with the
         /// phase, so an upgraded connection does not carry it.
         case request(PendingRequest)
-        /// A complete upgrade request waiting for the loop's upgrade budget
-        /// (a connection storm): accepted and read, not yet answered.
-        case awaitingUpgrade(acceptedAt: UInt64)
         /// An HTTP answer is queued; close once it is written.
         case responding
         case webSocket(Route)
@@ -52,8 +49,6 @@ final class Connection: EventHandler {
     var hardCloseAt = UInt64.max
     var closeWhenFlushed = false
     var wantsWritable = false
-    /// See `received`: false when bytes followed the request head in its read.
-    var upgradeMayWait = true
     var isDirty = false
     var nextPingAt = UInt64.max
     /// When the unanswered ping went out; 0 = none outstanding.
@@ -132,9 +127,6 @@ final class Connection: EventHandler {
             case .failed(let error):
                 respond(status: error.status, text: error.reason)
             case .complete(let head, let consumed):
-                // Frames sent right behind the request (before our 101) are in
-                // this buffer: such an upgrade cannot be parked for later.
-                upgradeMayWait = consumed == bytes.count
                 route(head)
                 if case .webSocket = phase, consumed < bytes.count {
                     receiveFrames(UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
@@ -142,7 +134,7 @@ final class Connection: EventHandler {
             }
         case .webSocket:
             receiveFrames(bytes)
-        case .awaitingUpgrade, .responding, .closed:
+        case .responding, .closed:
             // Pipelined or trailing bytes after a one-shot HTTP answer are ignored.
             return
         }
@@ -409,15 +401,6 @@ final class Connection: EventHandler {
                 respond(status: 408, text: "request head not received within \(limitMs) ms")
                 hardCloseAt = now + UInt64(config.closeTimeoutMs) * 1_000_000
             }
-        case .awaitingUpgrade(let acceptedAt):
-            // Still not admitted by its handshake deadline: the storm is more
-            // than the loop takes in that time. A status, not a silent close.
-            if now - acceptedAt >= UInt64(config.handshakeTimeoutMs) * 1_000_000 {
-                worker.metrics.overload.countRejected("upgrade_backlog")
-                respond(status: 503, text: "server busy with a connection storm; retry shortly",
-                        extraHeaders: [("Retry-After", "1")])
-                hardCloseAt = now + UInt64(config.closeTimeoutMs) * 1_000_000
-            }
         case .webSocket:
             guard ws.state == .open else { return }
             // An idle connection keeps no buffer: a busy one refills it within a sweep.
@@ -455,35 +438,11 @@ final class Connection: EventHandler {
         switch phase {
         case .webSocket:
             if ws.state == .open { closeNext(.goingAway, reason: "server shutting down") }
-        case .request, .awaitingUpgrade:
+        case .request:
             close()
         case .responding, .closed:
             return
         }
-    }
-
-    /// Parks a complete upgrade request until the loop's upgrade budget lets
-    /// it through: nothing is read meanwhile (epoll interest is hang-up only,
-    /// so the fd cannot spin in the priority set).
-    func awaitUpgrade(acceptedAt: UInt64) {
-        phase = .awaitingUpgrade(acceptedAt: acceptedAt)
-        do {
-            try worker.loop.modify(fd: fd, token: token, events: EpollEvents.readHangUp)
-        } catch {
-            close()
-        }
-    }
-
-    /// Answers a parked upgrade request (see `awaitUpgrade`).
-    func completeUpgrade(_ head: HTTPRequestHead, to route: Route, limits: WebSocketLimits) {
-        guard case .awaitingUpgrade = phase, !isClosed else { return }
-        do {
-            try worker.loop.modify(fd: fd, token: token, events: EpollEvents.readable | EpollEvents.readHangUp)
-        } catch {
-            close()
-            return
-        }
-        upgrade(head, to: route, limits: limits)
     }
 }
 

@@ -1,5 +1,4 @@
 import FanoutHub
-import HTTP
 import MarketData
 import PosixIO
 import WebSocketProtocol
@@ -73,7 +72,6 @@ final class LoopWorker {
             // Writes left over from the last slice go first (oldest data),
             // then a new round: rounds do not wait for heavy backlogs, which
             // take the new records into their queue (or conflation slots).
-            self.admitParkedUpgrades()
             _ = self.flushSome()
             self.drainInbox()
         }
@@ -91,13 +89,15 @@ final class LoopWorker {
 
     // MARK: accepting
 
-    /// Accepts without a rate limit (up to 256 per readiness event): what a
-    /// storm costs is the upgrades, and those are paced (`deferUpgrade`).
-    /// Pacing accepts instead left the storm in the kernel's listen backlog
-    /// (4,096 per listener), which overflowed, so SYNs were dropped and a
-    /// /healthz probe's connect waited 1-3 s for its SYN retransmit.
     func acceptReady(_ listener: Listener) {
         for _ in 0..<256 {
+            guard acceptBudget.take(now: Clock.monotonicNanos()) else {
+                // Over the accept rate: leave the rest in the listen backlog
+                // until the next sweep refills the budget.
+                metrics.add(metrics.acceptBackoffs)
+                pauseListener(listener)
+                return
+            }
             let fd: Int32
             do {
                 guard let accepted = try Syscall.accept(listener.fd) else { return }
@@ -212,55 +212,6 @@ final class LoopWorker {
         shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
         metrics.connections.wrappingSubtract(1, ordering: .relaxed)
         if shuttingDown && liveCount == 0 { loop.stop() }
-    }
-
-    // MARK: paced upgrades
-
-    private struct ParkedUpgrade {
-        let connection: Connection
-        let head: HTTPRequestHead
-        let route: Connection.Route
-        let limits: WebSocketLimits
-    }
-    private var parkedUpgrades: [ParkedUpgrade] = []
-    private var parkedNext = 0
-
-    /// Upgrades are paced by `--accept-rate` (per process, split between the
-    /// loops): past it a complete upgrade request is parked, in arrival
-    /// order, and answered as the budget refills (every wake-up, so within
-    /// a millisecond or so of a token), or with 503 at its handshake
-    /// deadline. Plain requests (/healthz, /metrics) are never parked.
-    /// True when parked.
-    func deferUpgrade(_ connection: Connection, head: HTTPRequestHead, route: Connection.Route,
-                      limits: WebSocketLimits) -> Bool {
-        guard case .request(let pending) = connection.phase, connection.upgradeMayWait else { return false }
-        if parkedNext == parkedUpgrades.count && acceptBudget.take(now: Clock.monotonicNanos()) { return false }
-        metrics.add(metrics.acceptBackoffs)
-        parkedUpgrades.append(ParkedUpgrade(connection: connection, head: head, route: route, limits: limits))
-        metrics.overload.parkedUpgrades.store(parkedUpgrades.count - parkedNext, ordering: .relaxed)
-        connection.awaitUpgrade(acceptedAt: pending.acceptedAt)
-        return true
-    }
-
-    /// Answers parked upgrades while the budget allows, oldest first.
-    private func admitParkedUpgrades() {
-        guard parkedNext < parkedUpgrades.count else { return }
-        let now = Clock.monotonicNanos()
-        while parkedNext < parkedUpgrades.count {
-            let parked = parkedUpgrades[parkedNext]
-            guard case .awaitingUpgrade = parked.connection.phase, !parked.connection.isClosed else {
-                parkedNext += 1
-                continue
-            }
-            guard acceptBudget.take(now: now) else { break }
-            parkedNext += 1
-            parked.connection.completeUpgrade(parked.head, to: parked.route, limits: parked.limits)
-        }
-        if parkedNext == parkedUpgrades.count {
-            parkedUpgrades.removeAll(keepingCapacity: parkedUpgrades.count <= 1024)
-            parkedNext = 0
-        }
-        metrics.overload.parkedUpgrades.store(parkedUpgrades.count - parkedNext, ordering: .relaxed)
     }
 
     // MARK: ingest
@@ -418,7 +369,6 @@ final class LoopWorker {
 
     private func sweep() {
         let now = Clock.monotonicNanos()
-        if !shuttingDown { admitParkedUpgrades() }
         if acceptPausedUntil != 0 && now >= acceptPausedUntil, let listener {
             acceptPausedUntil = 0
             try? loop.modify(fd: listener.fd, token: listener.token, events: EpollEvents.readable)

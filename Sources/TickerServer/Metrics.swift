@@ -80,7 +80,7 @@ enum MetricsRenderer {
              sum { $0.protocolErrors.load(ordering: .relaxed) })
         line("ticker_control_errors_total", "counter", "Control requests answered with an error.",
              sum { $0.controlErrors.load(ordering: .relaxed) })
-        line("ticker_accept_backoffs_total", "counter", "Times accept paused (descriptors ran out: EMFILE/ENFILE) or an upgrade was parked (the --accept-rate budget was spent).",
+        line("ticker_accept_backoffs_total", "counter", "Times accept paused: descriptors ran out (EMFILE/ENFILE) or the accept rate was reached.",
              sum { $0.acceptBackoffs.load(ordering: .relaxed) })
         line("ticker_rejected_over_capacity_total", "counter", "Connections refused because max-connections was reached.",
              sum { $0.rejectedOverCapacity.load(ordering: .relaxed) })

@@ -13,8 +13,6 @@ final class OverloadMetrics: Sendable {
     let ticksFolded = Atomic<UInt64>(0)
     /// Bytes waiting in this loop's outbound queues, and the queue memory
     /// (chunks) they occupy; summed by the 250 ms sweep.
-    /// Upgrade requests waiting for the upgrade budget (a storm), gauge.
-    let parkedUpgrades = Atomic<Int>(0)
     let queuedBytes = Atomic<Int>(0)
     let queueAllocatedBytes = Atomic<Int>(0)
     let closesByCode = Mutex<[UInt16: UInt64]>([:])
@@ -75,11 +73,6 @@ extension MetricsRenderer {
         header("ticker_loop_pending_ticks", "gauge", "Ticks waiting in each loop's inbox (bounded; see --max-pending-ticks).")
         for (i, inbox) in inboxes.enumerated() {
             out += "ticker_loop_pending_ticks{loop=\"\(i)\"} \(inbox.pendingTicks.load(ordering: .relaxed))\n"
-        }
-        header("ticker_loop_parked_upgrades", "gauge",
-               "Complete upgrade requests waiting for the upgrade budget (--accept-rate) on each loop.")
-        for (i, loop) in loops.enumerated() {
-            out += "ticker_loop_parked_upgrades{loop=\"\(i)\"} \(loop.overload.parkedUpgrades.load(ordering: .relaxed))\n"
         }
         header("ticker_loop_queued_bytes", "gauge",
                "Bytes waiting in each loop's per-connection outbound queues (user space), at the last sweep.")

@@ -71,11 +71,10 @@ public struct ServerConfig: Sendable {
     /// one runaway script) cannot take every slot. Behind a reverse proxy
     /// every client shares the proxy's address: raise it or set 0 there.
     public var maxConnectionsPerAddress = 4_096
-    /// WebSocket upgrades answered per second by the whole process (token
+    /// New connections accepted per second by the whole process (token
     /// bucket per loop, burst of a quarter second): a reconnect storm is
     /// admitted at a pace that leaves the loops time for fan-out; the rest
-    /// are accepted, read, and parked until a token frees (plain requests
-    /// such as /healthz never wait).
+    /// wait in the listen backlog.
     public var acceptsPerSecond = 20_000
     /// Bytes the kernel may hold not yet sent per connection
     /// (TCP_NOTSENT_LOWAT); 0 leaves it to the kernel. A small cap keeps a
