@@ -69,18 +69,13 @@ final class LoopWorker {
                 _ = self.inbox.takeAll()
                 return
             }
-            // Writes left over from the last slice go first (oldest data),
-            // then a new round: rounds do not wait for heavy backlogs, which
-            // take the new records into their queue (or conflation slots).
-            _ = self.flushSome()
-            self.drainInbox()
+            self.serve()
         }
         // This loop's own ingest (`publishIngest`): one round at the end of
         // the epoll iteration, for every publish read of it.
         loop.afterEvents = { [unowned self] in
             if self.shuttingDown { return }
-            _ = self.flushSome()
-            self.drainInbox()
+            self.serve()
         }
         try loop.addRepeatingTimer(intervalNanos: Self.sweepIntervalNanos) { [unowned self] in self.sweep() }
     }
@@ -214,6 +209,14 @@ final class LoopWorker {
         if shuttingDown && liveCount == 0 { loop.stop() }
     }
 
+    /// Writes left over from the last slice go first (oldest data), then a
+    /// new round: rounds do not wait for heavy backlogs, which take the new
+    /// records into their queue (or conflation slots).
+    private func serve() {
+        _ = flushSome()
+        drainInbox()
+    }
+
     // MARK: ingest
 
     /// Records admitted from `/v1/publish` messages during the current read
@@ -305,35 +308,33 @@ final class LoopWorker {
     private func flushSome() -> Bool {
         guard flushedLight < dirtyLight.count || flushed < dirty.count else { return true }
         let deadline = Clock.monotonicNanos() + Self.flushSliceNanos
-        var n = 0
-        while flushedLight < dirtyLight.count {
-            let connection = dirtyLight[flushedLight]
-            flushedLight += 1
-            connection.isDirty = false
-            connection.flush()
-            n += 1
-            if n % 32 == 0 && Clock.monotonicNanos() >= deadline { break }
-        }
-        if flushedLight == dirtyLight.count {
-            dirtyLight.removeAll(keepingCapacity: true)
-            flushedLight = 0
-            while flushed < dirty.count {
-                let connection = dirty[flushed]
-                flushed += 1
-                connection.isDirty = false
-                connection.flush()
-                n += 1
-                if n % 8 == 0 && Clock.monotonicNanos() >= deadline { break }
-            }
-        }
-        if flushed == dirty.count {
-            dirty.removeAll(keepingCapacity: true)
-            flushed = 0
+        // Light first; heavy only once every light one is written.
+        if Self.flush(&dirtyLight, from: &flushedLight, until: deadline, checkEvery: 32) {
+            _ = Self.flush(&dirty, from: &flushed, until: deadline, checkEvery: 8)
         }
         if flushedLight < dirtyLight.count || flushed < dirty.count {
             loop.waker.wake()
             return false
         }
+        return true
+    }
+
+    /// Flushes `list` from `next` until the deadline (read every `checkEvery`
+    /// writes); true, with the list emptied, when all of it was written.
+    private static func flush(
+        _ list: inout [Connection], from next: inout Int, until deadline: UInt64, checkEvery: Int
+    ) -> Bool {
+        var n = 0
+        while next < list.count {
+            let connection = list[next]
+            next += 1
+            connection.isDirty = false
+            connection.flush()
+            n += 1
+            if n % checkEvery == 0 && next < list.count && Clock.monotonicNanos() >= deadline { return false }
+        }
+        list.removeAll(keepingCapacity: true)
+        next = 0
         return true
     }
 
