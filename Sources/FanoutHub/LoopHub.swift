@@ -45,18 +45,22 @@ public final class LoopHub {
     /// when retention is off.
     public let history: TickHistory?
 
-    /// Frame header (up to 10 bytes) + message header, reserved before a
+    /// Frame header (up to 4 bytes) + message header, reserved before a
     /// batch's first record and trimmed to the real size when it closes.
-    static let maxPrefix = 10 + TickWire.headerSize
-    /// A longer run starts a new message. 1,024 records (64 KiB) rather than
-    /// the header's 65,535: a close sent "next" waits only for the message
-    /// being written, so messages stay small enough for that to be prompt.
-    static let maxOpenRecords: Int32 = 1_024
+    static let maxPrefix = maxFrameHeader + TickWire.headerSize
+    static let maxFrameHeader = 4
+    /// A longer run starts a new message. 1,023 records (65,488 payload
+    /// bytes, so the frame header is at most 4 bytes and a one-record
+    /// message trims only 2) rather than the message header's 65,535: a
+    /// close sent "next" waits only for the message being written, so
+    /// messages stay small enough for that to be prompt.
+    static let maxOpenRecords: Int32 = 1_023
 
     public init(symbolCount: Int, settings: HubSettings) {
         self.settings = settings
         index = Array(repeating: [], count: symbolCount)
         lastTicks = Array(repeating: nil, count: symbolCount)
+        round = RoundTable(symbolCount: symbolCount)
         history = settings.retentionNanos > 0
             ? TickHistory(symbolCount: symbolCount, retentionNanos: settings.retentionNanos,
                           maxTicks: settings.maxRetainedTicks)
@@ -203,78 +207,152 @@ public final class LoopHub {
     static let foldBytesPerRound = 2 << 20
     private var foldBudget = LoopHub.foldBytesPerRound
 
-    /// Closes every open message and returns the subscribers that got bytes
-    /// this round (reused by the next round).
+    /// Fans the round out, closes every open message and returns the
+    /// subscribers that got bytes this round (reused by the next round).
     public func endRound() -> [Subscriber] {
+        if !round.ticks.isEmpty { fanOutRound() }
         if settings.delivery != .perTick {
             for s in touched where s.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
         }
         return touched
     }
 
-    /// Adds one batch to the current round.
+    /// Adds one batch to the current round: the history and the snapshots
+    /// take it at once; batched delivery fans it out at `endRound`, with
+    /// every other batch of the round (one-tick-per-message delivery writes
+    /// each tick's pre-encoded frame now).
     public func add(_ batch: TickBatch) {
         history?.append(batch, nowNanos: roundNow)
+        if settings.delivery == .perTick {
+            addPerTick(batch)
+            return
+        }
+        batch.records.withUnsafeBytes { records in
+            for i in 0..<batch.ticks.count {
+                let symbol = Int(batch.ticks[i].symbolId)
+                guard symbol < index.count else { continue }
+                lastTicks[symbol] = batch.ticks[i]
+                let fanout = index[symbol].count
+                guard fanout > 0 else { continue }
+                round.append(batch.ticks[i], record: records.baseAddress! + i * TickWire.recordSize, fanout: fanout)
+            }
+        }
+    }
+
+    /// The round's ticks reach their subscribers in one of two orders, the
+    /// cheaper for its shape. Tick by tick (each tick walks its symbol's
+    /// subscribers) when the round is small. Subscriber by subscriber (each
+    /// walks its own symbols' chains in the round table) when there are
+    /// more (tick, subscriber) pairs than twice the subscribers: a loop that
+    /// fell behind gets big folded rounds in which nearly every symbol
+    /// ticked, and then each subscriber's state is touched once per round,
+    /// not once per tick — the tick-by-tick walk was memory-bound, one
+    /// cache miss per pair (perf, 15,000-client storm). Either way each
+    /// subscriber gets its symbols' records in their sequence order.
+    private func fanOutRound() {
+        round.records.withUnsafeBytes { raw in
+            let records = raw.baseAddress!
+            if round.pairs > 2 * subscriberCount {
+                for slot in subscribers.indices {
+                    guard let s = subscribers[slot] else { continue }
+                    s.symbols.withUnsafeBufferPointer { symbols in
+                        for symbol in symbols {
+                            var k = round.head[Int(symbol)]
+                            while k >= 0 {
+                                deliver(s, k: Int(k), records: records)
+                                k = round.next[Int(k)]
+                            }
+                        }
+                    }
+                }
+            } else {
+                for k in 0..<round.ticks.count {
+                    index[Int(round.ticks[k].symbolId)].withUnsafeBufferPointer { list in
+                        for ref in list { ref._withUnsafeGuaranteedRef { deliver($0, k: k, records: records) } }
+                    }
+                }
+            }
+        }
+        counters.ticksQueued &+= roundQueued
+        roundQueued = 0
+        round.reset()
+    }
+
+    private var round: RoundTable
+    private var roundQueued: UInt64 = 0
+
+    /// Round tick `k` to one subscriber: into its open message, or into its
+    /// conflation slots once it is behind.
+    @inline(__always)
+    private func deliver(_ s: Subscriber, k: Int, records: UnsafeRawPointer) {
+        if s.touchedEpoch != epoch {
+            s.touchedEpoch = epoch
+            touched.append(s)
+            // Once per round: has the oldest queued byte waited too long?
+            // Measured from the later of the backlog's start and the last
+            // fold, so one episode folds once per age period.
+            if !s.isConflating, s.backlogSinceNanos != 0,
+               roundNow &- max(s.backlogSinceNanos, s.conflatingSinceNanos) >= settings.maxBacklogAgeNanos {
+                startConflating(s, nowNanos: roundNow)
+            }
+        }
+        let queue = s.outbound
+        if s.isConflating || queue.count >= settings.highWaterMark {
+            if !s.isConflating { startConflating(s, nowNanos: roundNow) }
+            putInSlot(s, round.ticks[k])
+            return
+        }
+        roundQueued &+= 1
+        if s.openHeader == nil || s.openRecords == Self.maxOpenRecords {
+            if s.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
+            s.openHeader = queue.reserve(Self.maxPrefix)
+        }
+        queue.reserve(TickWire.recordSize)
+            .copyMemory(from: records + k * TickWire.recordSize, byteCount: TickWire.recordSize)
+        s.openRecords += 1
+    }
+
+    /// One-tick-per-message delivery: each tick's pre-encoded frame, tick by tick.
+    private func addPerTick(_ batch: TickBatch) {
+        precondition(batch.frames.count == batch.count * TickBatch.frameSize,
+                     "per-tick delivery needs a batch built with perTickFrames")
         let highWater = settings.highWaterMark
         let maxAge = settings.maxBacklogAgeNanos
         let nowNanos = roundNow
-        let sendTimeNs = roundSendTime
-        let perTick = settings.delivery == .perTick
-        precondition(!perTick || batch.frames.count == batch.count * TickBatch.frameSize,
-                     "per-tick delivery needs a batch built with perTickFrames")
-        let recordSize = TickWire.recordSize
         let frameSize = TickBatch.frameSize
         var queued: UInt64 = 0
-        batch.records.withUnsafeBytes { records in
-            batch.frames.withUnsafeBytes { frames in
-                for i in 0..<batch.ticks.count {
-                    let symbol = Int(batch.ticks[i].symbolId)
-                    guard symbol < index.count else { continue }
-                    lastTicks[symbol] = batch.ticks[i]
-                    index[symbol].withUnsafeBufferPointer { list in
-                        for ref in list {
-                            ref._withUnsafeGuaranteedRef { s in
-                                if s.touchedEpoch != epoch {
-                                    s.touchedEpoch = epoch
-                                    touched.append(s)
-                                    // Once per round: has the oldest queued byte waited too long?
-                                    // Measured from the later of the backlog's start and the
-                                    // last fold, so one episode folds once per age period.
-                                    if !s.isConflating, s.backlogSinceNanos != 0,
-                                       nowNanos &- max(s.backlogSinceNanos, s.conflatingSinceNanos) >= maxAge {
-                                        startConflating(s, nowNanos: nowNanos)
-                                    }
-                                }
-                                let queue = s.outbound
-                                if s.isConflating || queue.count >= highWater {
-                                    if !s.isConflating { startConflating(s, nowNanos: nowNanos) }
-                                    putInSlot(s, batch.ticks[i])
-                                    return
-                                }
-                                queued &+= 1
-                                if perTick {
-                                    queue.reserve(frameSize)
-                                        .copyMemory(from: frames.baseAddress! + i * frameSize, byteCount: frameSize)
-                                } else {
-                                    if s.openHeader == nil || s.openRecords == Self.maxOpenRecords {
-                                        if s.openHeader != nil { closeMessage(s, sendTimeNs: sendTimeNs) }
-                                        s.openHeader = queue.reserve(Self.maxPrefix)
-                                    }
-                                    queue.reserve(recordSize)
-                                        .copyMemory(from: records.baseAddress! + i * recordSize, byteCount: recordSize)
-                                    s.openRecords += 1
+        batch.frames.withUnsafeBytes { frames in
+            for i in 0..<batch.ticks.count {
+                let symbol = Int(batch.ticks[i].symbolId)
+                guard symbol < index.count else { continue }
+                lastTicks[symbol] = batch.ticks[i]
+                index[symbol].withUnsafeBufferPointer { list in
+                    for ref in list {
+                        ref._withUnsafeGuaranteedRef { s in
+                            if s.touchedEpoch != epoch {
+                                s.touchedEpoch = epoch
+                                touched.append(s)
+                                if !s.isConflating, s.backlogSinceNanos != 0,
+                                   nowNanos &- max(s.backlogSinceNanos, s.conflatingSinceNanos) >= maxAge {
+                                    startConflating(s, nowNanos: nowNanos)
                                 }
                             }
+                            if s.isConflating || s.outbound.count >= highWater {
+                                if !s.isConflating { startConflating(s, nowNanos: nowNanos) }
+                                putInSlot(s, batch.ticks[i])
+                                return
+                            }
+                            queued &+= 1
+                            s.outbound.reserve(frameSize)
+                                .copyMemory(from: frames.baseAddress! + i * frameSize, byteCount: frameSize)
                         }
                     }
                 }
             }
         }
         counters.ticksQueued &+= queued
-        if perTick {
-            counters.messagesQueued &+= queued
-            counters.bytesQueued &+= queued &* UInt64(frameSize)
-        }
+        counters.messagesQueued &+= queued
+        counters.bytesQueued &+= queued &* UInt64(frameSize)
     }
 
     /// Call after a flush: once a conflating subscriber's queue is below the
@@ -393,9 +471,9 @@ public final class LoopHub {
         guard let prefix = s.openHeader else { return }
         let payload = TickWire.headerSize + Int(s.openRecords) * TickWire.recordSize
         let headerSize = WebSocketFrameEncoder.headerSize(payloadLength: payload, masked: false)
-        let gap = 10 - headerSize
+        let gap = Self.maxFrameHeader - headerSize
         WebSocketFrameEncoder.writeHeader(to: prefix + gap, opcode: .binary, payloadLength: payload)
-        TickWire.writeHeader(recordCount: Int(s.openRecords), sendTimeNs: sendTimeNs, to: prefix + 10)
+        TickWire.writeHeader(recordCount: Int(s.openRecords), sendTimeNs: sendTimeNs, to: prefix + Self.maxFrameHeader)
         s.outbound.removeGap(at: prefix, length: gap)
         counters.messagesQueued &+= 1
         counters.bytesQueued &+= UInt64(headerSize + payload)

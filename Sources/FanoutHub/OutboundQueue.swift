@@ -103,11 +103,14 @@ public final class OutboundQueue {
         bytes.withUnsafeBytes { append($0) }
     }
 
-    /// Removes `gap` bytes that were reserved at `position` but not used,
-    /// by sliding the bytes queued before it (in the same chunk) forward.
-    /// Only valid for the newest chunk's region before anything was flushed
-    /// past `position`. This lets a batch reserve room for the longest frame
-    /// header and keep only as many bytes as the real header needs.
+    /// Removes `gap` bytes that were reserved at `position` but not used.
+    /// Only valid for a region before anything was flushed past `position`.
+    /// This lets a batch reserve room for the longest frame header and keep
+    /// only as many bytes as the real header needs. The shorter side moves:
+    /// the bytes after the gap (the message just closed) when they end the
+    /// queue, else the bytes queued before it in the same chunk — which for
+    /// a connection with a backlog is the whole backlog, so moving it on
+    /// every message was a tenth of a storm's CPU (perf).
     public func removeGap(at position: UnsafeMutableRawPointer, length gap: Int) {
         guard gap > 0 else { return }
         for i in stride(from: chunks.count - 1, through: 0, by: -1) {
@@ -115,10 +118,16 @@ public final class OutboundQueue {
             let offset = position - chunk.base
             guard offset >= chunk.readIndex && offset + gap <= chunk.writeIndex else { continue }
             let before = offset - chunk.readIndex
-            if before > 0 {
-                (chunk.base + chunk.readIndex + gap).copyMemory(from: chunk.base + chunk.readIndex, byteCount: before)
+            let after = chunk.writeIndex - (offset + gap)
+            if i == chunks.count - 1 && after < before {
+                if after > 0 { position.copyMemory(from: position + gap, byteCount: after) }
+                chunk.writeIndex -= gap
+            } else {
+                if before > 0 {
+                    (chunk.base + chunk.readIndex + gap).copyMemory(from: chunk.base + chunk.readIndex, byteCount: before)
+                }
+                chunk.readIndex += gap
             }
-            chunk.readIndex += gap
             count -= gap
             return
         }

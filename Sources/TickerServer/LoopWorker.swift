@@ -286,6 +286,9 @@ final class LoopWorker {
         }
         for subscriber in hub.endRound() {
             guard let connection = connections[subscriber.ownerIndex] else { continue }
+            // Its socket is full: the kernel's EPOLLOUT flushes it once the
+            // peer has read, so a round does not spend a write on it.
+            if connection.wantsWritable { continue }
             if !connection.isDirty {
                 connection.isDirty = true
                 if subscriber.outbound.count <= Self.lightQueueBytes {

@@ -146,7 +146,9 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
         #expect(sequenceViolations([tick(0, 1)] + got) == 0)
     }
 
-    /// Batches added in one round go out as one message per subscriber.
+    /// Batches added in one round go out as one message per subscriber,
+    /// each symbol's records in sequence order (records of different
+    /// symbols may be grouped by symbol: see PROTOCOL.md).
     @Test func oneMessagePerRound() throws {
         let hub = LoopHub(symbolCount: 2, settings: HubSettings())
         let s = Subscriber()
@@ -159,6 +161,8 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
         #expect(hub.endRound().count == 1)
         let messages = try decodeStream(drainAll(s))
         #expect(messages.count == 1)
-        #expect(messages[0].map(\.sequence) == [1, 1, 2])
+        #expect(messages[0].count == 3)
+        #expect(messages[0].filter { $0.symbolId == 0 }.map(\.sequence) == [1, 2])
+        #expect(messages[0].filter { $0.symbolId == 1 }.map(\.sequence) == [1])
     }
 }

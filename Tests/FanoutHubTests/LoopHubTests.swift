@@ -69,9 +69,9 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         let ticks = (1...3000).map { tick(0, UInt64($0)) }
         _ = hub.publish(batch(ticks), sendTimeNs: 5, nowNanos: 0)
         let bytes = drainAll(s)
-        #expect(bytes[1] == 127, "a payload of 65,552 bytes needs the 64-bit length")
+        #expect(bytes[1] == 126, "a payload of 65,488 bytes (1,023 records) takes the 16-bit length")
         let messages = try decodeStream(bytes)
-        #expect(messages.map(\.count) == [1024, 1024, 952])
+        #expect(messages.map(\.count) == [1023, 1023, 954])
         #expect(Array(messages.joined()) == ticks)
     }
 

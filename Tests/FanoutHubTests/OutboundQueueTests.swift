@@ -76,6 +76,23 @@ func contents(_ q: OutboundQueue) -> [UInt8] {
         #expect(q.count == 6)
     }
 
+    /// Behind a long backlog the message after the gap is the shorter side:
+    /// it moves back and later reserves continue right after it.
+    @Test func removeGapMovesTheShorterSide() {
+        let q = OutboundQueue()
+        let backlog = [UInt8](repeating: 5, count: 1_000)
+        q.append(backlog)
+        let prefix = q.reserve(4)
+        (prefix + 2).storeBytes(of: 0xAA, as: UInt8.self)
+        (prefix + 3).storeBytes(of: 0xBB, as: UInt8.self)
+        q.append([6, 7])
+        q.removeGap(at: prefix, length: 2)
+        #expect(contents(q) == backlog + [0xAA, 0xBB, 6, 7])
+        #expect(q.count == 1_004)
+        q.reserve(1).storeBytes(of: 8, as: UInt8.self)
+        #expect(contents(q) == backlog + [0xAA, 0xBB, 6, 7, 8])
+    }
+
     @Test func removeGapAfterPartialConsume() {
         let q = OutboundQueue()
         q.append([1, 2, 3, 4])

@@ -1,0 +1,53 @@
+import MarketData
+
+/// The ticks of one fan-out round, in arrival order, with their wire
+/// records and, per symbol, a chain through them (`head[symbol]`, then
+/// `next[k]`), so a round can be walked tick by tick or subscriber by
+/// subscriber with each symbol's records in sequence order.
+struct RoundTable {
+    private(set) var ticks: [Tick] = []
+    private(set) var records: [UInt8] = []
+    /// Per round tick: the next tick of the same symbol in the round, or -1.
+    private(set) var next: [Int32] = []
+    /// Per symbol: its first / last tick in the round, or -1.
+    private(set) var head: [Int32]
+    private var tail: [Int32]
+    private var symbols: [Int32] = []
+    /// (tick, subscriber) pairs the round holds: the cost of the tick-by-tick walk.
+    private(set) var pairs = 0
+
+    init(symbolCount: Int) {
+        head = Array(repeating: -1, count: symbolCount)
+        tail = Array(repeating: -1, count: symbolCount)
+    }
+
+    /// `record`: the tick's `TickWire.recordSize` wire bytes; `fanout`: its
+    /// symbol's subscribers on this loop.
+    mutating func append(_ tick: Tick, record: UnsafeRawPointer, fanout: Int) {
+        let symbol = Int(tick.symbolId)
+        let k = Int32(ticks.count)
+        ticks.append(tick)
+        records.append(contentsOf: UnsafeRawBufferPointer(start: record, count: TickWire.recordSize))
+        next.append(-1)
+        if tail[symbol] >= 0 {
+            next[Int(tail[symbol])] = k
+        } else {
+            head[symbol] = k
+            symbols.append(Int32(symbol))
+        }
+        tail[symbol] = k
+        pairs += fanout
+    }
+
+    mutating func reset() {
+        for symbol in symbols {
+            head[Int(symbol)] = -1
+            tail[Int(symbol)] = -1
+        }
+        symbols.removeAll(keepingCapacity: true)
+        ticks.removeAll(keepingCapacity: true)
+        records.removeAll(keepingCapacity: true)
+        next.removeAll(keepingCapacity: true)
+        pairs = 0
+    }
+}
