@@ -277,10 +277,17 @@ public final class EventLoop {
     }
 
     /// Handles whatever the priority set has ready, without blocking.
+    /// A full batch is followed by another poll (up to 8 batches), so a
+    /// burst of new connections does not queue a probe behind it for
+    /// several iterations; handling each is cheap (upgrades past the
+    /// server's pace are parked, not performed here).
     private func pollPrioritySet() {
-        let n = ticker_epoll_wait(priorityFD, priorityEvents, Self.maxPriorityEvents, 0)
-        guard n > 0 else { return }
-        for i in 0..<Int(n) { dispatch(priorityEvents[i].data, priorityEvents[i].events) }
+        for _ in 0..<8 {
+            let n = ticker_epoll_wait(priorityFD, priorityEvents, Self.maxPriorityEvents, 0)
+            guard n > 0 else { return }
+            for i in 0..<Int(n) { dispatch(priorityEvents[i].data, priorityEvents[i].events) }
+            if n < Self.maxPriorityEvents { return }
+        }
     }
 
     private func dispatch(_ data: UInt64, _ mask: UInt32) {

@@ -11,7 +11,7 @@ extension Connection {
     /// headers, `Content-Length` included. It never switches protocols: on a
     /// WebSocket path it gets the refusal a GET with the same headers would get,
     /// or 400 where that GET would have been upgraded.
-    func route(_ head: HTTPRequestHead) {
+    func route(_ head: HTTPRequestHead, leftover: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
         let headOnly = head.method == "HEAD"
         guard head.method == "GET" || headOnly else {
             send(response: Self.textResponse(status: 405, text: "only GET and HEAD are supported",
@@ -38,7 +38,13 @@ extension Connection {
         case .response(let response):
             send(response: response, includeBody: !headOnly)
         case .upgrade(let route, let limits) where !headOnly:
-            upgrade(head, to: route, limits: limits)
+            if worker.shouldParkUpgrade() {
+                parked = ParkedUpgrade(head: head, route: route, limits: limits, leftover: Array(leftover))
+                try? worker.loop.modify(fd: fd, token: token, events: 0)
+                worker.park(self)
+            } else {
+                upgrade(head, to: route, limits: limits)
+            }
         case .upgrade:
             var asGet = head
             asGet.method = "GET"
@@ -117,6 +123,18 @@ extension Connection {
         guard scheme.count == 6, zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
         let token = bytes[space...].drop { $0 == UInt8(ascii: " ") }
         return token.isEmpty ? nil : String(decoding: token, as: UTF8.self)
+    }
+
+    /// Performs the parked upgrade (its turn came), then the frames that
+    /// arrived behind it.
+    func resumeParkedUpgrade() {
+        guard let p = parked else { return }
+        parked = nil
+        guard !isClosed, case .request = phase else { return }
+        upgrade(p.head, to: p.route, limits: p.limits)
+        if case .webSocket = phase, !p.leftover.isEmpty {
+            p.leftover.withUnsafeBytes { receiveFrames($0) }
+        }
     }
 
     private func upgrade(_ head: HTTPRequestHead, to route: Route, limits: WebSocketLimits) {

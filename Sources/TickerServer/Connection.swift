@@ -43,6 +43,16 @@ final class Connection: EventHandler {
     /// True when bytes wait in the queue (without creating one).
     var hasQueuedBytes: Bool { !(subscriberStorage?.outbound.isEmpty ?? true) }
     var phase: Phase
+    /// An upgrade read but not yet performed: past the loop's upgrade pace
+    /// (`LoopWorker.UpgradePacer`) it waits its turn with its socket quiet,
+    /// so a connect burst's handshakes never delay `/healthz` or `/metrics`.
+    var parked: ParkedUpgrade?
+    struct ParkedUpgrade {
+        let head: HTTPRequestHead
+        let route: Route
+        let limits: WebSocketLimits
+        var leftover: [UInt8]
+    }
     var ws = WebSocketConnection(role: .server)
 
     /// Absolute monotonic deadline after which the socket is dropped outright.
@@ -118,6 +128,11 @@ final class Connection: EventHandler {
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
+        if parked != nil {
+            // Frames sent right behind a parked upgrade wait with it.
+            parked?.leftover.append(contentsOf: bytes)
+            return
+        }
         switch phase {
         case .request(let pending):
             let result = pending.parser.append(bytes)
@@ -127,7 +142,7 @@ final class Connection: EventHandler {
             case .failed(let error):
                 respond(status: error.status, text: error.reason)
             case .complete(let head, let consumed):
-                route(head)
+                route(head, leftover: UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
                 if case .webSocket = phase, consumed < bytes.count {
                     receiveFrames(UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
                 }

@@ -90,7 +90,7 @@ final class LoopWorker {
                 // Over the accept rate: leave the rest in the listen backlog
                 // until the next sweep refills the budget.
                 metrics.add(metrics.acceptBackoffs)
-                pauseListener(listener)
+                pauseListener(listener, forNanos: acceptBudget.nanosUntil(tokens: 64))
                 return
             }
             let fd: Int32
@@ -113,13 +113,26 @@ final class LoopWorker {
     /// instead of spinning on an accept that keeps failing.
     private func pauseAccepting(_ listener: Listener, reason: SystemError) {
         metrics.add(metrics.acceptBackoffs)
-        pauseListener(listener)
+        pauseListener(listener, forNanos: Self.sweepIntervalNanos)
         Log.warning("\(reason); pausing accept for \(Self.sweepIntervalNanos / 1_000_000) ms")
     }
 
-    private func pauseListener(_ listener: Listener) {
-        acceptPausedUntil = Clock.monotonicNanos() + Self.sweepIntervalNanos
+    /// Stops asking epoll about the listener for `nanos`. Over the accept
+    /// rate that is the few milliseconds the budget needs to refill, checked
+    /// on every wake-up (`resumeAcceptingIfDue`): a pause until the next
+    /// sweep (up to 500 ms) let a connect burst overflow the kernel's accept
+    /// queue, which then drops SYNs — a `/healthz` probe's among them, which
+    /// the client only retries after a second (nstat ListenOverflows).
+    private func pauseListener(_ listener: Listener, forNanos nanos: UInt64) {
+        acceptPausedUntil = Clock.monotonicNanos() + nanos
         try? loop.modify(fd: listener.fd, token: listener.token, events: 0)
+    }
+
+    private func resumeAcceptingIfDue(now: UInt64) {
+        if acceptPausedUntil != 0 && now >= acceptPausedUntil, let listener {
+            acceptPausedUntil = 0
+            try? loop.modify(fd: listener.fd, token: listener.token, events: EpollEvents.readable)
+        }
     }
 
     private func adopt(_ fd: Int32) {
@@ -213,8 +226,64 @@ final class LoopWorker {
     /// new round: rounds do not wait for heavy backlogs, which take the new
     /// records into their queue (or conflation slots).
     private func serve() {
+        if acceptPausedUntil != 0 { resumeAcceptingIfDue(now: Clock.monotonicNanos()) }
+        if parkedNext < parkedUpgrades.count { unparkSome() }
         _ = flushSome()
         drainInbox()
+    }
+
+    // MARK: upgrade pacing
+
+    /// Upgrades waiting their turn, oldest first (`parkedNext` is the next).
+    private var parkedUpgrades: [Connection] = []
+    private var parkedNext = 0
+    private var upgradeWindowStart: UInt64 = 0
+    private var upgradesInWindow = 0
+    /// At most `config.upgradesPerWindow` upgrades per `upgradeWindowNanos`
+    /// on one loop (default 64: 12,800 a second): an upgrade costs a SHA-1, a 101, a subscription
+    /// and its snapshots, and a connect burst of thousands done in one go
+    /// kept `/healthz` waiting behind it for up to 1.6 s (fault storm).
+    /// Past the pace an upgrade is parked, its socket quiet, and done in
+    /// arrival order as the pace allows; requests that are not upgrades are
+    /// answered at once.
+    static let upgradeWindowNanos: UInt64 = 5_000_000
+
+    func shouldParkUpgrade() -> Bool {
+        if parkedNext < parkedUpgrades.count { return true }
+        return !takeUpgradeToken()
+    }
+
+    private func takeUpgradeToken() -> Bool {
+        let now = Clock.monotonicNanos()
+        if now &- upgradeWindowStart >= Self.upgradeWindowNanos {
+            upgradeWindowStart = now
+            upgradesInWindow = 0
+        }
+        guard upgradesInWindow < max(1, config.upgradesPerWindow) else { return false }
+        upgradesInWindow += 1
+        return true
+    }
+
+    func park(_ connection: Connection) {
+        metrics.add(metrics.upgradesParked)
+        parkedUpgrades.append(connection)
+        loop.requestAfterEvents()
+    }
+
+    /// Performs parked upgrades in arrival order while the pace allows.
+    private func unparkSome() {
+        while parkedNext < parkedUpgrades.count, takeUpgradeToken() {
+            let connection = parkedUpgrades[parkedNext]
+            parkedNext += 1
+            connection.resumeParkedUpgrade()
+        }
+        if parkedNext == parkedUpgrades.count {
+            parkedUpgrades.removeAll(keepingCapacity: parkedUpgrades.count <= 1_024)
+            parkedNext = 0
+        } else {
+            // More wait: come back after this iteration's events.
+            loop.waker.wake()
+        }
     }
 
     // MARK: ingest
@@ -373,10 +442,8 @@ final class LoopWorker {
 
     private func sweep() {
         let now = Clock.monotonicNanos()
-        if acceptPausedUntil != 0 && now >= acceptPausedUntil, let listener {
-            acceptPausedUntil = 0
-            try? loop.modify(fd: listener.fd, token: listener.token, events: EpollEvents.readable)
-        }
+        resumeAcceptingIfDue(now: now)
+        if parkedNext < parkedUpgrades.count { unparkSome() }
         var queued = 0, allocated = 0
         for case let connection? in connections {
             connection.checkDeadlines(now: now)
@@ -441,6 +508,12 @@ struct AcceptBudget {
         self.perSecond = Double(max(1, perSecond))
         burst = max(1, self.perSecond / 4)
         tokens = burst
+    }
+
+    /// How long until `tokens` more are earned (capped at the burst).
+    func nanosUntil(tokens wanted: Double) -> UInt64 {
+        let missing = max(0, min(burst, wanted) - tokens)
+        return UInt64(missing / perSecond * 1e9) + 1_000_000
     }
 
     mutating func take(now: UInt64) -> Bool {

@@ -20,6 +20,7 @@ final class LoopMetrics: Sendable {
     let protocolErrors = Atomic<UInt64>(0)
     let controlErrors = Atomic<UInt64>(0)
     let acceptBackoffs = Atomic<UInt64>(0)
+    let upgradesParked = Atomic<UInt64>(0)
     let rejectedOverCapacity = Atomic<UInt64>(0)
     let httpResponses = Mutex<[Int: UInt64]>([:])
     let batchesPublished = Atomic<UInt64>(0)
@@ -82,6 +83,8 @@ enum MetricsRenderer {
              sum { $0.controlErrors.load(ordering: .relaxed) })
         line("ticker_accept_backoffs_total", "counter", "Times accept paused: descriptors ran out (EMFILE/ENFILE) or the accept rate was reached.",
              sum { $0.acceptBackoffs.load(ordering: .relaxed) })
+        line("ticker_upgrades_parked_total", "counter", "WebSocket upgrades that waited for the loop's upgrade pace (a connect burst).",
+             sum { $0.upgradesParked.load(ordering: .relaxed) })
         line("ticker_rejected_over_capacity_total", "counter", "Connections refused because max-connections was reached.",
              sum { $0.rejectedOverCapacity.load(ordering: .relaxed) })
         var statuses: [Int: UInt64] = [:]

@@ -76,6 +76,10 @@ public struct ServerConfig: Sendable {
     /// admitted at a pace that leaves the loops time for fan-out; the rest
     /// wait in the listen backlog.
     public var acceptsPerSecond = 20_000
+    /// WebSocket upgrades one loop performs per 5 ms (64: 12,800 a second
+    /// per loop); past it an upgrade is parked and done in arrival order,
+    /// so a connect burst's handshakes never delay `/healthz` or `/metrics`.
+    public var upgradesPerWindow = 64
     /// Bytes the kernel may hold not yet sent per connection
     /// (TCP_NOTSENT_LOWAT); 0 leaves it to the kernel. A small cap keeps a
     /// slow reader's backlog visible to conflation (autotuning would hide
