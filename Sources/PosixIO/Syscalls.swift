@@ -103,6 +103,8 @@ public enum Syscall {
 public enum Clock {
     @inline(__always) public static func wallNanos() -> UInt64 { ticker_now_ns() }
     @inline(__always) public static func monotonicNanos() -> UInt64 { ticker_monotonic_ns() }
+    /// Now on the monotonic clock.
+    @inline(__always) public static func now() -> Instant { Instant(nanoseconds: ticker_monotonic_ns()) }
 }
 
 extension Clock {

@@ -130,8 +130,7 @@ extension Connection {
             phase = .webSocket(route)
             leavePrioritySet()
             worker.metrics.webSockets.wrappingAdd(1, ordering: .relaxed)
-            let config = worker.config
-            nextPingAt = Clock.monotonicNanos() + UInt64(config.heartbeatIntervalMs) * 1_000_000
+            deadlines.upgraded(at: Clock.now(), rules: worker.deadlineRules)
             if route == .stream { openStream(query: head.query) }
             flush()
         }

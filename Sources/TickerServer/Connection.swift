@@ -45,14 +45,11 @@ final class Connection: EventHandler {
     var phase: Phase
     var ws = WebSocketConnection(role: .server)
 
-    /// Absolute monotonic deadline after which the socket is dropped outright.
-    var hardCloseAt = UInt64.max
+    /// Handshake, heartbeat, close-handshake and shutdown deadlines (pure rules).
+    var deadlines = ConnectionDeadlines()
     var closeWhenFlushed = false
     var wantsWritable = false
     var isDirty = false
-    var nextPingAt = UInt64.max
-    /// When the unanswered ping went out; 0 = none outstanding.
-    var pingSentAt: UInt64 = 0
     var rate: TokenBucket
     /// Peer address, counted against the per-address limit until close.
     var peer: UInt128?
@@ -75,7 +72,7 @@ final class Connection: EventHandler {
         let config = worker.config
         phase = .request(PendingRequest(
             parser: HTTPRequestParser(maxHeaderBytes: config.maxHeaderBytes, maxHeaderCount: config.maxHeaderCount),
-            acceptedAt: Clock.monotonicNanos()))
+            acceptedAt: Clock.now()))
         rate = TokenBucket(perSecond: config.maxMessagesPerSecond)
     }
 
@@ -151,8 +148,7 @@ final class Connection: EventHandler {
     // MARK: WebSocket
 
     func receiveFrames(_ bytes: UnsafeRawBufferPointer) {
-        // Any bytes from the peer prove it is alive, as a pong would.
-        pingSentAt = 0
+        deadlines.peerIsAlive()
         var actions = worker.actions
         worker.actions = []
         actions.removeAll(keepingCapacity: true)
@@ -185,9 +181,9 @@ final class Connection: EventHandler {
             case .send(let bytes):
                 enqueue(bytes)
             case .pongReceived:
-                pingSentAt = 0
+                deadlines.peerIsAlive()
             case .startCloseTimer:
-                hardCloseAt = min(hardCloseAt, Clock.monotonicNanos() + UInt64(worker.config.closeTimeoutMs) * 1_000_000)
+                deadlines.closeHandshakeStarted(at: Clock.now(), rules: worker.deadlineRules)
                 leaveHub()
             case .closeTransport:
                 closeWhenFlushed = true
@@ -386,55 +382,43 @@ final class Connection: EventHandler {
 
     // MARK: deadlines
 
-    func checkDeadlines(now: UInt64) {
-        if now >= hardCloseAt {
-            close()
-            return
-        }
-        let config = worker.config
+    /// One sweep: performs whatever `deadlines` says is due at `now`.
+    func checkDeadlines(now: Instant) {
+        let timing: ConnectionDeadlines.Phase
         switch phase {
         case .request(let pending):
-            // A connection kept only to be refused gets one second for its request.
-            let limitMs = refusal == nil ? config.handshakeTimeoutMs : min(1_000, config.handshakeTimeoutMs)
-            if now - pending.acceptedAt >= UInt64(limitMs) * 1_000_000 {
-                worker.metrics.add(worker.metrics.handshakeTimeouts)
-                respond(status: 408, text: "request head not received within \(limitMs) ms")
-                hardCloseAt = now + UInt64(config.closeTimeoutMs) * 1_000_000
-            }
-        case .webSocket:
-            guard ws.state == .open else { return }
+            timing = .request(acceptedAt: pending.acceptedAt, refused: refusal != nil)
+        case .webSocket where ws.state == .open:
             // An idle connection keeps no buffer: a busy one refills it within a sweep.
             if let s = subscriberStorage, s.outbound.isEmpty && !isDirty { s.outbound.shrink() }
             releaseIdleSubscriber()
-            let backlogSince = subscriberStorage?.backlogSinceNanos ?? 0
-            if backlogSince != 0,
-               now - backlogSince >= UInt64(config.slowConsumerTimeoutMs) * 1_000_000 {
-                // Its queue has not emptied for the whole deadline, conflated
-                // or not: it has stopped reading (or reads far too slowly).
-                worker.metrics.add(worker.metrics.slowConsumerCloses)
-                closeNext(.slowConsumer, reason: "slow consumer")
-            } else if pingSentAt != 0, backlogSince != 0 {
-                pingSentAt = now
-            } else if pingSentAt != 0,
-                      now - pingSentAt >= UInt64(config.pongTimeoutMs) * 1_000_000 {
-                // Only once our own queue is empty: a ping stuck behind a
-                // backlog we queued is not the peer's fault (the slow-consumer
-                // rule above covers a peer that does not read).
-                worker.metrics.add(worker.metrics.heartbeatTimeouts)
-                startClose(.heartbeatTimeout, reason: "no pong")
-            } else if now >= nextPingAt {
-                nextPingAt = now + UInt64(config.heartbeatIntervalMs) * 1_000_000
-                if pingSentAt == 0 { pingSentAt = now }
-                send(.ping, [])
-                flush()
-            }
-        case .responding, .closed:
+            let since = subscriberStorage?.backlogSinceNanos ?? 0
+            timing = .open(backlogSince: since == 0 ? nil : Instant(nanoseconds: since))
+        case .webSocket, .responding, .closed:
+            timing = .other
+        }
+        switch deadlines.check(now: now, phase: timing, rules: worker.deadlineRules) {
+        case .none:
             return
+        case .closeTransport:
+            close()
+        case .requestTimedOut(let limit):
+            worker.metrics.add(worker.metrics.handshakeTimeouts)
+            respond(status: 408, text: "request head not received within \(limit.milliseconds) ms")
+        case .closeSlowConsumer:
+            worker.metrics.add(worker.metrics.slowConsumerCloses)
+            closeNext(.slowConsumer, reason: "slow consumer")
+        case .closeHeartbeatTimeout:
+            worker.metrics.add(worker.metrics.heartbeatTimeouts)
+            startClose(.heartbeatTimeout, reason: "no pong")
+        case .sendPing:
+            send(.ping, [])
+            flush()
         }
     }
 
-    func shutdown(deadline: UInt64) {
-        hardCloseAt = min(hardCloseAt, deadline)
+    func shutdown(deadline: Instant) {
+        deadlines.shutdown(deadline: deadline)
         switch phase {
         case .webSocket:
             if ws.state == .open { closeNext(.goingAway, reason: "server shutting down") }
@@ -450,9 +434,9 @@ final class Connection: EventHandler {
 final class PendingRequest {
     var parser: HTTPRequestParser
     /// The request head must be complete by acceptedAt + handshake timeout.
-    let acceptedAt: UInt64
+    let acceptedAt: Instant
 
-    init(parser: HTTPRequestParser, acceptedAt: UInt64) {
+    init(parser: HTTPRequestParser, acceptedAt: Instant) {
         self.parser = parser
         self.acceptedAt = acceptedAt
     }

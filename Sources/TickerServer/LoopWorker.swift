@@ -13,6 +13,8 @@ final class LoopWorker {
     let hub: LoopHub
     let inbox: LoopInbox
     var config: ServerConfig { shared.config }
+    /// The connections' timeouts, from `config`.
+    let deadlineRules: ConnectionDeadlines.Rules
 
     private var listener: Listener?
     private(set) var connections: [Connection?] = []
@@ -53,6 +55,7 @@ final class LoopWorker {
     init(shared: ServerShared, metrics: LoopMetrics, listenFD: Int32) throws(SystemError) {
         self.shared = shared
         self.metrics = metrics
+        deadlineRules = ConnectionDeadlines.Rules(config: shared.config)
         loop = try EventLoop()
         inbox = LoopInbox(
             waker: loop.waker, symbolCount: shared.symbols.count, maxPendingTicks: shared.config.maxPendingTicksPerLoop)
@@ -369,8 +372,8 @@ final class LoopWorker {
     // MARK: timeouts
 
     private func sweep() {
-        let now = Clock.monotonicNanos()
-        if acceptPausedUntil != 0 && now >= acceptPausedUntil, let listener {
+        let now = Clock.now()
+        if acceptPausedUntil != 0 && now.nanoseconds >= acceptPausedUntil, let listener {
             acceptPausedUntil = 0
             try? loop.modify(fd: listener.fd, token: listener.token, events: EpollEvents.readable)
         }
@@ -408,7 +411,7 @@ final class LoopWorker {
             Syscall.close(listener.fd)
             self.listener = nil
         }
-        let deadline = Clock.monotonicNanos() + UInt64(config.drainTimeoutMs) * 1_000_000
+        let deadline = Clock.now() + .milliseconds(config.drainTimeoutMs)
         for case let connection? in connections {
             connection.shutdown(deadline: deadline)
         }
@@ -420,7 +423,7 @@ final class LoopWorker {
         // late; leftovers are closed within 20 ms of it instead, so the loop
         // stops well before the process watchdog (deadline + 0.4 s).
         try? loop.addRepeatingTimer(intervalNanos: 20_000_000) { [unowned self] in
-            guard Clock.monotonicNanos() >= deadline else { return }
+            guard Clock.now() >= deadline else { return }
             for case let connection? in connections { connection.close() }
         }
     }
