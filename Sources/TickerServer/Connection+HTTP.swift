@@ -131,7 +131,7 @@ extension Connection {
             leavePrioritySet()
             worker.metrics.webSockets.wrappingAdd(1, ordering: .relaxed)
             deadlines.upgraded(at: Clock.now(), rules: worker.deadlineRules)
-            if route == .stream { openStream(query: head.query) }
+            if route == .stream { session.openStream(query: head.query, on: self) }
             flush()
         }
     }
@@ -167,5 +167,17 @@ extension Connection {
         phase = .responding
         closeWhenFlushed = true
         flush()
+    }
+}
+
+/// The state of a connection still reading its request head.
+final class PendingRequest {
+    var parser: HTTPRequestParser
+    /// The request head must be complete by acceptedAt + handshake timeout.
+    let acceptedAt: Instant
+
+    init(parser: HTTPRequestParser, acceptedAt: Instant) {
+        self.parser = parser
+        self.acceptedAt = acceptedAt
     }
 }

@@ -38,7 +38,7 @@ final class LoopWorker {
     static let flushSliceNanos: UInt64 = 5_000_000
     private var acceptPausedUntil: UInt64 = 0
     private var acceptBudget: AcceptBudget
-    private var shuttingDown = false
+    private(set) var shuttingDown = false
     /// Connection count at the last heap trim: after a storm drains, free
     /// memory goes back to the kernel instead of staying in malloc's arenas.
     private var liveAtLastTrim = 0
@@ -169,12 +169,11 @@ final class LoopWorker {
             index = connections.count
             connections.append(nil)
         }
-        let connection = Connection(fd: fd, index: index, worker: self)
+        let connection = Connection(descriptor: Descriptor(fd), index: index, worker: self)
         connection.peer = peer
         connection.refusal = refusal
         do {
-            connection.token = try loop.register(
-                fd: fd, events: EpollEvents.readable | EpollEvents.readHangUp, handler: connection, priority: true)
+            try connection.transport.register(on: loop, handler: connection)
         } catch {
             Log.warning("cannot register connection: \(error)")
             if let peer { shared.release(address: peer) }
@@ -229,31 +228,8 @@ final class LoopWorker {
     var ingestRecords: [UInt8] = []
     /// Ingest batches of this loop waiting for the round at the end of the
     /// epoll iteration (`loop.afterEvents`), oldest first.
-    private var localBatches: [TickBatch] = []
-    private var localPostedNanos: UInt64 = 0
-
-    /// Called when a publisher's read is done: one batch for all the
-    /// messages of the read, posted to the other loops once (one lock and at
-    /// most one wake-up each, not one per message), and published on this
-    /// loop directly at the end of the iteration. Publishers that arrive
-    /// together share that round, so a subscriber gets one message for them.
-    /// While the loop is behind, the batch goes through this loop's inbox
-    /// instead, whose bound and folding then apply as for any other source.
-    func publishIngest() {
-        guard !ingestTicks.isEmpty else { return }
-        let batch = TickBatch(ticks: ingestTicks, records: ingestRecords, sendTimeNs: Clock.wallNanos(),
-                              perTickFrames: config.hub.delivery == .perTick)
-        ingestTicks.removeAll(keepingCapacity: true)
-        ingestRecords.removeAll(keepingCapacity: true)
-        shared.publish(batch, except: inbox)
-        if shuttingDown || inbox.behind.load(ordering: .relaxed) {
-            inbox.post(batch)
-        } else {
-            if localBatches.isEmpty { localPostedNanos = Clock.monotonicNanos() }
-            localBatches.append(batch)
-            loop.requestAfterEvents()
-        }
-    }
+    var localBatches: [TickBatch] = []
+    var localPostedNanos: UInt64 = 0
 
     // MARK: fan-out
 
@@ -341,20 +317,6 @@ final class LoopWorker {
         return true
     }
 
-    /// One histogram sample per batch: its first tick's event time to now.
-    private func recordLatency(_ batches: [TickBatch], _ local: [TickBatch], folded: [Tick]) {
-        let done = Clock.wallNanos()
-        metrics.overload.latency.withLock { histogram in
-            if let first = folded.first {
-                histogram.observe(seconds: Double(done &- min(done, first.eventTimeNs)) / 1e9)
-            }
-            for batch in [batches, local].joined() {
-                guard let first = batch.ticks.first else { continue }
-                histogram.observe(seconds: Double(done &- min(done, first.eventTimeNs)) / 1e9)
-            }
-        }
-    }
-
     private var reported = HubCounters()
 
     /// Moves the hub's plain counters into the shared atomics, once per wake-up.
@@ -380,8 +342,10 @@ final class LoopWorker {
         var queued = 0, allocated = 0
         for case let connection? in connections {
             connection.checkDeadlines(now: now)
-            queued &+= connection.outbound.count
-            allocated &+= connection.outbound.allocatedBytes
+            // Without creating a subscriber (and queue) for an idle connection.
+            guard let outbound = connection.existingSubscriber?.outbound else { continue }
+            queued &+= outbound.count
+            allocated &+= outbound.allocatedBytes
         }
         metrics.overload.queuedBytes.store(queued, ordering: .relaxed)
         metrics.overload.queueAllocatedBytes.store(allocated, ordering: .relaxed)
@@ -426,45 +390,5 @@ final class LoopWorker {
             guard Clock.now() >= deadline else { return }
             for case let connection? in connections { connection.close() }
         }
-    }
-}
-
-/// New connections per second one loop accepts: a token bucket refilled
-/// continuously, with a burst of a quarter second's worth.
-struct AcceptBudget {
-    let perSecond: Double
-    let burst: Double
-    var tokens: Double
-    var last: UInt64 = 0
-
-    init(perSecond: Int) {
-        self.perSecond = Double(max(1, perSecond))
-        burst = max(1, self.perSecond / 4)
-        tokens = burst
-    }
-
-    mutating func take(now: UInt64) -> Bool {
-        if last != 0 { tokens = min(burst, tokens + Double(now &- last) / 1e9 * perSecond) }
-        last = now
-        guard tokens >= 1 else { return false }
-        tokens -= 1
-        return true
-    }
-}
-
-/// The listening socket of one loop (SO_REUSEPORT: the kernel spreads
-/// connections across the loops' listeners).
-final class Listener: EventHandler {
-    let fd: Int32
-    var token = EventToken.none
-    weak var worker: LoopWorker?
-
-    init(fd: Int32, worker: LoopWorker?) {
-        self.fd = fd
-        self.worker = worker
-    }
-
-    func handleEvents(_ events: UInt32, loop: EventLoop) {
-        worker?.acceptReady(self)
     }
 }

@@ -1,0 +1,41 @@
+import PosixIO
+
+/// New connections per second one loop accepts: a token bucket refilled
+/// continuously, with a burst of a quarter second's worth.
+struct AcceptBudget {
+    let perSecond: Double
+    let burst: Double
+    var tokens: Double
+    var last: UInt64 = 0
+
+    init(perSecond: Int) {
+        self.perSecond = Double(max(1, perSecond))
+        burst = max(1, self.perSecond / 4)
+        tokens = burst
+    }
+
+    mutating func take(now: UInt64) -> Bool {
+        if last != 0 { tokens = min(burst, tokens + Double(now &- last) / 1e9 * perSecond) }
+        last = now
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
+}
+
+/// The listening socket of one loop (SO_REUSEPORT: the kernel spreads
+/// connections across the loops' listeners).
+final class Listener: EventHandler {
+    let fd: Int32
+    var token = EventToken.none
+    weak var worker: LoopWorker?
+
+    init(fd: Int32, worker: LoopWorker?) {
+        self.fd = fd
+        self.worker = worker
+    }
+
+    func handleEvents(_ events: UInt32, loop: EventLoop) {
+        worker?.acceptReady(self)
+    }
+}
