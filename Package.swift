@@ -28,7 +28,7 @@ let package = Package(
         // loop (measured with perf; see docs/ARCHITECTURE.md). The compile-time
         // checks still apply; the module is single-threaded by design.
         .target(
-            name: "FanoutHub", dependencies: ["MarketData", "WebSocketProtocol"],
+            name: "FanoutHub", dependencies: ["MarketData"],
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // RESP2/RESP3 parser and encoder for the Redis link. Pure.
         .target(name: "RESP", swiftSettings: strict),
@@ -76,7 +76,8 @@ let package = Package(
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),
-        .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol"]),
+        // TickerServer for `TickFraming.webSocket`, the framing the hub is given in the server.
+        .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol", "TickerServer"]),
         .testTarget(
             name: "TickerServerTests",
             dependencies: ["TickerServer", "TickerClient", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient"]),

@@ -1,5 +1,4 @@
 import MarketData
-import WebSocketProtocol
 
 /// Outcome of a subscribe request, for the control reply.
 public enum SubscribeOutcome: Equatable, Sendable {
@@ -45,16 +44,13 @@ public final class LoopHub {
     /// when retention is off.
     public let history: TickHistory?
 
-    /// Frame header (up to 10 bytes) + message header, reserved before a
-    /// batch's first record and trimmed to the real size when it closes.
-    static let maxPrefix = 10 + TickWire.headerSize
-    /// A longer run starts a new message. 1,024 records (64 KiB) rather than
-    /// the header's 65,535: a close sent "next" waits only for the message
-    /// being written, so messages stay small enough for that to be prompt.
-    static let maxOpenRecords: Int32 = 1_024
+    /// Lays the records out in each connection's queue (frames, message
+    /// headers, records); the hub only decides who gets what.
+    public let writer: TickMessageWriter
 
-    public init(symbolCount: Int, settings: HubSettings) {
+    public init(symbolCount: Int, settings: HubSettings, framing: TickFraming) {
         self.settings = settings
+        writer = TickMessageWriter(framing: framing)
         index = Array(repeating: [], count: symbolCount)
         lastTicks = Array(repeating: nil, count: symbolCount)
         history = settings.retentionNanos > 0
@@ -220,11 +216,13 @@ public final class LoopHub {
         let nowNanos = roundNow
         let sendTimeNs = roundSendTime
         let perTick = settings.delivery == .perTick
-        precondition(!perTick || batch.frames.count == batch.count * TickBatch.frameSize,
-                     "per-tick delivery needs a batch built with perTickFrames")
+        precondition(!perTick || (batch.frameSize > 0 && batch.frames.count == batch.count * batch.frameSize),
+                     "per-tick delivery needs a batch built with perTickFraming")
         let recordSize = TickWire.recordSize
-        let frameSize = TickBatch.frameSize
+        let frameSize = batch.frameSize
+        let writer = self.writer
         var queued: UInt64 = 0
+        var closedMessages: UInt64 = 0, closedBytes = 0
         batch.records.withUnsafeBytes { records in
             batch.frames.withUnsafeBytes { frames in
                 for i in 0..<batch.ticks.count {
@@ -253,16 +251,15 @@ public final class LoopHub {
                                 }
                                 queued &+= 1
                                 if perTick {
-                                    queue.reserve(frameSize)
-                                        .copyMemory(from: frames.baseAddress! + i * frameSize, byteCount: frameSize)
+                                    writer.appendFramed(frames.baseAddress! + i * frameSize, size: frameSize,
+                                                        to: queue, sendTimeNs: sendTimeNs)
                                 } else {
-                                    if s.openHeader == nil || s.openRecords == Self.maxOpenRecords {
-                                        if s.openHeader != nil { closeMessage(s, sendTimeNs: sendTimeNs) }
-                                        s.openHeader = queue.reserve(Self.maxPrefix)
+                                    let closed = writer.appendLive(
+                                        records.baseAddress! + i * recordSize, to: s, sendTimeNs: sendTimeNs)
+                                    if closed > 0 {
+                                        closedMessages &+= 1
+                                        closedBytes &+= closed
                                     }
-                                    queue.reserve(recordSize)
-                                        .copyMemory(from: records.baseAddress! + i * recordSize, byteCount: recordSize)
-                                    s.openRecords += 1
                                 }
                             }
                         }
@@ -271,6 +268,8 @@ public final class LoopHub {
             }
         }
         counters.ticksQueued &+= queued
+        counters.messagesQueued &+= closedMessages
+        counters.bytesQueued &+= UInt64(closedBytes)
         if perTick {
             counters.messagesQueued &+= queued
             counters.bytesQueued &+= queued &* UInt64(frameSize)
@@ -319,26 +318,17 @@ public final class LoopHub {
         queue.truncate(keepingFirst: keep)
         var folded: UInt64 = 0
         rest.withUnsafeBytes { raw in
-            // Our own frames, whole and unmasked: walk their headers in place.
-            var at = 0
-            while let frame = FrameExtent.of(raw, at: at) {
-                let end = at + frame.size
-                if frame.opcode == WebSocketOpcode.binary.rawValue && frame.payloadLength >= TickWire.headerSize {
-                    var record = at + frame.headerSize + TickWire.headerSize
-                    while record + TickWire.recordSize <= end {
-                        let tick = TickWire.decodeRecord(
-                            UnsafeRawBufferPointer(rebasing: raw[record..<(record + TickWire.recordSize)]))
-                        if s.symbolSet.contains(tick.symbolId) {
-                            putInSlot(s, tick)
-                            folded &+= 1
-                        }
-                        record += TickWire.recordSize
-                    }
-                } else {
-                    queue.append(UnsafeRawBufferPointer(rebasing: raw[at..<end]))
+            // Our own frames, whole: tick records go to slots (those of
+            // symbols still subscribed), every other frame back in order.
+            writer.forEachFrame(in: raw, record: { record in
+                let tick = TickWire.decodeRecord(record)
+                if s.symbolSet.contains(tick.symbolId) {
+                    putInSlot(s, tick)
+                    folded &+= 1
                 }
-                at = end
-            }
+            }, other: { range in
+                queue.append(UnsafeRawBufferPointer(rebasing: raw[range]))
+            })
         }
         counters.ticksFolded &+= folded
     }
@@ -390,38 +380,17 @@ public final class LoopHub {
     }
 
     private func closeMessage(_ s: Subscriber, sendTimeNs: UInt64) {
-        guard let prefix = s.openHeader else { return }
-        let payload = TickWire.headerSize + Int(s.openRecords) * TickWire.recordSize
-        let headerSize = WebSocketFrameEncoder.headerSize(payloadLength: payload, masked: false)
-        let gap = 10 - headerSize
-        WebSocketFrameEncoder.writeHeader(to: prefix + gap, opcode: .binary, payloadLength: payload)
-        TickWire.writeHeader(recordCount: Int(s.openRecords), sendTimeNs: sendTimeNs, to: prefix + 10)
-        s.outbound.removeGap(at: prefix, length: gap)
+        let bytes = writer.close(s, sendTimeNs: sendTimeNs)
+        guard bytes > 0 else { return }
         counters.messagesQueued &+= 1
-        counters.bytesQueued &+= UInt64(headerSize + payload)
-        s.openHeader = nil
-        s.openRecords = 0
+        counters.bytesQueued &+= UInt64(bytes)
     }
 
-    /// Queues `ticks` as complete binary messages (snapshots, conflated slots).
+    /// Queues `ticks` as complete messages (snapshots, conflated slots, replayed updates).
     private func appendMessage(_ s: Subscriber, ticks: [Tick], sendTimeNs: UInt64) {
-        var start = 0
-        while start < ticks.count {
-            let n = min(ticks.count - start, TickWire.maxRecordsPerMessage)
-            let payload = TickWire.headerSize + n * TickWire.recordSize
-            let headerSize = WebSocketFrameEncoder.headerSize(payloadLength: payload, masked: false)
-            let p = s.outbound.reserve(headerSize + payload)
-            WebSocketFrameEncoder.writeHeader(to: p, opcode: .binary, payloadLength: payload)
-            TickWire.writeHeader(recordCount: n, sendTimeNs: sendTimeNs, to: p + headerSize)
-            var at = p + headerSize + TickWire.headerSize
-            for tick in ticks[start..<(start + n)] {
-                TickWire.writeRecord(tick, to: at)
-                at += TickWire.recordSize
-            }
-            counters.ticksQueued &+= UInt64(n)
-            counters.messagesQueued &+= 1
-            counters.bytesQueued &+= UInt64(headerSize + payload)
-            start += n
-        }
+        let (messages, bytes) = writer.appendMessages(ticks, to: s.outbound, sendTimeNs: sendTimeNs)
+        counters.ticksQueued &+= UInt64(ticks.count)
+        counters.messagesQueued &+= UInt64(messages)
+        counters.bytesQueued &+= UInt64(bytes)
     }
 }

@@ -60,7 +60,7 @@ final class LoopWorker {
         inbox = LoopInbox(
             waker: loop.waker, symbolCount: shared.symbols.count, maxPendingTicks: shared.config.maxPendingTicksPerLoop)
         acceptBudget = AcceptBudget(perSecond: shared.config.acceptsPerSecond / max(1, shared.config.loops))
-        hub = LoopHub(symbolCount: shared.symbols.count, settings: shared.config.hub)
+        hub = LoopHub(symbolCount: shared.symbols.count, settings: shared.config.hub, framing: .webSocket)
         let listener = Listener(fd: listenFD, worker: nil)
         self.listener = listener
         listener.worker = self

@@ -54,7 +54,7 @@ final class ServerShared: Sendable {
 
     /// Encodes ticks once, with per-tick frames only if delivery uses them.
     func makeBatch(_ ticks: [Tick]) -> TickBatch {
-        TickBatch(ticks: ticks, sendTimeNs: Clock.wallNanos(), perTickFrames: config.hub.delivery == .perTick)
+        TickBatch(ticks: ticks, sendTimeNs: Clock.wallNanos(), perTickFraming: config.hub.delivery == .perTick ? .webSocket : nil)
     }
 
     /// Hands a batch to every loop. Called by the feed thread, so both
