@@ -71,15 +71,17 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "TickerClientTests", dependencies: ["TickerClient", "MarketData"]),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
-        .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol", "HTTP"]),
-        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
+        // Helpers shared by the test targets: split feeding of parsers, the seeded generator.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
+        .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol", "HTTP", "TestSupport"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),
         // TickerServer for `TickFraming.webSocket`, the framing the hub is given in the server.
         .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol", "TickerServer"]),
         .testTarget(
             name: "TickerServerTests",
-            dependencies: ["TickerServer", "TickerClient", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient"]),
+            dependencies: ["TickerServer", "TickerClient", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient", "TestSupport"]),
     ]
 )
