@@ -110,6 +110,9 @@ public enum Clock {
 extension Clock {
     /// Blocks the calling thread until the monotonic clock reaches `deadline`.
     public static func sleep(untilMonotonic deadline: UInt64) { ticker_sleep_until(deadline) }
+
+    /// Blocks the calling thread until the monotonic clock reaches `deadline`.
+    public static func sleep(until deadline: Instant) { ticker_sleep_until(deadline.nanoseconds) }
 }
 
 extension Syscall {

@@ -211,7 +211,7 @@ final class Connection: EventHandler {
             case .binary(let bytes): send(.binary, bytes)
             }
         case .stream:
-            let admitted = session.rate.take(now: Clock.monotonicNanos())
+            let admitted = session.rate.take(now: Clock.now())
             session.handleStreamMessage(message, admitted: admitted, on: self)
         case .publish:
             session.handlePublishMessage(message, on: self)

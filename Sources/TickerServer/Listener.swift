@@ -6,7 +6,8 @@ struct AcceptBudget {
     let perSecond: Double
     let burst: Double
     var tokens: Double
-    var last: UInt64 = 0
+    /// `nil` before the first accept (the budget starts full).
+    var last: Instant?
 
     init(perSecond: Int) {
         self.perSecond = Double(max(1, perSecond))
@@ -14,8 +15,8 @@ struct AcceptBudget {
         tokens = burst
     }
 
-    mutating func take(now: UInt64) -> Bool {
-        if last != 0 { tokens = min(burst, tokens + Double(now &- last) / 1e9 * perSecond) }
+    mutating func take(now: Instant) -> Bool {
+        if let last { tokens = min(burst, tokens + (now - last).seconds * perSecond) }
         last = now
         guard tokens >= 1 else { return false }
         tokens -= 1

@@ -35,8 +35,9 @@ final class LoopWorker {
     /// A queue at most this long after a round counts as light.
     static let lightQueueBytes = 16 * 1024
     /// A loop's run without looking at its sockets is at most about this.
-    static let flushSliceNanos: UInt64 = 5_000_000
-    private var acceptPausedUntil: UInt64 = 0
+    static let flushSlice = Nanoseconds.milliseconds(5)
+    /// The listener is out of epoll until then (accept rate, or out of descriptors).
+    private var acceptPausedUntil: Instant?
     private var acceptBudget: AcceptBudget
     private(set) var shuttingDown = false
     /// Connection count at the last heap trim: after a storm drains, free
@@ -50,7 +51,7 @@ final class LoopWorker {
     var actions: [WebSocketAction] = []
 
     /// Timeouts are found by one sweep over the loop's connections, not a timer each.
-    static let sweepIntervalNanos: UInt64 = 250_000_000
+    static let sweepInterval = Nanoseconds.milliseconds(250)
 
     init(shared: ServerShared, metrics: LoopMetrics, listenFD: Int32) throws(SystemError) {
         self.shared = shared
@@ -80,7 +81,7 @@ final class LoopWorker {
             if self.shuttingDown { return }
             self.serve()
         }
-        try loop.addRepeatingTimer(intervalNanos: Self.sweepIntervalNanos) { [unowned self] in self.sweep() }
+        try loop.addRepeatingTimer(every: Self.sweepInterval) { [unowned self] in self.sweep() }
     }
 
     deinit { readBuffer.deallocate() }
@@ -89,7 +90,7 @@ final class LoopWorker {
 
     func acceptReady(_ listener: Listener) {
         for _ in 0..<256 {
-            guard acceptBudget.take(now: Clock.monotonicNanos()) else {
+            guard acceptBudget.take(now: Clock.now()) else {
                 // Over the accept rate: leave the rest in the listen backlog
                 // until the next sweep refills the budget.
                 metrics.add(metrics.acceptBackoffs)
@@ -117,11 +118,11 @@ final class LoopWorker {
     private func pauseAccepting(_ listener: Listener, reason: SystemError) {
         metrics.add(metrics.acceptBackoffs)
         pauseListener(listener)
-        Log.warning("\(reason); pausing accept for \(Self.sweepIntervalNanos / 1_000_000) ms")
+        Log.warning("\(reason); pausing accept for \(Self.sweepInterval.milliseconds) ms")
     }
 
     private func pauseListener(_ listener: Listener) {
-        acceptPausedUntil = Clock.monotonicNanos() + Self.sweepIntervalNanos
+        acceptPausedUntil = Clock.now() + Self.sweepInterval
         try? loop.modify(fd: listener.fd, token: listener.token, events: 0)
     }
 
@@ -280,13 +281,13 @@ final class LoopWorker {
         syncHubMetrics()
     }
 
-    /// Flushes touched connections in order for at most `flushSliceNanos`;
+    /// Flushes touched connections in order for at most `flushSlice`;
     /// the rest wait for the next wake-up (requested here), so requests that
     /// arrived meanwhile (/healthz, handshakes, pongs) are served between
     /// slices instead of after the whole round. True when nothing is left.
     private func flushSome() -> Bool {
         guard flushedLight < dirtyLight.count || flushed < dirty.count else { return true }
-        let deadline = Clock.monotonicNanos() + Self.flushSliceNanos
+        let deadline = Clock.now() + Self.flushSlice
         // Light first; heavy only once every light one is written.
         if Self.flush(&dirtyLight, from: &flushedLight, until: deadline, checkEvery: 32) {
             _ = Self.flush(&dirty, from: &flushed, until: deadline, checkEvery: 8)
@@ -301,7 +302,7 @@ final class LoopWorker {
     /// Flushes `list` from `next` until the deadline (read every `checkEvery`
     /// writes); true, with the list emptied, when all of it was written.
     private static func flush(
-        _ list: inout [Connection], from next: inout Int, until deadline: UInt64, checkEvery: Int
+        _ list: inout [Connection], from next: inout Int, until deadline: Instant, checkEvery: Int
     ) -> Bool {
         var n = 0
         while next < list.count {
@@ -310,7 +311,7 @@ final class LoopWorker {
             connection.isDirty = false
             connection.flush()
             n += 1
-            if n % checkEvery == 0 && next < list.count && Clock.monotonicNanos() >= deadline { return false }
+            if n % checkEvery == 0 && next < list.count && Clock.now() >= deadline { return false }
         }
         list.removeAll(keepingCapacity: true)
         next = 0
@@ -335,8 +336,8 @@ final class LoopWorker {
 
     private func sweep() {
         let now = Clock.now()
-        if acceptPausedUntil != 0 && now.nanoseconds >= acceptPausedUntil, let listener {
-            acceptPausedUntil = 0
+        if let until = acceptPausedUntil, now >= until, let listener {
+            acceptPausedUntil = nil
             try? loop.modify(fd: listener.fd, token: listener.token, events: EpollEvents.readable)
         }
         var queued = 0, allocated = 0
@@ -386,7 +387,7 @@ final class LoopWorker {
         // The 250 ms sweep would find the deadline up to a quarter second
         // late; leftovers are closed within 20 ms of it instead, so the loop
         // stops well before the process watchdog (deadline + 0.4 s).
-        try? loop.addRepeatingTimer(intervalNanos: 20_000_000) { [unowned self] in
+        try? loop.addRepeatingTimer(every: .milliseconds(20)) { [unowned self] in
             guard Clock.now() >= deadline else { return }
             for case let connection? in connections { connection.close() }
         }

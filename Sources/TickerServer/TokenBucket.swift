@@ -6,18 +6,18 @@ import PosixIO
 struct TokenBucket {
     let capacity: Float
     var tokens: Float
-    var last: UInt64
+    var last: Instant
     /// Requests refused since the bucket was last full; 10x the rate closes the connection.
     var refusals: Int32 = 0
 
     init(perSecond: Int) {
         capacity = Float(max(1, perSecond))
         tokens = capacity
-        last = Clock.monotonicNanos()
+        last = Clock.now()
     }
 
-    mutating func take(now: UInt64) -> Bool {
-        tokens = min(capacity, tokens + Float(Double(now &- last) / 1e9) * capacity)
+    mutating func take(now: Instant) -> Bool {
+        tokens = min(capacity, tokens + Float((now - last).seconds) * capacity)
         last = now
         if tokens >= 1 {
             tokens -= 1
