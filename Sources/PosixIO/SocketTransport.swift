@@ -29,7 +29,7 @@ public struct SocketTransport {
 
     /// Registers the socket in the loop's priority set (see `leavePrioritySet`).
     public mutating func register(on loop: EventLoop, handler: some EventHandler) throws(SystemError) {
-        token = try loop.register(fd: descriptor.rawValue, events: baseEvents, handler: handler, priority: true)
+        token = try loop.register(descriptor, events: baseEvents, handler: handler, priority: true)
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> IOResult {
@@ -84,7 +84,7 @@ public struct SocketTransport {
     public mutating func setWritableInterest(_ on: Bool, on loop: EventLoop) throws(SystemError) {
         guard on != wantsWritable else { return }
         wantsWritable = on
-        try loop.modify(fd: descriptor.rawValue, token: token, events: baseEvents | (on ? EpollEvents.writable : 0))
+        try loop.modify(descriptor, token: token, events: baseEvents | (on ? EpollEvents.writable : 0))
     }
 
     /// A connection is registered in the loop's priority set while it speaks
@@ -97,12 +97,12 @@ public struct SocketTransport {
 
     /// Lifts (`bytes: 0`) or sets the kernel's cap on unsent bytes.
     public func setNotSentLowWater(bytes: Int) {
-        Syscall.setNotSentLowWater(descriptor.rawValue, bytes: bytes)
+        Syscall.setNotSentLowWater(descriptor, bytes: bytes)
     }
 
     /// Unregisters and closes the descriptor. The transport is dead afterwards.
     public func close(on loop: EventLoop) {
-        loop.unregister(fd: descriptor.rawValue, token: token)
-        Syscall.close(descriptor.rawValue)
+        loop.unregister(descriptor, token: token)
+        Syscall.close(descriptor)
     }
 }

@@ -27,12 +27,12 @@ struct AcceptBudget {
 /// The listening socket of one loop (SO_REUSEPORT: the kernel spreads
 /// connections across the loops' listeners).
 final class Listener: EventHandler {
-    let fd: Int32
+    let descriptor: Descriptor
     var token = EventToken.none
     weak var worker: LoopWorker?
 
-    init(fd: Int32, worker: LoopWorker?) {
-        self.fd = fd
+    init(descriptor: Descriptor, worker: LoopWorker?) {
+        self.descriptor = descriptor
         self.worker = worker
     }
 

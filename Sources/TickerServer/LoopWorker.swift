@@ -62,10 +62,10 @@ final class LoopWorker {
             waker: loop.waker, symbolCount: shared.symbols.count, maxPendingTicks: shared.config.maxPendingTicksPerLoop)
         acceptBudget = AcceptBudget(perSecond: shared.config.acceptsPerSecond / max(1, shared.config.loops))
         hub = LoopHub(symbolCount: shared.symbols.count, settings: shared.config.hub, framing: .webSocket)
-        let listener = Listener(fd: listenFD, worker: nil)
+        let listener = Listener(descriptor: Descriptor(listenFD), worker: nil)
         self.listener = listener
         listener.worker = self
-        listener.token = try loop.register(fd: listenFD, events: EpollEvents.readable, handler: listener, priority: true)
+        listener.token = try loop.register(listener.descriptor, events: EpollEvents.readable, handler: listener, priority: true)
         loop.onWake = { [unowned self] in
             // Shutdown first: its 1001s must not wait behind a fan-out round.
             if self.shared.shuttingDown.load(ordering: .relaxed) {
@@ -97,10 +97,10 @@ final class LoopWorker {
                 pauseListener(listener)
                 return
             }
-            let fd: Int32
+            let accepted: Descriptor
             do {
-                guard let accepted = try Syscall.accept(listener.fd) else { return }
-                fd = accepted
+                guard let descriptor = try Syscall.accept(listener.descriptor) else { return }
+                accepted = descriptor
             } catch {
                 if error.isDescriptorExhaustion {
                     pauseAccepting(listener, reason: error)
@@ -109,7 +109,7 @@ final class LoopWorker {
                 }
                 return
             }
-            adopt(fd)
+            adopt(accepted)
         }
     }
 
@@ -123,10 +123,10 @@ final class LoopWorker {
 
     private func pauseListener(_ listener: Listener) {
         acceptPausedUntil = Clock.now() + Self.sweepInterval
-        try? loop.modify(fd: listener.fd, token: listener.token, events: 0)
+        try? loop.modify(listener.descriptor, token: listener.token, events: 0)
     }
 
-    private func adopt(_ fd: Int32) {
+    private func adopt(_ fd: Descriptor) {
         metrics.add(metrics.accepted)
         let open = shared.openConnections.load(ordering: .relaxed)
         if shuttingDown || open >= config.maxConnections + config.overCapacityReserve {
@@ -170,7 +170,7 @@ final class LoopWorker {
             index = connections.count
             connections.append(nil)
         }
-        let connection = Connection(descriptor: Descriptor(fd), index: index, worker: self)
+        let connection = Connection(descriptor: fd, index: index, worker: self)
         connection.peer = peer
         connection.refusal = refusal
         do {
@@ -338,7 +338,7 @@ final class LoopWorker {
         let now = Clock.now()
         if let until = acceptPausedUntil, now >= until, let listener {
             acceptPausedUntil = nil
-            try? loop.modify(fd: listener.fd, token: listener.token, events: EpollEvents.readable)
+            try? loop.modify(listener.descriptor, token: listener.token, events: EpollEvents.readable)
         }
         var queued = 0, allocated = 0
         for case let connection? in connections {
@@ -372,8 +372,8 @@ final class LoopWorker {
         guard !shuttingDown else { return }
         shuttingDown = true
         if let listener {
-            loop.unregister(fd: listener.fd, token: listener.token)
-            Syscall.close(listener.fd)
+            loop.unregister(listener.descriptor, token: listener.token)
+            Syscall.close(listener.descriptor)
             self.listener = nil
         }
         let deadline = Clock.now() + .milliseconds(config.drainTimeoutMs)
