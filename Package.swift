@@ -28,7 +28,7 @@ let package = Package(
         // loop (measured with perf; see docs/ARCHITECTURE.md). The compile-time
         // checks still apply; the module is single-threaded by design.
         .target(
-            name: "FanoutHub", dependencies: ["MarketData", "WebSocketProtocol"],
+            name: "FanoutHub", dependencies: ["MarketData"],
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // RESP2/RESP3 parser and encoder for the Redis link. Pure.
         .target(name: "RESP", swiftSettings: strict),
@@ -71,14 +71,17 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "TickerClientTests", dependencies: ["TickerClient", "MarketData"]),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
-        .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol", "HTTP"]),
-        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
+        // Helpers shared by the test targets: split feeding of parsers, the seeded generator.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
+        .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol", "HTTP", "TestSupport"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),
-        .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol"]),
+        // TickerServer for `TickFraming.webSocket`, the framing the hub is given in the server.
+        .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol", "TickerServer"]),
         .testTarget(
             name: "TickerServerTests",
-            dependencies: ["TickerServer", "TickerClient", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient"]),
+            dependencies: ["TickerServer", "TickerClient", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient", "TestSupport"]),
     ]
 )

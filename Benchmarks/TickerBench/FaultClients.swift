@@ -447,18 +447,18 @@ final class ProbeConnection: EventHandler {
 
     private func records(_ message: UnsafeRawBufferPointer, wall: Int64, now: UInt64) {
         guard message.count >= TickWire.headerSize else { return }
-        let count = Int(message.loadUnaligned(fromByteOffset: 2, as: UInt16.self).littleEndian)
-        let size = Int(message.loadUnaligned(fromByteOffset: 4, as: UInt16.self).littleEndian)
+        let count = Int(message.loadUnaligned(fromByteOffset: TickWire.HeaderField.recordCount, as: UInt16.self).littleEndian)
+        let size = Int(message.loadUnaligned(fromByteOffset: TickWire.HeaderField.recordSize, as: UInt16.self).littleEndian)
         guard size >= TickWire.recordSize, message.count >= TickWire.headerSize + count * size else { return }
         var r = TickWire.headerSize
         let aged = now >= summary.ageFrom
         var runEvent: Int64 = 0, runLength = 0
         for _ in 0..<count {
-            let symbol = Int(message.loadUnaligned(fromByteOffset: r, as: UInt32.self).littleEndian)
-            let flags = message[r + 4]
-            let seq = message.loadUnaligned(fromByteOffset: r + 8, as: UInt64.self).littleEndian
-            let event = Int64(bitPattern: message.loadUnaligned(fromByteOffset: r + 16, as: UInt64.self).littleEndian)
-            let conflatedCount = message.loadUnaligned(fromByteOffset: r + 60, as: UInt32.self).littleEndian
+            let symbol = Int(message.loadUnaligned(fromByteOffset: r + TickWire.RecordField.symbolId, as: UInt32.self).littleEndian)
+            let flags = message[r + TickWire.RecordField.flags]
+            let seq = message.loadUnaligned(fromByteOffset: r + TickWire.RecordField.sequence, as: UInt64.self).littleEndian
+            let event = Int64(bitPattern: message.loadUnaligned(fromByteOffset: r + TickWire.RecordField.eventTime, as: UInt64.self).littleEndian)
+            let conflatedCount = message.loadUnaligned(fromByteOffset: r + TickWire.RecordField.conflatedCount, as: UInt32.self).littleEndian
             summary.check?.check(symbol: symbol, sequence: seq, flags: flags, conflatedCount: conflatedCount)
             if flags & StrictSequenceCheck.conflatedFlag != 0 { summary.conflatedRecords += 1 }
             if event > lastEventNs { lastEventNs = event }

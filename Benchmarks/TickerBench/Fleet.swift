@@ -1,6 +1,7 @@
 import BenchSupport
 import Dispatch
 import Foundation
+import MarketData
 import PosixIO
 import Synchronization
 import WebSocketProtocol
@@ -228,18 +229,18 @@ final class BenchConnection: EventHandler {
             switch b0 & 0x0F {
             case 0x2:
                 frames += 1
-                let count = Int(data.load(fromByteOffset: payload + 2, as: UInt16.self).littleEndian)
-                let size = Int(data.load(fromByteOffset: payload + 4, as: UInt16.self).littleEndian)
-                var r = payload + 16
+                let count = Int(data.load(fromByteOffset: payload + TickWire.HeaderField.recordCount, as: UInt16.self).littleEndian)
+                let size = Int(data.load(fromByteOffset: payload + TickWire.HeaderField.recordSize, as: UInt16.self).littleEndian)
+                var r = payload + TickWire.headerSize
                 // Records stamped with the same event time (one publish) have the
                 // same latency: one weighted histogram entry per run of them.
                 var runEvent: Int64 = 0, runLength = 0
                 for _ in 0..<count {
-                    let symbol = Int(data.loadUnaligned(fromByteOffset: r, as: UInt32.self).littleEndian)
-                    let flags = data[r + 4]
-                    let seq = data.loadUnaligned(fromByteOffset: r + 8, as: UInt64.self).littleEndian
-                    let event = Int64(bitPattern: data.loadUnaligned(fromByteOffset: r + 16, as: UInt64.self).littleEndian)
-                    let conflated = data.loadUnaligned(fromByteOffset: r + 60, as: UInt32.self).littleEndian
+                    let symbol = Int(data.loadUnaligned(fromByteOffset: r + TickWire.RecordField.symbolId, as: UInt32.self).littleEndian)
+                    let flags = data[r + TickWire.RecordField.flags]
+                    let seq = data.loadUnaligned(fromByteOffset: r + TickWire.RecordField.sequence, as: UInt64.self).littleEndian
+                    let event = Int64(bitPattern: data.loadUnaligned(fromByteOffset: r + TickWire.RecordField.eventTime, as: UInt64.self).littleEndian)
+                    let conflated = data.loadUnaligned(fromByteOffset: r + TickWire.RecordField.conflatedCount, as: UInt32.self).littleEndian
                     if symbol < ledger.symbolCapacity {
                         ledger.record(symbol: symbol, sequence: seq, snapshot: flags & 1 != 0, conflatedCount: conflated)
                     }

@@ -1,5 +1,4 @@
 import MarketData
-import WebSocketProtocol
 
 /// Outcome of a subscribe request, for the control reply.
 public enum SubscribeOutcome: Equatable, Sendable {
@@ -31,33 +30,27 @@ public final class LoopHub {
     /// Per symbol, its subscribers on this loop. Unmanaged: `subscribers`
     /// owns them, and the per-record loop then does no reference counting
     /// (the profile showed retain/release dominating fan-out before).
-    private var index: [[Unmanaged<Subscriber>]]
-    private var subscribers: [Subscriber?] = []
+    var index: [[Unmanaged<Subscriber>]]
+    var subscribers: [Subscriber?] = []
     private var freeSlots: [Int] = []
     /// Last tick seen per symbol: the snapshot a new subscriber gets first.
-    public private(set) var lastTicks: [Tick?]
-    private var touched: [Subscriber] = []
-    private var epoch: UInt64 = 0
-    public private(set) var counters = HubCounters()
+    public internal(set) var lastTicks: [Tick?]
+    var touched: [Subscriber] = []
+    var epoch: UInt64 = 0
+    public internal(set) var counters = HubCounters()
     /// Subscriptions held by all subscribers of this hub.
     public private(set) var subscriptionCount = 0
     /// What this loop published recently, for `subscribe` with `from`; nil
     /// when retention is off.
     public let history: TickHistory?
 
-    /// Frame header (up to 4 bytes) + message header, reserved before a
-    /// batch's first record and trimmed to the real size when it closes.
-    static let maxPrefix = maxFrameHeader + TickWire.headerSize
-    static let maxFrameHeader = 4
-    /// A longer run starts a new message. 1,023 records (65,488 payload
-    /// bytes, so the frame header is at most 4 bytes and a one-record
-    /// message trims only 2) rather than the message header's 65,535: a
-    /// close sent "next" waits only for the message being written, so
-    /// messages stay small enough for that to be prompt.
-    static let maxOpenRecords: Int32 = 1_023
+    /// Lays the records out in each connection's queue (frames, message
+    /// headers, records); the hub only decides who gets what.
+    public let writer: TickMessageWriter
 
-    public init(symbolCount: Int, settings: HubSettings) {
+    public init(symbolCount: Int, settings: HubSettings, framing: TickFraming) {
         self.settings = settings
+        writer = TickMessageWriter(framing: framing)
         index = Array(repeating: [], count: symbolCount)
         lastTicks = Array(repeating: nil, count: symbolCount)
         round = RoundTable(symbolCount: symbolCount)
@@ -185,8 +178,10 @@ public final class LoopHub {
         return endRound()
     }
 
-    private var roundSendTime: UInt64 = 0
-    private var roundNow: UInt64 = 0
+    var roundSendTime: UInt64 = 0
+    var roundNow: UInt64 = 0
+    var round: RoundTable
+    var roundQueued: UInt64 = 0
 
     /// Starts a round: every batch added until `endRound` goes into one open
     /// message per subscriber, however many batches the wake-up found, so a
@@ -207,8 +202,9 @@ public final class LoopHub {
     static let foldBytesPerRound = 2 << 20
     private var foldBudget = LoopHub.foldBytesPerRound
 
-    /// Fans the round out, closes every open message and returns the
-    /// subscribers that got bytes this round (reused by the next round).
+    /// Fans the round out (`LoopHub+Round.swift`), closes every open
+    /// message and returns the subscribers that got bytes this round
+    /// (reused by the next round).
     public func endRound() -> [Subscriber] {
         if !round.ticks.isEmpty { fanOutRound() }
         if settings.delivery != .perTick {
@@ -220,7 +216,7 @@ public final class LoopHub {
     /// Adds one batch to the current round: the history and the snapshots
     /// take it at once; batched delivery fans it out at `endRound`, with
     /// every other batch of the round (one-tick-per-message delivery writes
-    /// each tick's pre-encoded frame now).
+    /// each tick's pre-framed message now).
     public func add(_ batch: TickBatch) {
         history?.append(batch, nowNanos: roundNow)
         if settings.delivery == .perTick {
@@ -237,122 +233,6 @@ public final class LoopHub {
                 round.append(batch.ticks[i], record: records.baseAddress! + i * TickWire.recordSize, fanout: fanout)
             }
         }
-    }
-
-    /// The round's ticks reach their subscribers in one of two orders, the
-    /// cheaper for its shape. Tick by tick (each tick walks its symbol's
-    /// subscribers) when the round is small. Subscriber by subscriber (each
-    /// walks its own symbols' chains in the round table) when there are
-    /// more (tick, subscriber) pairs than twice the subscribers: a loop that
-    /// fell behind gets big folded rounds in which nearly every symbol
-    /// ticked, and then each subscriber's state is touched once per round,
-    /// not once per tick — the tick-by-tick walk was memory-bound, one
-    /// cache miss per pair (perf, 15,000-client storm). Either way each
-    /// subscriber gets its symbols' records in their sequence order.
-    private func fanOutRound() {
-        round.records.withUnsafeBytes { raw in
-            let records = raw.baseAddress!
-            if round.pairs > 2 * subscriberCount {
-                for slot in subscribers.indices {
-                    guard let s = subscribers[slot] else { continue }
-                    s.symbols.withUnsafeBufferPointer { symbols in
-                        for symbol in symbols {
-                            var k = round.head[Int(symbol)]
-                            while k >= 0 {
-                                deliver(s, k: Int(k), records: records)
-                                k = round.next[Int(k)]
-                            }
-                        }
-                    }
-                }
-            } else {
-                for k in 0..<round.ticks.count {
-                    index[Int(round.ticks[k].symbolId)].withUnsafeBufferPointer { list in
-                        for ref in list { ref._withUnsafeGuaranteedRef { deliver($0, k: k, records: records) } }
-                    }
-                }
-            }
-        }
-        counters.ticksQueued &+= roundQueued
-        roundQueued = 0
-        round.reset()
-    }
-
-    private var round: RoundTable
-    private var roundQueued: UInt64 = 0
-
-    /// Round tick `k` to one subscriber: into its open message, or into its
-    /// conflation slots once it is behind.
-    @inline(__always)
-    private func deliver(_ s: Subscriber, k: Int, records: UnsafeRawPointer) {
-        if s.touchedEpoch != epoch {
-            s.touchedEpoch = epoch
-            touched.append(s)
-            // Once per round: has the oldest queued byte waited too long?
-            // Measured from the later of the backlog's start and the last
-            // fold, so one episode folds once per age period.
-            if !s.isConflating, s.backlogSinceNanos != 0,
-               roundNow &- max(s.backlogSinceNanos, s.conflatingSinceNanos) >= settings.maxBacklogAgeNanos {
-                startConflating(s, nowNanos: roundNow)
-            }
-        }
-        let queue = s.outbound
-        if s.isConflating || queue.count >= settings.highWaterMark {
-            if !s.isConflating { startConflating(s, nowNanos: roundNow) }
-            putInSlot(s, round.ticks[k])
-            return
-        }
-        roundQueued &+= 1
-        if s.openHeader == nil || s.openRecords == Self.maxOpenRecords {
-            if s.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
-            s.openHeader = queue.reserve(Self.maxPrefix)
-        }
-        queue.reserve(TickWire.recordSize)
-            .copyMemory(from: records + k * TickWire.recordSize, byteCount: TickWire.recordSize)
-        s.openRecords += 1
-    }
-
-    /// One-tick-per-message delivery: each tick's pre-encoded frame, tick by tick.
-    private func addPerTick(_ batch: TickBatch) {
-        precondition(batch.frames.count == batch.count * TickBatch.frameSize,
-                     "per-tick delivery needs a batch built with perTickFrames")
-        let highWater = settings.highWaterMark
-        let maxAge = settings.maxBacklogAgeNanos
-        let nowNanos = roundNow
-        let frameSize = TickBatch.frameSize
-        var queued: UInt64 = 0
-        batch.frames.withUnsafeBytes { frames in
-            for i in 0..<batch.ticks.count {
-                let symbol = Int(batch.ticks[i].symbolId)
-                guard symbol < index.count else { continue }
-                lastTicks[symbol] = batch.ticks[i]
-                index[symbol].withUnsafeBufferPointer { list in
-                    for ref in list {
-                        ref._withUnsafeGuaranteedRef { s in
-                            if s.touchedEpoch != epoch {
-                                s.touchedEpoch = epoch
-                                touched.append(s)
-                                if !s.isConflating, s.backlogSinceNanos != 0,
-                                   nowNanos &- max(s.backlogSinceNanos, s.conflatingSinceNanos) >= maxAge {
-                                    startConflating(s, nowNanos: nowNanos)
-                                }
-                            }
-                            if s.isConflating || s.outbound.count >= highWater {
-                                if !s.isConflating { startConflating(s, nowNanos: nowNanos) }
-                                putInSlot(s, batch.ticks[i])
-                                return
-                            }
-                            queued &+= 1
-                            s.outbound.reserve(frameSize)
-                                .copyMemory(from: frames.baseAddress! + i * frameSize, byteCount: frameSize)
-                        }
-                    }
-                }
-            }
-        }
-        counters.ticksQueued &+= queued
-        counters.messagesQueued &+= queued
-        counters.bytesQueued &+= queued &* UInt64(frameSize)
     }
 
     /// Call after a flush: once a conflating subscriber's queue is below the
@@ -374,7 +254,7 @@ public final class LoopHub {
     /// long): from now on it keeps the newest tick per symbol, and what it
     /// had queued but not started writing is folded into those slots too, so
     /// the next thing it reads is current, not the stale backlog.
-    private func startConflating(_ s: Subscriber, nowNanos: UInt64) {
+    func startConflating(_ s: Subscriber, nowNanos: UInt64) {
         if s.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
         s.isConflating = true
         s.conflatingSinceNanos = nowNanos
@@ -397,26 +277,17 @@ public final class LoopHub {
         queue.truncate(keepingFirst: keep)
         var folded: UInt64 = 0
         rest.withUnsafeBytes { raw in
-            // Our own frames, whole and unmasked: walk their headers in place.
-            var at = 0
-            while let frame = FrameExtent.of(raw, at: at) {
-                let end = at + frame.size
-                if frame.opcode == WebSocketOpcode.binary.rawValue && frame.payloadLength >= TickWire.headerSize {
-                    var record = at + frame.headerSize + TickWire.headerSize
-                    while record + TickWire.recordSize <= end {
-                        let tick = TickWire.decodeRecord(
-                            UnsafeRawBufferPointer(rebasing: raw[record..<(record + TickWire.recordSize)]))
-                        if s.symbolSet.contains(tick.symbolId) {
-                            putInSlot(s, tick)
-                            folded &+= 1
-                        }
-                        record += TickWire.recordSize
-                    }
-                } else {
-                    queue.append(UnsafeRawBufferPointer(rebasing: raw[at..<end]))
+            // Our own frames, whole: tick records go to slots (those of
+            // symbols still subscribed), every other frame back in order.
+            writer.forEachFrame(in: raw, record: { record in
+                let tick = TickWire.decodeRecord(record)
+                if s.symbolSet.contains(tick.symbolId) {
+                    putInSlot(s, tick)
+                    folded &+= 1
                 }
-                at = end
-            }
+            }, other: { range in
+                queue.append(UnsafeRawBufferPointer(rebasing: raw[range]))
+            })
         }
         counters.ticksFolded &+= folded
     }
@@ -435,7 +306,7 @@ public final class LoopHub {
     /// the slot swallowed (including any the incoming tick had already
     /// swallowed upstream), so the client can account for the sequence jump;
     /// a snapshot stays flagged as one (the client's new baseline).
-    private func putInSlot(_ s: Subscriber, _ tick: Tick) {
+    func putInSlot(_ s: Subscriber, _ tick: Tick) {
         let symbol = Int(tick.symbolId)
         if s.slotOf.isEmpty { s.slotOf = Array(repeating: -1, count: index.count) }
         let k = Int(s.slotOf[symbol])
@@ -467,39 +338,18 @@ public final class LoopHub {
         return overflow || sum > UInt64(UInt32.max) ? .max : UInt32(sum)
     }
 
-    private func closeMessage(_ s: Subscriber, sendTimeNs: UInt64) {
-        guard let prefix = s.openHeader else { return }
-        let payload = TickWire.headerSize + Int(s.openRecords) * TickWire.recordSize
-        let headerSize = WebSocketFrameEncoder.headerSize(payloadLength: payload, masked: false)
-        let gap = Self.maxFrameHeader - headerSize
-        WebSocketFrameEncoder.writeHeader(to: prefix + gap, opcode: .binary, payloadLength: payload)
-        TickWire.writeHeader(recordCount: Int(s.openRecords), sendTimeNs: sendTimeNs, to: prefix + Self.maxFrameHeader)
-        s.outbound.removeGap(at: prefix, length: gap)
+    func closeMessage(_ s: Subscriber, sendTimeNs: UInt64) {
+        let bytes = writer.close(s, sendTimeNs: sendTimeNs)
+        guard bytes > 0 else { return }
         counters.messagesQueued &+= 1
-        counters.bytesQueued &+= UInt64(headerSize + payload)
-        s.openHeader = nil
-        s.openRecords = 0
+        counters.bytesQueued &+= UInt64(bytes)
     }
 
-    /// Queues `ticks` as complete binary messages (snapshots, conflated slots).
+    /// Queues `ticks` as complete messages (snapshots, conflated slots, replayed updates).
     private func appendMessage(_ s: Subscriber, ticks: [Tick], sendTimeNs: UInt64) {
-        var start = 0
-        while start < ticks.count {
-            let n = min(ticks.count - start, TickWire.maxRecordsPerMessage)
-            let payload = TickWire.headerSize + n * TickWire.recordSize
-            let headerSize = WebSocketFrameEncoder.headerSize(payloadLength: payload, masked: false)
-            let p = s.outbound.reserve(headerSize + payload)
-            WebSocketFrameEncoder.writeHeader(to: p, opcode: .binary, payloadLength: payload)
-            TickWire.writeHeader(recordCount: n, sendTimeNs: sendTimeNs, to: p + headerSize)
-            var at = p + headerSize + TickWire.headerSize
-            for tick in ticks[start..<(start + n)] {
-                TickWire.writeRecord(tick, to: at)
-                at += TickWire.recordSize
-            }
-            counters.ticksQueued &+= UInt64(n)
-            counters.messagesQueued &+= 1
-            counters.bytesQueued &+= UInt64(headerSize + payload)
-            start += n
-        }
+        let (messages, bytes) = writer.appendMessages(ticks, to: s.outbound, sendTimeNs: sendTimeNs)
+        counters.ticksQueued &+= UInt64(ticks.count)
+        counters.messagesQueued &+= UInt64(messages)
+        counters.bytesQueued &+= UInt64(bytes)
     }
 }

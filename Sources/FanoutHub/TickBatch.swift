@@ -1,5 +1,4 @@
 import MarketData
-import WebSocketProtocol
 
 /// One feed interval's ticks, encoded once and shared read-only by every
 /// event loop. Fan-out copies these bytes; it never re-encodes a tick.
@@ -7,29 +6,31 @@ public final class TickBatch: Sendable {
     public let ticks: [Tick]
     /// `ticks.count` wire records of `TickWire.recordSize` bytes, in order.
     public let records: [UInt8]
-    /// For one-tick-per-message delivery: per tick, a whole WebSocket binary
-    /// frame (frame header + message header + record), `frameSize` bytes each;
-    /// empty when the batch was built without `perTickFrames`.
+    /// For one-tick-per-message delivery: per tick, a whole framed message
+    /// (frame header + message header + record), `frameSize` bytes each, as
+    /// `TickMessageWriter.perTickFrames` lays them out (the send time is
+    /// stamped as each is queued); empty when built without `perTickFraming`.
     public let frames: [UInt8]
+    /// Bytes of one of `frames`; 0 when there are none.
+    public let frameSize: Int
+    /// Wall-clock time the batch was made (feed or ingest). Clients see the
+    /// time each message was queued to them instead (`TickMessageWriter`).
     public let sendTimeNs: UInt64
 
-    /// Bytes of one single-record binary message: frame header, message header, record.
-    public static let frameSize = 2 + TickWire.headerSize + TickWire.recordSize
-
-    /// `perTickFrames`: also pre-encode one whole frame per tick. Only
+    /// `perTickFraming`: also pre-frame one whole message per tick. Only
     /// one-tick-per-message delivery reads them; batched delivery (the
     /// default) copies `records` alone, so the server skips this work then.
-    public convenience init(ticks: [Tick], sendTimeNs: UInt64, perTickFrames: Bool = true) {
+    public convenience init(ticks: [Tick], sendTimeNs: UInt64, perTickFraming: TickFraming? = nil) {
         var records = [UInt8]()
         records.reserveCapacity(ticks.count * TickWire.recordSize)
         for tick in ticks { TickWire.appendRecord(tick, to: &records) }
-        self.init(ticks: ticks, records: records, sendTimeNs: sendTimeNs, perTickFrames: perTickFrames)
+        self.init(ticks: ticks, records: records, sendTimeNs: sendTimeNs, perTickFraming: perTickFraming)
     }
 
     /// `records`: the ticks already in wire form (`ticks.count` records of
     /// `TickWire.recordSize` bytes, as `TickWire.writeRecord` writes them):
     /// ingest hands over the publisher's validated bytes, with no re-encoding.
-    public init(ticks: [Tick], records: [UInt8], sendTimeNs: UInt64, perTickFrames: Bool = true) {
+    public init(ticks: [Tick], records: [UInt8], sendTimeNs: UInt64, perTickFraming: TickFraming? = nil) {
         precondition(records.count == ticks.count * TickWire.recordSize, "one wire record per tick")
         // A caller's scratch array (the feed reuses one with room for 4,096
         // ticks) would otherwise be kept whole by every batch the history
@@ -43,18 +44,15 @@ public final class TickBatch: Sendable {
             self.ticks = ticks
         }
         self.sendTimeNs = sendTimeNs
-        var frames = [UInt8]()
-        if perTickFrames {
-            frames.reserveCapacity(ticks.count * Self.frameSize)
-            let payloadLength = TickWire.headerSize + TickWire.recordSize
-            for i in ticks.indices {
-                WebSocketFrameEncoder.writeHeader(into: &frames, opcode: .binary, payloadLength: payloadLength)
-                TickWire.appendHeader(recordCount: 1, sendTimeNs: sendTimeNs, to: &frames)
-                frames += records[(i * TickWire.recordSize)..<((i + 1) * TickWire.recordSize)]
-            }
+        if let perTickFraming {
+            let writer = TickMessageWriter(framing: perTickFraming)
+            frames = writer.perTickFrames(records: records, count: ticks.count)
+            frameSize = writer.framedRecordSize()
+        } else {
+            frames = []
+            frameSize = 0
         }
         self.records = records
-        self.frames = frames
     }
 
     public var count: Int { ticks.count }

@@ -5,8 +5,8 @@
 extension TickWire {
     /// `pointer` is the start of an encoded record.
     public static func patchRecord(at pointer: UnsafeMutableRawPointer, flags: TickFlags, conflatedCount: UInt32) {
-        pointer.storeBytes(of: flags.rawValue, toByteOffset: 4, as: UInt8.self)
-        pointer.storeBytes(of: conflatedCount.littleEndian, toByteOffset: 60, as: UInt32.self)
+        pointer.storeBytes(of: flags.rawValue, toByteOffset: RecordField.flags, as: UInt8.self)
+        pointer.storeBytes(of: conflatedCount.littleEndian, toByteOffset: RecordField.conflatedCount, as: UInt32.self)
     }
 
     /// `recordOffset` is the byte offset of the record inside `buffer`.

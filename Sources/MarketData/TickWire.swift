@@ -28,19 +28,19 @@ public enum TickWire {
 
     /// Caller guarantees 64 writable bytes; alignment is not required.
     public static func writeRecord(_ tick: Tick, to pointer: UnsafeMutableRawPointer) {
-        pointer.storeBytes(of: tick.symbolId.littleEndian, toByteOffset: 0, as: UInt32.self)
-        pointer.storeBytes(of: tick.flags.rawValue, toByteOffset: 4, as: UInt8.self)
-        pointer.storeBytes(of: tick.priceExponent, toByteOffset: 5, as: Int8.self)
-        pointer.storeBytes(of: UInt16(0), toByteOffset: 6, as: UInt16.self)
-        pointer.storeBytes(of: tick.sequence.littleEndian, toByteOffset: 8, as: UInt64.self)
-        pointer.storeBytes(of: tick.eventTimeNs.littleEndian, toByteOffset: 16, as: UInt64.self)
-        pointer.storeBytes(of: tick.bid.littleEndian, toByteOffset: 24, as: Int64.self)
-        pointer.storeBytes(of: tick.ask.littleEndian, toByteOffset: 32, as: Int64.self)
-        pointer.storeBytes(of: tick.last.littleEndian, toByteOffset: 40, as: Int64.self)
-        pointer.storeBytes(of: tick.bidSize.littleEndian, toByteOffset: 48, as: UInt32.self)
-        pointer.storeBytes(of: tick.askSize.littleEndian, toByteOffset: 52, as: UInt32.self)
-        pointer.storeBytes(of: tick.lastSize.littleEndian, toByteOffset: 56, as: UInt32.self)
-        pointer.storeBytes(of: tick.conflatedCount.littleEndian, toByteOffset: 60, as: UInt32.self)
+        pointer.storeBytes(of: tick.symbolId.littleEndian, toByteOffset: RecordField.symbolId, as: UInt32.self)
+        pointer.storeBytes(of: tick.flags.rawValue, toByteOffset: RecordField.flags, as: UInt8.self)
+        pointer.storeBytes(of: tick.priceExponent, toByteOffset: RecordField.priceExponent, as: Int8.self)
+        pointer.storeBytes(of: UInt16(0), toByteOffset: RecordField.reserved, as: UInt16.self)
+        pointer.storeBytes(of: tick.sequence.littleEndian, toByteOffset: RecordField.sequence, as: UInt64.self)
+        pointer.storeBytes(of: tick.eventTimeNs.littleEndian, toByteOffset: RecordField.eventTime, as: UInt64.self)
+        pointer.storeBytes(of: tick.bid.littleEndian, toByteOffset: RecordField.bid, as: Int64.self)
+        pointer.storeBytes(of: tick.ask.littleEndian, toByteOffset: RecordField.ask, as: Int64.self)
+        pointer.storeBytes(of: tick.last.littleEndian, toByteOffset: RecordField.last, as: Int64.self)
+        pointer.storeBytes(of: tick.bidSize.littleEndian, toByteOffset: RecordField.bidSize, as: UInt32.self)
+        pointer.storeBytes(of: tick.askSize.littleEndian, toByteOffset: RecordField.askSize, as: UInt32.self)
+        pointer.storeBytes(of: tick.lastSize.littleEndian, toByteOffset: RecordField.lastSize, as: UInt32.self)
+        pointer.storeBytes(of: tick.conflatedCount.littleEndian, toByteOffset: RecordField.conflatedCount, as: UInt32.self)
     }
 
     public static func appendHeader(recordCount: Int, sendTimeNs: UInt64, to buffer: inout [UInt8]) {
@@ -55,11 +55,11 @@ public enum TickWire {
     /// records, then fill in the count and the send time at the last moment.
     public static func writeHeader(recordCount: Int, sendTimeNs: UInt64, to pointer: UnsafeMutableRawPointer) {
         precondition(recordCount >= 0 && recordCount <= maxRecordsPerMessage, "recordCount \(recordCount) out of range")
-        pointer.storeBytes(of: version, toByteOffset: 0, as: UInt8.self)
-        pointer.storeBytes(of: MessageType.ticks.rawValue, toByteOffset: 1, as: UInt8.self)
-        pointer.storeBytes(of: UInt16(recordCount).littleEndian, toByteOffset: 2, as: UInt16.self)
-        pointer.storeBytes(of: UInt16(recordSize).littleEndian, toByteOffset: 4, as: UInt16.self)
-        pointer.storeBytes(of: UInt16(0), toByteOffset: 6, as: UInt16.self)
-        pointer.storeBytes(of: sendTimeNs.littleEndian, toByteOffset: 8, as: UInt64.self)
+        pointer.storeBytes(of: version, toByteOffset: HeaderField.version, as: UInt8.self)
+        pointer.storeBytes(of: MessageType.ticks.rawValue, toByteOffset: HeaderField.messageType, as: UInt8.self)
+        pointer.storeBytes(of: UInt16(recordCount).littleEndian, toByteOffset: HeaderField.recordCount, as: UInt16.self)
+        pointer.storeBytes(of: UInt16(recordSize).littleEndian, toByteOffset: HeaderField.recordSize, as: UInt16.self)
+        pointer.storeBytes(of: UInt16(0), toByteOffset: HeaderField.reserved, as: UInt16.self)
+        pointer.storeBytes(of: sendTimeNs.littleEndian, toByteOffset: HeaderField.sendTime, as: UInt64.self)
     }
 }

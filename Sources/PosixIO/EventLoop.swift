@@ -232,6 +232,11 @@ public final class EventLoop {
 
     /// Calls `body` on this loop every `interval` (a timerfd). Timeouts are
     /// checked by one sweep per interval rather than a timer per socket.
+    public func addRepeatingTimer(every interval: Nanoseconds, _ body: @escaping () -> Void) throws(SystemError) {
+        try addRepeatingTimer(intervalNanos: interval.rawValue, body)
+    }
+
+    /// `addRepeatingTimer(every:)` with the interval as raw nanoseconds.
     public func addRepeatingTimer(intervalNanos: UInt64, _ body: @escaping () -> Void) throws(SystemError) {
         let fd = ticker_timerfd(intervalNanos)
         if fd < 0 { throw SystemError.last("timerfd_create") }

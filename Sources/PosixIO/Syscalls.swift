@@ -103,11 +103,16 @@ public enum Syscall {
 public enum Clock {
     @inline(__always) public static func wallNanos() -> UInt64 { ticker_now_ns() }
     @inline(__always) public static func monotonicNanos() -> UInt64 { ticker_monotonic_ns() }
+    /// Now on the monotonic clock.
+    @inline(__always) public static func now() -> Instant { Instant(nanoseconds: ticker_monotonic_ns()) }
 }
 
 extension Clock {
     /// Blocks the calling thread until the monotonic clock reaches `deadline`.
     public static func sleep(untilMonotonic deadline: UInt64) { ticker_sleep_until(deadline) }
+
+    /// Blocks the calling thread until the monotonic clock reaches `deadline`.
+    public static func sleep(until deadline: Instant) { ticker_sleep_until(deadline.nanoseconds) }
 }
 
 extension Syscall {

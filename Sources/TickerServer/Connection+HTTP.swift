@@ -40,7 +40,7 @@ extension Connection {
         case .upgrade(let route, let limits) where !headOnly:
             if worker.shouldParkUpgrade() {
                 parked = ParkedUpgrade(head: head, route: route, limits: limits, leftover: Array(leftover))
-                try? worker.loop.modify(fd: fd, token: token, events: 0)
+                try? transport.silence(on: worker.loop)
                 worker.park(self)
             } else {
                 upgrade(head, to: route, limits: limits)
@@ -148,9 +148,8 @@ extension Connection {
             phase = .webSocket(route)
             leavePrioritySet()
             worker.metrics.webSockets.wrappingAdd(1, ordering: .relaxed)
-            let config = worker.config
-            nextPingAt = Clock.monotonicNanos() + UInt64(config.heartbeatIntervalMs) * 1_000_000
-            if route == .stream { openStream(query: head.query) }
+            deadlines.upgraded(at: Clock.now(), rules: worker.deadlineRules)
+            if route == .stream { session.openStream(query: head.query, on: self) }
             flush()
         }
     }
@@ -186,5 +185,17 @@ extension Connection {
         phase = .responding
         closeWhenFlushed = true
         flush()
+    }
+}
+
+/// The state of a connection still reading its request head.
+final class PendingRequest {
+    var parser: HTTPRequestParser
+    /// The request head must be complete by acceptedAt + handshake timeout.
+    let acceptedAt: Instant
+
+    init(parser: HTTPRequestParser, acceptedAt: Instant) {
+        self.parser = parser
+        self.acceptedAt = acceptedAt
     }
 }

@@ -5,8 +5,15 @@ import PosixIO
 import WebSocketProtocol
 
 /// One accepted TCP connection, from its first request byte to close.
-/// Confined to its loop. The outbound queue is the subscriber's, so HTTP
-/// answers, control replies and ticks share one ordered stream of bytes.
+/// Confined to its loop. Three parts, each with its own home:
+/// - `transport` (`PosixIO.SocketTransport`): the descriptor, its epoll
+///   interest and priority, direct writes and flushes;
+/// - `session` (`StreamSession`): what a `/v1/stream` or `/v1/publish` peer
+///   asked for: rate limit, control replies, subscriptions, resume, ingest;
+/// - `deadlines` (`ConnectionDeadlines`): every timeout, as pure rules.
+/// This class routes between them and the WebSocket state machine `ws`.
+/// The outbound queue is the subscriber's, so HTTP answers, control replies
+/// and ticks share one ordered stream of bytes.
 final class Connection: EventHandler {
     enum Phase {
         /// Reading the HTTP request head. Boxed: its parser is freed with the
@@ -21,9 +28,8 @@ final class Connection: EventHandler {
     enum Route { case stream, echo, publish }
 
     unowned let worker: LoopWorker
-    let fd: Int32
+    var transport: SocketTransport
     let index: Int
-    var token = EventToken.none
     /// The connection's hub side and outbound queue, created on first need:
     /// a byte that could not be written at once, or a subscription. An idle
     /// WebSocket (its 101 and welcome written straight to the socket, nothing
@@ -55,15 +61,11 @@ final class Connection: EventHandler {
     }
     var ws = WebSocketConnection(role: .server)
 
-    /// Absolute monotonic deadline after which the socket is dropped outright.
-    var hardCloseAt = UInt64.max
+    /// Handshake, heartbeat, close-handshake and shutdown deadlines (pure rules).
+    var deadlines = ConnectionDeadlines()
+    var session: StreamSession
     var closeWhenFlushed = false
-    var wantsWritable = false
     var isDirty = false
-    var nextPingAt = UInt64.max
-    /// When the unanswered ping went out; 0 = none outstanding.
-    var pingSentAt: UInt64 = 0
-    var rate: TokenBucket
     /// Peer address, counted against the per-address limit until close.
     var peer: UInt128?
     /// Set when the connection was accepted only to be told no (past
@@ -78,16 +80,19 @@ final class Connection: EventHandler {
 
     enum Refusal { case capacity, perAddress }
 
-    init(fd: Int32, index: Int, worker: LoopWorker) {
-        self.fd = fd
+    init(descriptor: Descriptor, index: Int, worker: LoopWorker) {
+        transport = SocketTransport(descriptor: descriptor)
         self.index = index
         self.worker = worker
         let config = worker.config
         phase = .request(PendingRequest(
             parser: HTTPRequestParser(maxHeaderBytes: config.maxHeaderBytes, maxHeaderCount: config.maxHeaderCount),
-            acceptedAt: Clock.monotonicNanos()))
-        rate = TokenBucket(perSecond: config.maxMessagesPerSecond)
+            acceptedAt: Clock.now()))
+        session = StreamSession(maxMessagesPerSecond: config.maxMessagesPerSecond)
     }
+
+    /// The descriptor, for logs and as the connection's identity in the ingest ledger.
+    var descriptor: Descriptor { transport.descriptor }
 
     var isClosed: Bool { if case .closed = phase { return true } else { return false } }
 
@@ -109,7 +114,7 @@ final class Connection: EventHandler {
             guard !isClosed else { return }
             let result: IOResult
             do {
-                result = try Syscall.read(fd, into: buffer)
+                result = try transport.read(into: buffer)
             } catch {
                 close()
                 return
@@ -166,8 +171,7 @@ final class Connection: EventHandler {
     // MARK: WebSocket
 
     func receiveFrames(_ bytes: UnsafeRawBufferPointer) {
-        // Any bytes from the peer prove it is alive, as a pong would.
-        pingSentAt = 0
+        deadlines.peerIsAlive()
         var actions = worker.actions
         worker.actions = []
         actions.removeAll(keepingCapacity: true)
@@ -176,8 +180,7 @@ final class Connection: EventHandler {
         if !alreadyFailed, let failure = ws.failure {
             worker.metrics.add(worker.metrics.protocolErrors)
             worker.metrics.overload.countClose(failure.closeCode.rawValue)
-            Log.debug("fd \(fd): protocol error \(failure), closing with \(failure.closeCode)")
-            leaveHub()
+            Log.debug("\(descriptor): protocol error \(failure), closing with \(failure.closeCode)")
         }
         perform(actions)
         actions.removeAll(keepingCapacity: true)
@@ -187,7 +190,12 @@ final class Connection: EventHandler {
         flush()
     }
 
+    /// Performs what the state machine returned, in order.
     func perform(_ actions: [WebSocketAction]) {
+        // The WebSocket stopped being open (a protocol failure, our close, the
+        // peer's): the connection leaves the hub before anything else, so a
+        // message answered before the close cannot subscribe it again.
+        if ws.state != .open { leave() }
         for action in actions {
             switch action {
             case .deliver(let message):
@@ -200,13 +208,11 @@ final class Connection: EventHandler {
             case .send(let bytes):
                 enqueue(bytes)
             case .pongReceived:
-                pingSentAt = 0
+                deadlines.peerIsAlive()
             case .startCloseTimer:
-                hardCloseAt = min(hardCloseAt, Clock.monotonicNanos() + UInt64(worker.config.closeTimeoutMs) * 1_000_000)
-                leaveHub()
+                deadlines.closeHandshakeStarted(at: Clock.now(), rules: worker.deadlineRules)
             case .closeTransport:
                 closeWhenFlushed = true
-                leaveHub()
             }
         }
     }
@@ -220,9 +226,10 @@ final class Connection: EventHandler {
             case .binary(let bytes): send(.binary, bytes)
             }
         case .stream:
-            handleStreamMessage(message)
+            let admitted = session.rate.take(now: Clock.now())
+            session.handleStreamMessage(message, admitted: admitted, on: self)
         case .publish:
-            handlePublishMessage(message)
+            session.handlePublishMessage(message, on: self)
         }
     }
 
@@ -243,7 +250,10 @@ final class Connection: EventHandler {
         flush()
     }
 
-    func leaveHub() {
+    /// The one way out of the hub: from `perform` once the WebSocket is no
+    /// longer open, from `close()`, and when an idle subscriber is dropped.
+    /// Safe to repeat.
+    private func leave() {
         if let s = subscriberStorage, s.hubIndex >= 0 {
             worker.hub.detach(s)
         }
@@ -254,202 +264,72 @@ final class Connection: EventHandler {
     private func releaseIdleSubscriber() {
         guard let s = subscriberStorage, !isDirty, s.outbound.isEmpty, s.symbols.isEmpty, !s.isConflating,
               s.cursor.headRemaining == 0 else { return }
-        if s.hubIndex >= 0 { worker.hub.detach(s) }
+        leave()
         subscriberStorage = nil
-    }
-
-    // MARK: writing
-
-    /// Queues bytes for the peer, writing them straight to the socket when
-    /// nothing is queued ahead of them. Small replies (the 101, the welcome,
-    /// control answers) then never allocate a queue chunk, which is what keeps
-    /// an idle connection's memory down to its objects.
-    func enqueue(_ bytes: [UInt8]) {
-        guard !hasQueuedBytes, !isClosed else {
-            outbound.append(bytes)
-            enforceCap()
-            return
-        }
-        let written: Int
-        do {
-            let result = try bytes.withUnsafeBytes { try Syscall.send(fd, $0) }
-            if case .processed(let n) = result { written = n } else { written = 0 }
-        } catch {
-            // The peer is gone; the next flush or read notices and closes.
-            written = 0
-        }
-        worker.metrics.add(worker.metrics.bytesWritten, UInt64(written))
-        if written < bytes.count {
-            // `bytes` is one unit (a frame, or the HTTP answer): its rest is now the head frame.
-            subscriber.cursor.startPartial(bytes.count - written)
-            bytes.withUnsafeBytes { outbound.append(UnsafeRawBufferPointer(rebasing: $0[written...])) }
-        }
-    }
-
-    /// A peer that floods pings or control requests and never reads would
-    /// grow our queue without end (ticks are conflated, replies are not):
-    /// past the per-connection cap it is cut off with 1008.
-    /// Only marks it: the close happens at the next flush, outside whatever
-    /// hub operation queued the reply.
-    private func enforceCap() {
-        if outbound.count > worker.config.hub.perConnectionCap { overCap = true }
-    }
-
-    /// Writes as much of the queue as the socket takes, in one sendmsg per
-    /// pass; asks epoll for EPOLLOUT only while bytes remain.
-    func flush() {
-        guard !isClosed else { return }
-        if overCap {
-            overCap = false
-            if case .webSocket = phase, ws.state == .open {
-                worker.metrics.add(worker.metrics.protocolErrors)
-                closeNext(.policyViolation, reason: "not reading its replies")
-                return
-            }
-        }
-        guard let subscriber = subscriberStorage else {
-            // Nothing was ever queued (or the queue was dropped empty).
-            if closeWhenFlushed {
-                close()
-                return
-            }
-            setWritableInterest(false)
-            return
-        }
-        let outbound = subscriber.outbound
-        let writer = worker.writer
-        while true {
-            // A conflating connection whose queue has drained gets its slots
-            // (newest tick per symbol) now, even if folding left nothing else.
-            if subscriber.isConflating {
-                worker.hub.drain(subscriber, sendTimeNs: Clock.wallNanos())
-            }
-            if outbound.isEmpty { break }
-            writer.reset()
-            outbound.forEachSegment { writer.append($0) }
-            let result: IOResult
-            do {
-                result = try writer.send(to: fd)
-            } catch {
-                close()
-                return
-            }
-            guard case .processed(let n) = result else { break }
-            subscriber.cursor.advance(by: n, in: outbound)
-            outbound.consume(n)
-            subscriber.bytesWritten &+= n
-            worker.metrics.add(worker.metrics.bytesWritten, UInt64(n))
-            if n < writer.byteCount { break }
-        }
-        if outbound.isEmpty && closeWhenFlushed {
-            close()
-            return
-        }
-        subscriber.noteFlush(now: outbound.isEmpty ? 0 : Clock.monotonicNanos())
-        setWritableInterest(!outbound.isEmpty)
-    }
-
-    /// A connection is registered in the loop's priority set while it speaks
-    /// HTTP (so /healthz, /metrics and handshakes never wait behind fan-out
-    /// work); once upgraded it streams, and waits its turn like the others.
-    func leavePrioritySet() {
-        var mask = EpollEvents.readable | EpollEvents.readHangUp
-        if wantsWritable { mask |= EpollEvents.writable }
-        do {
-            try worker.loop.setPriority(fd: fd, token: token, events: mask, priority: false)
-        } catch {
-            close()
-        }
-    }
-
-    private func setWritableInterest(_ on: Bool) {
-        guard on != wantsWritable else { return }
-        wantsWritable = on
-        var mask = EpollEvents.readable | EpollEvents.readHangUp
-        if on { mask |= EpollEvents.writable }
-        do {
-            try worker.loop.modify(fd: fd, token: token, events: mask)
-        } catch {
-            close()
-        }
     }
 
     /// Closes with `code` ahead of everything queued: the frame being written
     /// finishes, the rest (stale ticks, conflation slots) is dropped, and the
     /// close frame is the next thing the peer reads.
     func closeNext(_ code: WebSocketCloseCode, reason: String) {
-        leaveHub()
         if let s = subscriberStorage { worker.hub.discardBacklog(s) }
         // The kernel's unsent bytes are at their cap for a stalled reader;
         // lift it (0 = the system default) so the close frame fits in the
         // send buffer behind them and reaches the peer even after we close.
-        if worker.config.notSentLowWaterBytes > 0 { Syscall.setNotSentLowWater(fd, bytes: 0) }
+        if worker.config.notSentLowWaterBytes > 0 { transport.setNotSentLowWater(bytes: 0) }
         startClose(code, reason: reason)
     }
 
     func close() {
         guard !isClosed else { return }
-        releaseIngestClaims()
+        if case .webSocket(.publish) = phase { session.releaseIngestClaims(of: self) }
         if case .webSocket = phase { worker.metrics.webSockets.wrappingSubtract(1, ordering: .relaxed) }
         phase = .closed
-        leaveHub()
-        worker.loop.unregister(fd: fd, token: token)
-        Syscall.close(fd)
+        leave()
+        transport.close(on: worker.loop)
         subscriberStorage?.outbound.removeAll()
         worker.forget(self)
     }
 
     // MARK: deadlines
 
-    func checkDeadlines(now: UInt64) {
-        if now >= hardCloseAt {
-            close()
-            return
-        }
-        let config = worker.config
+    /// One sweep: performs whatever `deadlines` says is due at `now`.
+    func checkDeadlines(now: Instant) {
+        let timing: ConnectionDeadlines.Phase
         switch phase {
         case .request(let pending):
-            // A connection kept only to be refused gets one second for its request.
-            let limitMs = refusal == nil ? config.handshakeTimeoutMs : min(1_000, config.handshakeTimeoutMs)
-            if now - pending.acceptedAt >= UInt64(limitMs) * 1_000_000 {
-                worker.metrics.add(worker.metrics.handshakeTimeouts)
-                respond(status: 408, text: "request head not received within \(limitMs) ms")
-                hardCloseAt = now + UInt64(config.closeTimeoutMs) * 1_000_000
-            }
-        case .webSocket:
-            guard ws.state == .open else { return }
+            timing = .request(acceptedAt: pending.acceptedAt, refused: refusal != nil)
+        case .webSocket where ws.state == .open:
             // An idle connection keeps no buffer: a busy one refills it within a sweep.
             if let s = subscriberStorage, s.outbound.isEmpty && !isDirty { s.outbound.shrink() }
             releaseIdleSubscriber()
-            let backlogSince = subscriberStorage?.backlogSinceNanos ?? 0
-            if backlogSince != 0,
-               now - backlogSince >= UInt64(config.slowConsumerTimeoutMs) * 1_000_000 {
-                // Its queue has not emptied for the whole deadline, conflated
-                // or not: it has stopped reading (or reads far too slowly).
-                worker.metrics.add(worker.metrics.slowConsumerCloses)
-                closeNext(.slowConsumer, reason: "slow consumer")
-            } else if pingSentAt != 0, backlogSince != 0 {
-                pingSentAt = now
-            } else if pingSentAt != 0,
-                      now - pingSentAt >= UInt64(config.pongTimeoutMs) * 1_000_000 {
-                // Only once our own queue is empty: a ping stuck behind a
-                // backlog we queued is not the peer's fault (the slow-consumer
-                // rule above covers a peer that does not read).
-                worker.metrics.add(worker.metrics.heartbeatTimeouts)
-                startClose(.heartbeatTimeout, reason: "no pong")
-            } else if now >= nextPingAt {
-                nextPingAt = now + UInt64(config.heartbeatIntervalMs) * 1_000_000
-                if pingSentAt == 0 { pingSentAt = now }
-                send(.ping, [])
-                flush()
-            }
-        case .responding, .closed:
+            let since = subscriberStorage?.backlogSinceNanos ?? 0
+            timing = .open(backlogSince: since == 0 ? nil : Instant(nanoseconds: since))
+        case .webSocket, .responding, .closed:
+            timing = .other
+        }
+        switch deadlines.check(now: now, phase: timing, rules: worker.deadlineRules) {
+        case .none:
             return
+        case .closeTransport:
+            close()
+        case .requestTimedOut(let limit):
+            worker.metrics.add(worker.metrics.handshakeTimeouts)
+            respond(status: 408, text: "request head not received within \(limit.milliseconds) ms")
+        case .closeSlowConsumer:
+            worker.metrics.add(worker.metrics.slowConsumerCloses)
+            closeNext(.slowConsumer, reason: "slow consumer")
+        case .closeHeartbeatTimeout:
+            worker.metrics.add(worker.metrics.heartbeatTimeouts)
+            startClose(.heartbeatTimeout, reason: "no pong")
+        case .sendPing:
+            send(.ping, [])
+            flush()
         }
     }
 
-    func shutdown(deadline: UInt64) {
-        hardCloseAt = min(hardCloseAt, deadline)
+    func shutdown(deadline: Instant) {
+        deadlines.shutdown(deadline: deadline)
         switch phase {
         case .webSocket:
             if ws.state == .open { closeNext(.goingAway, reason: "server shutting down") }
@@ -459,47 +339,4 @@ final class Connection: EventHandler {
             return
         }
     }
-}
-
-/// The state of a connection still reading its request head.
-final class PendingRequest {
-    var parser: HTTPRequestParser
-    /// The request head must be complete by acceptedAt + handshake timeout.
-    let acceptedAt: UInt64
-
-    init(parser: HTTPRequestParser, acceptedAt: UInt64) {
-        self.parser = parser
-        self.acceptedAt = acceptedAt
-    }
-}
-
-/// Inbound message budget: `perSecond` tokens, refilled continuously, with a
-/// burst of the same size. Counts control requests. 24 bytes: it lives in
-/// every connection, so idle memory counts its fields.
-struct TokenBucket {
-    let capacity: Float
-    var tokens: Float
-    var last: UInt64
-    /// Requests refused since the bucket was last full; 10x the rate closes the connection.
-    var refusals: Int32 = 0
-
-    init(perSecond: Int) {
-        capacity = Float(max(1, perSecond))
-        tokens = capacity
-        last = Clock.monotonicNanos()
-    }
-
-    mutating func take(now: UInt64) -> Bool {
-        tokens = min(capacity, tokens + Float(Double(now &- last) / 1e9) * capacity)
-        last = now
-        if tokens >= 1 {
-            tokens -= 1
-            if tokens >= capacity - 1 { refusals = 0 }
-            return true
-        }
-        refusals += 1
-        return false
-    }
-
-    var isAbusive: Bool { Float(refusals) >= capacity * 10 }
 }

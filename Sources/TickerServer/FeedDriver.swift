@@ -32,23 +32,23 @@ final class FeedDriver: Sendable {
 
     /// A batch never covers more model time than this: past it the feed is
     /// behind its schedule and skips ahead instead of catching up.
-    static let maxBehindNanos: UInt64 = 50_000_000
+    static let maxBehind = Nanoseconds.milliseconds(50)
     /// Nor more ticks than this (a feed faster than the machine).
     static let maxTicksPerBatch = 16_384
 
     private func run(_ initial: PriceFeed) {
         var feed = initial
-        let period = UInt64(max(0.05, shared.config.feedPeriodMs) * 1_000_000)
+        let period = Nanoseconds(UInt64(max(0.05, shared.config.feedPeriodMs) * 1_000_000))
         var ticks: [Tick] = []
         ticks.reserveCapacity(4096)
-        var next = Clock.monotonicNanos() + period
-        var lastLog: UInt64 = 0
+        var next = Clock.now() + period
+        var lastLog: Instant?
         let metrics = shared.feedMetrics
         while !stopped.load(ordering: .acquiring) {
-            Clock.sleep(untilMonotonic: next)
-            next += period
-            let now = Clock.monotonicNanos()
-            if now > next + 100 * period {
+            Clock.sleep(until: next)
+            next = next + period
+            let now = Clock.now()
+            if now > next + Nanoseconds(100 &* period.rawValue) {
                 // Far behind (the machine stalled): skip ahead, do not burst.
                 next = now + period
             }
@@ -57,9 +57,9 @@ final class FeedDriver: Sendable {
             var skippedTo: UInt64 = 0
             // Behind by more than the larger of 50 ms and two periods: a long
             // period is a schedule, not a delay.
-            let maxBehind = max(Self.maxBehindNanos, 2 * period)
+            let maxBehind = max(Self.maxBehind, period + period).rawValue
             if let due = feed.nextEventTimeNs, due != .max, wall > due &+ maxBehind {
-                skippedTo = max(due, wall - period)
+                skippedTo = max(due, wall - period.rawValue)
                 metrics.skippedNanos.wrappingAdd(skippedTo - due, ordering: .relaxed)
                 feed.skip(to: skippedTo)
             }
@@ -77,7 +77,7 @@ final class FeedDriver: Sendable {
             }
             if skippedTo != 0 {
                 let skips = metrics.skips.wrappingAdd(1, ordering: .relaxed).newValue
-                if now &- lastLog >= 10_000_000_000 {
+                if lastLog.map({ now - $0 >= .seconds(10) }) ?? true {
                     lastLog = now
                     Log.warning("feed cannot keep its schedule (mean interval \(shared.config.meanIntervalMs) ms): skipping ahead instead of bursting (\(skips) skips so far, see ticker_feed_skipped_seconds_total)")
                 }

@@ -13,11 +13,13 @@ final class LoopWorker {
     let hub: LoopHub
     let inbox: LoopInbox
     var config: ServerConfig { shared.config }
+    /// The connections' timeouts, from `config`.
+    let deadlineRules: ConnectionDeadlines.Rules
 
-    private var listener: Listener?
-    private(set) var connections: [Connection?] = []
-    private var freeSlots: [Int] = []
-    private(set) var liveCount = 0
+    var listener: Listener?
+    var connections: [Connection?] = []
+    var freeSlots: [Int] = []
+    var liveCount = 0
     /// Connections with something to write, in the order they got it, in
     /// two classes: light ones (a small queue: a few symbols, or a client
     /// that keeps up) are flushed before heavy ones (a big backlog), so a
@@ -33,10 +35,12 @@ final class LoopWorker {
     /// A queue at most this long after a round counts as light.
     static let lightQueueBytes = 16 * 1024
     /// A loop's run without looking at its sockets is at most about this.
-    static let flushSliceNanos: UInt64 = 5_000_000
-    private var acceptPausedUntil: UInt64 = 0
-    private var acceptBudget: AcceptBudget
-    private var shuttingDown = false
+    static let flushSlice = Nanoseconds.milliseconds(5)
+    /// The listener is out of epoll until then (accept rate, or out of descriptors).
+    var acceptPausedUntil: Instant?
+    var upgrades: UpgradePacer
+    var acceptBudget: AcceptBudget
+    private(set) var shuttingDown = false
     /// Connection count at the last heap trim: after a storm drains, free
     /// memory goes back to the kernel instead of staying in malloc's arenas.
     private var liveAtLastTrim = 0
@@ -48,20 +52,22 @@ final class LoopWorker {
     var actions: [WebSocketAction] = []
 
     /// Timeouts are found by one sweep over the loop's connections, not a timer each.
-    static let sweepIntervalNanos: UInt64 = 250_000_000
+    static let sweepInterval = Nanoseconds.milliseconds(250)
 
     init(shared: ServerShared, metrics: LoopMetrics, listenFD: Int32) throws(SystemError) {
         self.shared = shared
         self.metrics = metrics
+        deadlineRules = ConnectionDeadlines.Rules(config: shared.config)
         loop = try EventLoop()
         inbox = LoopInbox(
             waker: loop.waker, symbolCount: shared.symbols.count, maxPendingTicks: shared.config.maxPendingTicksPerLoop)
         acceptBudget = AcceptBudget(perSecond: shared.config.acceptsPerSecond / max(1, shared.config.loops))
-        hub = LoopHub(symbolCount: shared.symbols.count, settings: shared.config.hub)
-        let listener = Listener(fd: listenFD, worker: nil)
+        upgrades = UpgradePacer(perWindow: shared.config.upgradesPerWindow)
+        hub = LoopHub(symbolCount: shared.symbols.count, settings: shared.config.hub, framing: .webSocket)
+        let listener = Listener(descriptor: Descriptor(listenFD), worker: nil)
         self.listener = listener
         listener.worker = self
-        listener.token = try loop.register(fd: listenFD, events: EpollEvents.readable, handler: listener, priority: true)
+        listener.token = try loop.register(listener.descriptor, events: EpollEvents.readable, handler: listener, priority: true)
         loop.onWake = { [unowned self] in
             // Shutdown first: its 1001s must not wait behind a fan-out round.
             if self.shared.shuttingDown.load(ordering: .relaxed) {
@@ -77,135 +83,10 @@ final class LoopWorker {
             if self.shuttingDown { return }
             self.serve()
         }
-        try loop.addRepeatingTimer(intervalNanos: Self.sweepIntervalNanos) { [unowned self] in self.sweep() }
+        try loop.addRepeatingTimer(every: Self.sweepInterval) { [unowned self] in self.sweep() }
     }
 
     deinit { readBuffer.deallocate() }
-
-    // MARK: accepting
-
-    func acceptReady(_ listener: Listener) {
-        for _ in 0..<256 {
-            guard acceptBudget.take(now: Clock.monotonicNanos()) else {
-                // Over the accept rate: leave the rest in the listen backlog
-                // until the next sweep refills the budget.
-                metrics.add(metrics.acceptBackoffs)
-                pauseListener(listener, forNanos: acceptBudget.nanosUntil(tokens: 64))
-                return
-            }
-            let fd: Int32
-            do {
-                guard let accepted = try Syscall.accept(listener.fd) else { return }
-                fd = accepted
-            } catch {
-                if error.isDescriptorExhaustion {
-                    pauseAccepting(listener, reason: error)
-                } else {
-                    Log.warning("accept failed: \(error)")
-                }
-                return
-            }
-            adopt(fd)
-        }
-    }
-
-    /// Out of descriptors: stop asking epoll about the listener for one sweep
-    /// instead of spinning on an accept that keeps failing.
-    private func pauseAccepting(_ listener: Listener, reason: SystemError) {
-        metrics.add(metrics.acceptBackoffs)
-        pauseListener(listener, forNanos: Self.sweepIntervalNanos)
-        Log.warning("\(reason); pausing accept for \(Self.sweepIntervalNanos / 1_000_000) ms")
-    }
-
-    /// Stops asking epoll about the listener for `nanos`. Over the accept
-    /// rate that is the few milliseconds the budget needs to refill, checked
-    /// on every wake-up (`resumeAcceptingIfDue`): a pause until the next
-    /// sweep (up to 500 ms) let a connect burst overflow the kernel's accept
-    /// queue, which then drops SYNs — a `/healthz` probe's among them, which
-    /// the client only retries after a second (nstat ListenOverflows).
-    private func pauseListener(_ listener: Listener, forNanos nanos: UInt64) {
-        acceptPausedUntil = Clock.monotonicNanos() + nanos
-        try? loop.modify(fd: listener.fd, token: listener.token, events: 0)
-    }
-
-    private func resumeAcceptingIfDue(now: UInt64) {
-        if acceptPausedUntil != 0 && now >= acceptPausedUntil, let listener {
-            acceptPausedUntil = 0
-            try? loop.modify(fd: listener.fd, token: listener.token, events: EpollEvents.readable)
-        }
-    }
-
-    private func adopt(_ fd: Int32) {
-        metrics.add(metrics.accepted)
-        let open = shared.openConnections.load(ordering: .relaxed)
-        if shuttingDown || open >= config.maxConnections + config.overCapacityReserve {
-            // Nothing left to answer with: the descriptors past the reserve
-            // are what /healthz and /metrics would need.
-            metrics.add(metrics.rejectedOverCapacity)
-            metrics.overload.countRejected(shuttingDown ? "shutting_down" : "reserve_exhausted")
-            Syscall.close(fd)
-            return
-        }
-        // Past max-connections, or past the per-address limit, the request is
-        // still read, so the answer is a status with Retry-After (or
-        // /healthz, /metrics) rather than a reset.
-        var refusal: Connection.Refusal?
-        if shared.admittedConnections.wrappingAdd(1, ordering: .relaxed).oldValue >= config.maxConnections {
-            shared.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
-            refusal = .capacity
-        }
-        var peer = Syscall.peerAddress(fd)
-        if refusal == nil, let address = peer, !shared.admit(address: address) {
-            shared.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
-            refusal = .perAddress
-        }
-        if refusal != nil {
-            peer = nil
-            // Refusals hold at most the reserve, so a flood of them cannot
-            // crowd out the slots admitted clients need.
-            if shared.refusedPending.wrappingAdd(1, ordering: .relaxed).oldValue >= config.overCapacityReserve {
-                shared.refusedPending.wrappingSubtract(1, ordering: .relaxed)
-                metrics.add(metrics.rejectedOverCapacity)
-                metrics.overload.countRejected("reserve_exhausted")
-                Syscall.close(fd)
-                return
-            }
-        }
-        Syscall.setNoDelay(fd)
-        if let bytes = config.socketSendBufferBytes { Syscall.setSendBuffer(fd, bytes: bytes) }
-        if config.notSentLowWaterBytes > 0 { Syscall.setNotSentLowWater(fd, bytes: config.notSentLowWaterBytes) }
-        let index: Int
-        if let free = freeSlots.popLast() { index = free } else {
-            index = connections.count
-            connections.append(nil)
-        }
-        let connection = Connection(fd: fd, index: index, worker: self)
-        connection.peer = peer
-        connection.refusal = refusal
-        do {
-            connection.token = try loop.register(
-                fd: fd, events: EpollEvents.readable | EpollEvents.readHangUp, handler: connection, priority: true)
-        } catch {
-            Log.warning("cannot register connection: \(error)")
-            if let peer { shared.release(address: peer) }
-            if refusal != nil {
-                shared.refusedPending.wrappingSubtract(1, ordering: .relaxed)
-            } else {
-                shared.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
-            }
-            Syscall.close(fd)
-            freeSlots.append(index)
-            return
-        }
-        connections[index] = connection
-        liveCount += 1
-        shared.openConnections.wrappingAdd(1, ordering: .relaxed)
-        metrics.connections.wrappingAdd(1, ordering: .relaxed)
-        // A client usually sends its request right after connecting, so it is
-        // often here already: answering now saves a trip through epoll (and
-        // a fan-out slice) — what keeps /healthz prompt on a busy loop.
-        connection.handleEvents(EpollEvents.readable, loop: loop)
-    }
 
     func forget(_ connection: Connection) {
         if let peer = connection.peer { shared.release(address: peer) }
@@ -226,64 +107,10 @@ final class LoopWorker {
     /// new round: rounds do not wait for heavy backlogs, which take the new
     /// records into their queue (or conflation slots).
     private func serve() {
-        if acceptPausedUntil != 0 { resumeAcceptingIfDue(now: Clock.monotonicNanos()) }
-        if parkedNext < parkedUpgrades.count { unparkSome() }
+        if acceptPausedUntil != nil { resumeAcceptingIfDue(now: Clock.now()) }
+        if upgrades.hasParked { unparkSome() }
         _ = flushSome()
         drainInbox()
-    }
-
-    // MARK: upgrade pacing
-
-    /// Upgrades waiting their turn, oldest first (`parkedNext` is the next).
-    private var parkedUpgrades: [Connection] = []
-    private var parkedNext = 0
-    private var upgradeWindowStart: UInt64 = 0
-    private var upgradesInWindow = 0
-    /// At most `config.upgradesPerWindow` upgrades per `upgradeWindowNanos`
-    /// on one loop (default 64: 12,800 a second): an upgrade costs a SHA-1, a 101, a subscription
-    /// and its snapshots, and a connect burst of thousands done in one go
-    /// kept `/healthz` waiting behind it for up to 1.6 s (fault storm).
-    /// Past the pace an upgrade is parked, its socket quiet, and done in
-    /// arrival order as the pace allows; requests that are not upgrades are
-    /// answered at once.
-    static let upgradeWindowNanos: UInt64 = 5_000_000
-
-    func shouldParkUpgrade() -> Bool {
-        if parkedNext < parkedUpgrades.count { return true }
-        return !takeUpgradeToken()
-    }
-
-    private func takeUpgradeToken() -> Bool {
-        let now = Clock.monotonicNanos()
-        if now &- upgradeWindowStart >= Self.upgradeWindowNanos {
-            upgradeWindowStart = now
-            upgradesInWindow = 0
-        }
-        guard upgradesInWindow < max(1, config.upgradesPerWindow) else { return false }
-        upgradesInWindow += 1
-        return true
-    }
-
-    func park(_ connection: Connection) {
-        metrics.add(metrics.upgradesParked)
-        parkedUpgrades.append(connection)
-        loop.requestAfterEvents()
-    }
-
-    /// Performs parked upgrades in arrival order while the pace allows.
-    private func unparkSome() {
-        while parkedNext < parkedUpgrades.count, takeUpgradeToken() {
-            let connection = parkedUpgrades[parkedNext]
-            parkedNext += 1
-            connection.resumeParkedUpgrade()
-        }
-        if parkedNext == parkedUpgrades.count {
-            parkedUpgrades.removeAll(keepingCapacity: parkedUpgrades.count <= 1_024)
-            parkedNext = 0
-        } else {
-            // More wait: come back after this iteration's events.
-            loop.waker.wake()
-        }
     }
 
     // MARK: ingest
@@ -295,31 +122,8 @@ final class LoopWorker {
     var ingestRecords: [UInt8] = []
     /// Ingest batches of this loop waiting for the round at the end of the
     /// epoll iteration (`loop.afterEvents`), oldest first.
-    private var localBatches: [TickBatch] = []
-    private var localPostedNanos: UInt64 = 0
-
-    /// Called when a publisher's read is done: one batch for all the
-    /// messages of the read, posted to the other loops once (one lock and at
-    /// most one wake-up each, not one per message), and published on this
-    /// loop directly at the end of the iteration. Publishers that arrive
-    /// together share that round, so a subscriber gets one message for them.
-    /// While the loop is behind, the batch goes through this loop's inbox
-    /// instead, whose bound and folding then apply as for any other source.
-    func publishIngest() {
-        guard !ingestTicks.isEmpty else { return }
-        let batch = TickBatch(ticks: ingestTicks, records: ingestRecords, sendTimeNs: Clock.wallNanos(),
-                              perTickFrames: config.hub.delivery == .perTick)
-        ingestTicks.removeAll(keepingCapacity: true)
-        ingestRecords.removeAll(keepingCapacity: true)
-        shared.publish(batch, except: inbox)
-        if shuttingDown || inbox.behind.load(ordering: .relaxed) {
-            inbox.post(batch)
-        } else {
-            if localBatches.isEmpty { localPostedNanos = Clock.monotonicNanos() }
-            localBatches.append(batch)
-            loop.requestAfterEvents()
-        }
-    }
+    var localBatches: [TickBatch] = []
+    var localPostedNanos: UInt64 = 0
 
     // MARK: fan-out
 
@@ -357,7 +161,7 @@ final class LoopWorker {
             guard let connection = connections[subscriber.ownerIndex] else { continue }
             // Its socket is full: the kernel's EPOLLOUT flushes it once the
             // peer has read, so a round does not spend a write on it.
-            if connection.wantsWritable { continue }
+            if connection.transport.wantsWritable { continue }
             if !connection.isDirty {
                 connection.isDirty = true
                 if subscriber.outbound.count <= Self.lightQueueBytes {
@@ -373,13 +177,13 @@ final class LoopWorker {
         syncHubMetrics()
     }
 
-    /// Flushes touched connections in order for at most `flushSliceNanos`;
+    /// Flushes touched connections in order for at most `flushSlice`;
     /// the rest wait for the next wake-up (requested here), so requests that
     /// arrived meanwhile (/healthz, handshakes, pongs) are served between
     /// slices instead of after the whole round. True when nothing is left.
     private func flushSome() -> Bool {
         guard flushedLight < dirtyLight.count || flushed < dirty.count else { return true }
-        let deadline = Clock.monotonicNanos() + Self.flushSliceNanos
+        let deadline = Clock.now() + Self.flushSlice
         // Light first; heavy only once every light one is written.
         if Self.flush(&dirtyLight, from: &flushedLight, until: deadline, checkEvery: 32) {
             _ = Self.flush(&dirty, from: &flushed, until: deadline, checkEvery: 8)
@@ -394,7 +198,7 @@ final class LoopWorker {
     /// Flushes `list` from `next` until the deadline (read every `checkEvery`
     /// writes); true, with the list emptied, when all of it was written.
     private static func flush(
-        _ list: inout [Connection], from next: inout Int, until deadline: UInt64, checkEvery: Int
+        _ list: inout [Connection], from next: inout Int, until deadline: Instant, checkEvery: Int
     ) -> Bool {
         var n = 0
         while next < list.count {
@@ -403,25 +207,11 @@ final class LoopWorker {
             connection.isDirty = false
             connection.flush()
             n += 1
-            if n % checkEvery == 0 && next < list.count && Clock.monotonicNanos() >= deadline { return false }
+            if n % checkEvery == 0 && next < list.count && Clock.now() >= deadline { return false }
         }
         list.removeAll(keepingCapacity: true)
         next = 0
         return true
-    }
-
-    /// One histogram sample per batch: its first tick's event time to now.
-    private func recordLatency(_ batches: [TickBatch], _ local: [TickBatch], folded: [Tick]) {
-        let done = Clock.wallNanos()
-        metrics.overload.latency.withLock { histogram in
-            if let first = folded.first {
-                histogram.observe(seconds: Double(done &- min(done, first.eventTimeNs)) / 1e9)
-            }
-            for batch in [batches, local].joined() {
-                guard let first = batch.ticks.first else { continue }
-                histogram.observe(seconds: Double(done &- min(done, first.eventTimeNs)) / 1e9)
-            }
-        }
     }
 
     private var reported = HubCounters()
@@ -441,14 +231,16 @@ final class LoopWorker {
     // MARK: timeouts
 
     private func sweep() {
-        let now = Clock.monotonicNanos()
+        let now = Clock.now()
         resumeAcceptingIfDue(now: now)
-        if parkedNext < parkedUpgrades.count { unparkSome() }
+        if upgrades.hasParked { unparkSome() }
         var queued = 0, allocated = 0
         for case let connection? in connections {
             connection.checkDeadlines(now: now)
-            queued &+= connection.outbound.count
-            allocated &+= connection.outbound.allocatedBytes
+            // Without creating a subscriber (and queue) for an idle connection.
+            guard let outbound = connection.existingSubscriber?.outbound else { continue }
+            queued &+= outbound.count
+            allocated &+= outbound.allocatedBytes
         }
         metrics.overload.queuedBytes.store(queued, ordering: .relaxed)
         metrics.overload.queueAllocatedBytes.store(allocated, ordering: .relaxed)
@@ -474,11 +266,11 @@ final class LoopWorker {
         guard !shuttingDown else { return }
         shuttingDown = true
         if let listener {
-            loop.unregister(fd: listener.fd, token: listener.token)
-            Syscall.close(listener.fd)
+            loop.unregister(listener.descriptor, token: listener.token)
+            Syscall.close(listener.descriptor)
             self.listener = nil
         }
-        let deadline = Clock.monotonicNanos() + UInt64(config.drainTimeoutMs) * 1_000_000
+        let deadline = Clock.now() + .milliseconds(config.drainTimeoutMs)
         for case let connection? in connections {
             connection.shutdown(deadline: deadline)
         }
@@ -489,55 +281,9 @@ final class LoopWorker {
         // The 250 ms sweep would find the deadline up to a quarter second
         // late; leftovers are closed within 20 ms of it instead, so the loop
         // stops well before the process watchdog (deadline + 0.4 s).
-        try? loop.addRepeatingTimer(intervalNanos: 20_000_000) { [unowned self] in
-            guard Clock.monotonicNanos() >= deadline else { return }
+        try? loop.addRepeatingTimer(every: .milliseconds(20)) { [unowned self] in
+            guard Clock.now() >= deadline else { return }
             for case let connection? in connections { connection.close() }
         }
-    }
-}
-
-/// New connections per second one loop accepts: a token bucket refilled
-/// continuously, with a burst of a quarter second's worth.
-struct AcceptBudget {
-    let perSecond: Double
-    let burst: Double
-    var tokens: Double
-    var last: UInt64 = 0
-
-    init(perSecond: Int) {
-        self.perSecond = Double(max(1, perSecond))
-        burst = max(1, self.perSecond / 4)
-        tokens = burst
-    }
-
-    /// How long until `tokens` more are earned (capped at the burst).
-    func nanosUntil(tokens wanted: Double) -> UInt64 {
-        let missing = max(0, min(burst, wanted) - tokens)
-        return UInt64(missing / perSecond * 1e9) + 1_000_000
-    }
-
-    mutating func take(now: UInt64) -> Bool {
-        if last != 0 { tokens = min(burst, tokens + Double(now &- last) / 1e9 * perSecond) }
-        last = now
-        guard tokens >= 1 else { return false }
-        tokens -= 1
-        return true
-    }
-}
-
-/// The listening socket of one loop (SO_REUSEPORT: the kernel spreads
-/// connections across the loops' listeners).
-final class Listener: EventHandler {
-    let fd: Int32
-    var token = EventToken.none
-    weak var worker: LoopWorker?
-
-    init(fd: Int32, worker: LoopWorker?) {
-        self.fd = fd
-        self.worker = worker
-    }
-
-    func handleEvents(_ events: UInt32, loop: EventLoop) {
-        worker?.acceptReady(self)
     }
 }

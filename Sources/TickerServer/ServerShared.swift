@@ -54,7 +54,7 @@ final class ServerShared: Sendable {
 
     /// Encodes ticks once, with per-tick frames only if delivery uses them.
     func makeBatch(_ ticks: [Tick]) -> TickBatch {
-        TickBatch(ticks: ticks, sendTimeNs: Clock.wallNanos(), perTickFrames: config.hub.delivery == .perTick)
+        TickBatch(ticks: ticks, sendTimeNs: Clock.wallNanos(), perTickFraming: config.hub.delivery == .perTick ? .webSocket : nil)
     }
 
     /// Hands a batch to every loop. Called by the feed thread, so both
@@ -115,11 +115,11 @@ final class ServerShared: Sendable {
     func degradedReason() -> String? {
         if let why = redisStatus.withLock({ $0 })?.degradedReason() { return why }
         let now = Clock.monotonicNanos()
-        let limit = UInt64(config.maxLagMs) * 1_000_000
+        let limit = Nanoseconds.milliseconds(config.maxLagMs)
         for (i, inbox) in inboxes.withLock({ $0 }).enumerated() {
-            let lag = inbox.lagNanos(now: now)
+            let lag = Nanoseconds(inbox.lagNanos(now: now))
             if lag > limit {
-                return "loop \(i) lags \(lag / 1_000_000) ms behind the feed (threshold \(config.maxLagMs) ms)"
+                return "loop \(i) lags \(lag.milliseconds) ms behind the feed (threshold \(config.maxLagMs) ms)"
             }
         }
         return nil

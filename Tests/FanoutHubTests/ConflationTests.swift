@@ -1,5 +1,6 @@
 import MarketData
 import Testing
+import TickerServer
 import WebSocketProtocol
 @testable import FanoutHub
 
@@ -52,7 +53,7 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
     @Test func oldBacklogStartsConflationBelowTheByteMark() throws {
         var settings = HubSettings()
         settings.maxBacklogAgeNanos = 1_000
-        let hub = LoopHub(symbolCount: 1, settings: settings)
+        let hub = LoopHub(symbolCount: 1, settings: settings, framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
@@ -75,7 +76,7 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
         var settings = HubSettings()
         settings.highWaterMark = 1 << 20
         settings.maxBacklogAgeNanos = 1_000
-        let hub = LoopHub(symbolCount: 2, settings: settings)
+        let hub = LoopHub(symbolCount: 2, settings: settings, framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 1)
@@ -107,7 +108,7 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
 
     /// A close for a slow consumer must be the next thing it reads.
     @Test func discardBacklogKeepsOnlyTheRestOfTheHeadFrame() throws {
-        let hub = LoopHub(symbolCount: 1, settings: HubSettings())
+        let hub = LoopHub(symbolCount: 1, settings: HubSettings(), framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
@@ -126,7 +127,7 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
     @Test func slotsAddUpstreamCounts() throws {
         var settings = HubSettings()
         settings.highWaterMark = 1
-        let hub = LoopHub(symbolCount: 1, settings: settings)
+        let hub = LoopHub(symbolCount: 1, settings: settings, framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
@@ -150,7 +151,7 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
     /// each symbol's records in sequence order (records of different
     /// symbols may be grouped by symbol: see PROTOCOL.md).
     @Test func oneMessagePerRound() throws {
-        let hub = LoopHub(symbolCount: 2, settings: HubSettings())
+        let hub = LoopHub(symbolCount: 2, settings: HubSettings(), framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 1)

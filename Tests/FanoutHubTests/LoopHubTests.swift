@@ -1,5 +1,6 @@
 import MarketData
 import Testing
+import TickerServer
 import WebSocketProtocol
 @testable import FanoutHub
 
@@ -23,7 +24,7 @@ func tick(_ symbol: UInt32, _ seq: UInt64) -> Tick {
          bidSize: 100, askSize: 200, lastSize: 50, conflatedCount: 0)
 }
 
-func batch(_ ticks: [Tick]) -> TickBatch { TickBatch(ticks: ticks, sendTimeNs: 42) }
+func batch(_ ticks: [Tick]) -> TickBatch { TickBatch(ticks: ticks, sendTimeNs: 42, perTickFraming: .webSocket) }
 
 func drainAll(_ s: Subscriber) -> [UInt8] {
     let bytes = contents(s.outbound)
@@ -33,7 +34,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
 
 @Suite struct LoopHubTests {
     @Test func subscriberGetsOnlyItsSymbolsInOneMessagePerPublish() throws {
-        let hub = LoopHub(symbolCount: 4, settings: HubSettings())
+        let hub = LoopHub(symbolCount: 4, settings: HubSettings(), framing: .webSocket)
         let a = Subscriber(), b = Subscriber()
         hub.attach(a)
         hub.attach(b)
@@ -48,7 +49,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     }
 
     @Test func batchedMessageBytesAreExact() {
-        let hub = LoopHub(symbolCount: 1, settings: HubSettings())
+        let hub = LoopHub(symbolCount: 1, settings: HubSettings(), framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
@@ -62,7 +63,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     /// A long run is split into messages of 1,024 records (64 KiB + 16, so a
     /// 16-bit extended length), which keeps "close next" prompt.
     @Test func largeBatchIsSplitIntoBoundedMessages() throws {
-        let hub = LoopHub(symbolCount: 1, settings: HubSettings())
+        let hub = LoopHub(symbolCount: 1, settings: HubSettings(), framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
@@ -78,18 +79,18 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     @Test func perTickModeSendsOneMessagePerTick() throws {
         var settings = HubSettings()
         settings.delivery = .perTick
-        let hub = LoopHub(symbolCount: 2, settings: settings)
+        let hub = LoopHub(symbolCount: 2, settings: settings, framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 1)
         _ = hub.publish(batch([tick(0, 1), tick(1, 1), tick(0, 2)]), sendTimeNs: 5, nowNanos: 0)
         let bytes = drainAll(s)
-        #expect(bytes.count == 3 * TickBatch.frameSize)
+        #expect(bytes.count == 3 * TickMessageWriter(framing: .webSocket).framedRecordSize())
         #expect(try decodeStream(bytes) == [[tick(0, 1)], [tick(1, 1)], [tick(0, 2)]])
     }
 
     @Test func snapshotFirstThenNextSequence() throws {
-        let hub = LoopHub(symbolCount: 2, settings: HubSettings())
+        let hub = LoopHub(symbolCount: 2, settings: HubSettings(), framing: .webSocket)
         let early = Subscriber()
         hub.attach(early)
         _ = hub.subscribe(early, to: [0], sendTimeNs: 1)
@@ -111,7 +112,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     }
 
     @Test func nothingAfterUnsubscribe() throws {
-        let hub = LoopHub(symbolCount: 2, settings: HubSettings())
+        let hub = LoopHub(symbolCount: 2, settings: HubSettings(), framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 1)
@@ -126,7 +127,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     @Test func limitExceededChangesNothing() {
         var settings = HubSettings()
         settings.maxSymbolsPerConnection = 2
-        let hub = LoopHub(symbolCount: 5, settings: settings)
+        let hub = LoopHub(symbolCount: 5, settings: settings, framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         #expect(hub.subscribe(s, to: [0, 1], sendTimeNs: 1) == .subscribed([0, 1]))
@@ -136,14 +137,14 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     }
 
     @Test func unknownIdsAreIgnoredAndDuplicatesCollapsed() {
-        let hub = LoopHub(symbolCount: 2, settings: HubSettings())
+        let hub = LoopHub(symbolCount: 2, settings: HubSettings(), framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         #expect(hub.subscribe(s, to: [1, 1, 7], sendTimeNs: 1) == .subscribed([1]))
     }
 
     @Test func detachRemovesFromEverySymbol() {
-        let hub = LoopHub(symbolCount: 3, settings: HubSettings())
+        let hub = LoopHub(symbolCount: 3, settings: HubSettings(), framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1, 2], sendTimeNs: 1)
@@ -160,7 +161,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         var settings = HubSettings()
         settings.highWaterMark = 4096
         settings.lowWaterMark = 1024
-        let hub = LoopHub(symbolCount: 2, settings: settings)
+        let hub = LoopHub(symbolCount: 2, settings: settings, framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 1)
@@ -201,7 +202,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         var settings = HubSettings()
         settings.highWaterMark = 4096
         settings.lowWaterMark = 1024
-        let hub = LoopHub(symbolCount: 1, settings: settings)
+        let hub = LoopHub(symbolCount: 1, settings: settings, framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
@@ -217,7 +218,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         var settings = HubSettings()
         settings.highWaterMark = 2048
         settings.lowWaterMark = 0
-        let hub = LoopHub(symbolCount: 2, settings: settings)
+        let hub = LoopHub(symbolCount: 2, settings: settings, framing: .webSocket)
         let feeder = Subscriber()
         hub.attach(feeder)
         _ = hub.subscribe(feeder, to: [1], sendTimeNs: 1)
@@ -246,9 +247,9 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         Tick(symbolId: UInt32(i), priceExponent: -2, sequence: UInt64(i + 1), eventTimeNs: 5, bid: 100, ask: 101,
              last: 100, bidSize: 1, askSize: 1, lastSize: 1)
     }
-    let encoded = TickBatch(ticks: ticks, sendTimeNs: 9)
-    let handed = TickBatch(ticks: ticks, records: encoded.records, sendTimeNs: 9)
+    let encoded = TickBatch(ticks: ticks, sendTimeNs: 9, perTickFraming: .webSocket)
+    let handed = TickBatch(ticks: ticks, records: encoded.records, sendTimeNs: 9, perTickFraming: .webSocket)
     #expect(handed.records == encoded.records)
     #expect(handed.frames == encoded.frames)
-    #expect(TickBatch(ticks: ticks, records: encoded.records, sendTimeNs: 9, perTickFrames: false).frames.isEmpty)
+    #expect(TickBatch(ticks: ticks, records: encoded.records, sendTimeNs: 9).frames.isEmpty)
 }

@@ -1,4 +1,5 @@
 import Testing
+import TickerServer
 import WebSocketProtocol
 @testable import FanoutHub
 

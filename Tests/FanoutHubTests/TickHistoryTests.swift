@@ -1,5 +1,6 @@
 import MarketData
 import Testing
+import TickerServer
 @testable import FanoutHub
 
 @Suite struct TickHistoryTests {
@@ -54,7 +55,7 @@ import Testing
     @Test func hubResumesFromHistoryWithoutASnapshotAndResetsWhatItCannotServe() throws {
         var settings = HubSettings()
         settings.retentionNanos = 1_000
-        let hub = LoopHub(symbolCount: 3, settings: settings)
+        let hub = LoopHub(symbolCount: 3, settings: settings, framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
         _ = hub.publish(batch([tick(0, 1), tick(1, 1)]), sendTimeNs: 1, nowNanos: 0)
@@ -77,7 +78,7 @@ import Testing
     @Test func withRetentionOffEveryResumeIsAReset() {
         var settings = HubSettings()
         settings.retentionNanos = 0
-        let hub = LoopHub(symbolCount: 1, settings: settings)
+        let hub = LoopHub(symbolCount: 1, settings: settings, framing: .webSocket)
         #expect(hub.history == nil)
         let s = Subscriber()
         hub.attach(s)

@@ -22,7 +22,7 @@ private func tick(_ symbol: UInt32, _ seq: UInt64) -> Tick {
             let symbol = UInt32(round % 3)
             seq[Int(symbol)] += 1
             inbox.post(TickBatch(ticks: [tick(symbol, seq[Int(symbol)]), tick(symbol, seq[Int(symbol)] + 1)],
-                                 sendTimeNs: 0, perTickFrames: false))
+                                 sendTimeNs: 0))
             seq[Int(symbol)] += 1
             #expect(inbox.pendingTicks.load(ordering: .relaxed) <= 4 + 3, "bounded: the pending ticks plus one slot per symbol")
         }
@@ -51,7 +51,7 @@ private func tick(_ symbol: UInt32, _ seq: UInt64) -> Tick {
         let loop = try EventLoop()
         let inbox = LoopInbox(waker: loop.waker, symbolCount: 1, maxPendingTicks: 100)
         #expect(inbox.lagNanos(now: .max) == 0, "nothing waits")
-        inbox.post(TickBatch(ticks: [tick(0, 1)], sendTimeNs: 0, perTickFrames: false))
+        inbox.post(TickBatch(ticks: [tick(0, 1)], sendTimeNs: 0))
         let since = inbox.oldestPendingNanos.load(ordering: .relaxed)
         #expect(since > 0)
         #expect(inbox.lagNanos(now: since + 7_000_000) == 7_000_000)

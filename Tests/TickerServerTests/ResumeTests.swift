@@ -1,6 +1,7 @@
 import Foundation
 import MarketData
 import PosixIO
+import TestSupport
 import Testing
 import TickerClient
 import TickerServer
@@ -137,7 +138,7 @@ func record(_ client: AsyncTickerClient, keepTicks: Bool) async throws -> Client
             }
             // Let the feed and loops settle before the clients arrive.
             try await Task.sleep(nanoseconds: 1_000_000_000)
-            var random = SplitMix(seed: 11)
+            var random = SeededGenerator(seed: 11)
             let url = TickerURL(host: "127.0.0.1", port: server.port)
             let clientCount = 100
             let symbolCount = server.symbols.count
@@ -307,18 +308,5 @@ func record(_ client: AsyncTickerClient, keepTicks: Bool) async throws -> Client
             }
             client.close()
         }
-    }
-}
-
-/// Deterministic choices for the load test.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

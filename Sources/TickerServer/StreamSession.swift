@@ -4,14 +4,28 @@ import MarketData
 import PosixIO
 import WebSocketProtocol
 
-extension Connection {
+/// What a `/v1/stream` or `/v1/publish` peer asked for and may do: the
+/// inbound rate limit, control requests and their replies, subscriptions
+/// and resume (through the loop's hub), ingest (through the ledger). It
+/// speaks to its peer only through its connection (`send`, `startClose`)
+/// and never touches the socket. A value held inline by the connection:
+/// an idle WebSocket allocates nothing for it.
+struct StreamSession {
+    /// Control requests per second (`--max-messages-per-second`).
+    var rate: TokenBucket
+
+    init(maxMessagesPerSecond: Int) {
+        rate = TokenBucket(perSecond: maxMessagesPerSecond)
+    }
+
     /// A new `/v1/stream` client: welcome first, then the `?symbols=` subscription.
     /// Names are split on commas and trimmed; empty ones are skipped. A list that
     /// names nothing (`?symbols=`, `?symbols=,,,`) is the same as no parameter: no
     /// subscription and no reply, since there is no request to answer (an explicit
     /// JSON `subscribe` with an empty list is a `bad_request`).
-    func openStream(query: String?) {
+    func openStream(query: String?, on c: Connection) {
         // The hub sees this connection from its first subscription on (`subscribe`).
+        let worker = c.worker
         let config = worker.config
         sendReply(.welcome(WelcomeInfo(
             heartbeatMs: config.heartbeatIntervalMs,
@@ -20,72 +34,74 @@ extension Connection {
                 maxSymbolsPerConnection: config.hub.maxSymbolsPerConnection,
                 maxMessagesPerSecond: config.maxMessagesPerSecond,
                 maxMessageBytes: config.maxInboundMessageBytes),
-            epoch: worker.shared.epoch)))
+            epoch: worker.shared.epoch)), on: c)
         if let list = QueryString.value("symbols", in: query) {
             let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            if !names.isEmpty { subscribe(id: nil, names: names) }
+            if !names.isEmpty { subscribe(id: nil, names: names, on: c) }
         }
     }
 
-    func handleStreamMessage(_ message: WebSocketMessage) {
-        guard rate.take(now: Clock.monotonicNanos()) else {
+    /// One message on `/v1/stream`; `admitted`: the rate limit let it through.
+    func handleStreamMessage(_ message: WebSocketMessage, admitted: Bool, on c: Connection) {
+        let worker = c.worker
+        guard admitted else {
             if rate.isAbusive {
-                startClose(.policyViolation, reason: "message rate far above the limit")
+                c.startClose(.policyViolation, reason: "message rate far above the limit")
             } else {
                 // Every refusal is answered, with the request's id, so a client can
                 // tell which requests to retry. Reading the id is the bounded parse
                 // (linear, at most the frame limit), and refusals end at the cutoff.
                 let id: Int? = if case .text(let text) = message { ControlRequestDecoder.requestID(in: text) } else { nil }
                 sendError(ControlError(code: .rateLimited, id: id,
-                                       message: "over \(worker.config.maxMessagesPerSecond) messages per second", symbols: nil))
+                                       message: "over \(worker.config.maxMessagesPerSecond) messages per second", symbols: nil),
+                          on: c)
             }
             return
         }
         switch message {
         case .binary:
             sendError(ControlError(code: .unexpectedBinary, id: nil,
-                                   message: "binary frames are not accepted on /v1/stream; send JSON text", symbols: nil))
+                                   message: "binary frames are not accepted on /v1/stream; send JSON text", symbols: nil),
+                      on: c)
         case .text(let text):
             let request: ControlRequest
             do {
                 request = try ControlRequestDecoder.decode(text)
             } catch {
-                sendError(error)
+                sendError(error, on: c)
                 return
             }
             switch request {
             case .subscribe(let id, let symbols, let resume):
-                subscribe(id: id, names: symbols, resume: resume)
+                subscribe(id: id, names: symbols, resume: resume, on: c)
             case .unsubscribe(let id, let symbols):
-                unsubscribe(id: id, names: symbols)
+                unsubscribe(id: id, names: symbols, on: c)
             case .list(let id):
-                sendReply(.subscriptions(id: id, symbols: (existingSubscriber?.symbols ?? []).map(symbolRef)))
+                let table = worker.shared.symbols
+                sendReply(.subscriptions(id: id, symbols: (c.existingSubscriber?.symbols ?? []).map { table.ref($0) }), on: c)
             case .ping(let id):
-                sendReply(.pong(id: id, timeNs: Clock.wallNanos()))
+                sendReply(.pong(id: id, timeNs: Clock.wallNanos()), on: c)
             }
         }
     }
 
-    private func symbolRef(_ id: UInt32) -> SymbolRef {
-        SymbolRef(symbol: worker.shared.symbols[id].symbol, id: id)
-    }
-
-    private func subscribe(id: Int?, names: [String], resume: ResumeRequest? = nil) {
+    private func subscribe(id: Int?, names: [String], resume: ResumeRequest? = nil, on c: Connection) {
+        let worker = c.worker
         let refs: [SymbolRef]
         let from: [UInt32: UInt64]
         do {
             refs = try worker.shared.symbols.resolve(names, requestID: id)
-            from = try resumePoints(resume, refs: refs, id: id)
+            from = try resumePoints(resume, refs: refs, id: id, shared: worker.shared)
         } catch {
-            sendError(error)
+            sendError(error, on: c)
             return
         }
         // A request answered after a protocol failure in the same read (see
         // `perform`): the connection already left the hub and is closing, so
         // it must not rejoin it (the hub would keep a subscriber that close()
         // no longer detaches).
-        guard ws.state == .open else { return }
-        let subscriber = self.subscriber
+        guard c.ws.state == .open else { return }
+        let subscriber = c.subscriber
         if subscriber.hubIndex < 0 { worker.hub.attach(subscriber) }
         let outcome = worker.hub.subscribe(
             subscriber, to: refs.map(\.id), from: from, sendTimeNs: Clock.wallNanos()
@@ -99,11 +115,12 @@ extension Connection {
                 report = ResumeReport(resumed: resumed.resumed.map { table[$0].symbol },
                                       reset: resumed.reset.map { table[$0].symbol })
             }
-            sendReply(.subscribed(id: id, symbols: refs, resume: report))
+            sendReply(.subscribed(id: id, symbols: refs, resume: report), on: c)
         }
         if case .limitExceeded(let limit) = outcome {
             sendError(ControlError(code: .limitExceeded, id: id,
-                                   message: "at most \(limit) symbols per connection", symbols: nil))
+                                   message: "at most \(limit) symbols per connection", symbols: nil),
+                      on: c)
         }
         worker.metrics.subscriptions.store(worker.hub.subscriptionCount, ordering: .relaxed)
     }
@@ -112,11 +129,13 @@ extension Connection {
     /// (`bad_request` otherwise). A different `epoch` than ours means the
     /// sequences belong to another server process: every point becomes
     /// "after sequence 2^53 + 1", which no history can serve, so each is reset.
-    private func resumePoints(_ resume: ResumeRequest?, refs: [SymbolRef], id: Int?) throws(ControlError) -> [UInt32: UInt64] {
+    private func resumePoints(
+        _ resume: ResumeRequest?, refs: [SymbolRef], id: Int?, shared: ServerShared
+    ) throws(ControlError) -> [UInt32: UInt64] {
         guard let resume else { return [:] }
-        let table = worker.shared.symbols
+        let table = shared.symbols
         let subscribing = Set(refs.map(\.id))
-        let foreign = resume.epoch.map { $0 != worker.shared.epoch } ?? false
+        let foreign = resume.epoch.map { $0 != shared.epoch } ?? false
         var from: [UInt32: UInt64] = [:]
         for point in resume.points {
             guard SymbolTable.isValidSymbol(point.symbol), let symbolID = table.id(of: point.symbol),
@@ -132,30 +151,32 @@ extension Connection {
     }
 
     /// `*` unsubscribes everything currently held.
-    private func unsubscribe(id: Int?, names: [String]) {
+    private func unsubscribe(id: Int?, names: [String], on c: Connection) {
+        let worker = c.worker
         let ids: [UInt32]
         if names.contains(ControlRequest.wildcard) {
-            ids = existingSubscriber?.symbols ?? []
+            ids = c.existingSubscriber?.symbols ?? []
         } else {
             do {
                 ids = try worker.shared.symbols.resolve(names, requestID: id).map(\.id)
             } catch {
-                sendError(error)
+                sendError(error, on: c)
                 return
             }
         }
-        let removed = existingSubscriber.map { worker.hub.unsubscribe($0, from: ids) } ?? []
-        sendReply(.unsubscribed(id: id, symbols: removed.map(symbolRef)))
+        let removed = c.existingSubscriber.map { worker.hub.unsubscribe($0, from: ids) } ?? []
+        let table = worker.shared.symbols
+        sendReply(.unsubscribed(id: id, symbols: removed.map { table.ref($0) }), on: c)
         worker.metrics.subscriptions.store(worker.hub.subscriptionCount, ordering: .relaxed)
     }
 
-    func sendReply(_ reply: ControlReply) {
-        send(.text, Array(reply.encoded().utf8))
+    private func sendReply(_ reply: ControlReply, on c: Connection) {
+        c.send(.text, Array(reply.encoded().utf8))
     }
 
-    private func sendError(_ error: ControlError) {
-        worker.metrics.add(worker.metrics.controlErrors)
-        sendReply(.error(error))
+    private func sendError(_ error: ControlError, on c: Connection) {
+        c.worker.metrics.add(c.worker.metrics.controlErrors)
+        sendReply(.error(error), on: c)
     }
 
     /// `/v1/publish`: each binary message is a tick batch in the wire format.
@@ -163,9 +184,9 @@ extension Connection {
     /// then ownership and sequences) and admitted whole, or refused whole
     /// with an error naming the first offending record; an admitted batch is
     /// encoded once and fanned out exactly like the simulated feed's.
-    func handlePublishMessage(_ message: WebSocketMessage) {
+    func handlePublishMessage(_ message: WebSocketMessage, on c: Connection) {
         guard case .binary(let bytes) = message else {
-            rejectPublish(IngestRejection(.malformed, detail: "publish expects binary tick batches, not text"))
+            rejectPublish(IngestRejection(.malformed, detail: "publish expects binary tick batches, not text"), on: c)
             return
         }
         // Per message: validate and admit (the ledger's lock, once). The
@@ -173,8 +194,8 @@ extension Connection {
         // copied as they came (no Tick -> bytes re-encoding), and every
         // message of this read leaves as one batch when the read is done
         // (`receiveFrames` -> `LoopWorker.publishIngest`).
-        let worker = self.worker
-        let owner = ingestOwner
+        let worker = c.worker
+        let owner = Self.ingestOwner(c)
         let result = bytes.withUnsafeBytes { raw in
             Result { () throws(IngestRejection) in
                 let start = worker.ingestTicks.count
@@ -188,25 +209,28 @@ extension Connection {
                 worker.ingestRecords.append(contentsOf: raw[TickWire.headerSize...])
             }
         }
-        if case .failure(let rejection) = result { rejectPublish(rejection) }
+        if case .failure(let rejection) = result { rejectPublish(rejection, on: c) }
     }
 
     /// The connection's identity in the ingest ledger: its descriptor, unique
     /// among open connections and released (in `close()`) before it is closed.
-    private var ingestOwner: IngestLedger.Owner { Int(fd) }
+    private static func ingestOwner(_ c: Connection) -> IngestLedger.Owner { Int(c.descriptor.rawValue) }
 
-    private func rejectPublish(_ rejection: IngestRejection) {
-        worker.metrics.ingestRejected.withLock { $0[rejection.reason, default: 0] += 1 }
-        Log.debug("fd \(fd): publish refused: \(rejection)")
-        sendError(rejection.controlError(symbols: worker.shared.symbols))
+    private func rejectPublish(_ rejection: IngestRejection, on c: Connection) {
+        c.worker.metrics.ingestRejected.withLock { $0[rejection.reason, default: 0] += 1 }
+        Log.debug("\(c.descriptor): publish refused: \(rejection)")
+        sendError(rejection.controlError(symbols: c.worker.shared.symbols), on: c)
     }
 
-    /// Frees the symbols a publisher held. Called from `close()` while the
-    /// phase still says what the connection was.
-    func releaseIngestClaims() {
-        guard case .webSocket(.publish) = phase else { return }
+    /// Frees the symbols a publisher held. Called from `close()` of a
+    /// `/v1/publish` connection, before its descriptor is closed.
+    func releaseIngestClaims(of c: Connection) {
         // Whatever this connection admitted goes out before its claims end.
-        worker.publishIngest()
-        worker.shared.releaseIngest(owner: ingestOwner)
+        c.worker.publishIngest()
+        c.worker.shared.releaseIngest(owner: Self.ingestOwner(c))
     }
+}
+
+extension SymbolTable {
+    fileprivate func ref(_ id: UInt32) -> SymbolRef { SymbolRef(symbol: self[id].symbol, id: id) }
 }

@@ -1,0 +1,108 @@
+import MarketData
+
+extension LoopHub {
+    /// The round's ticks reach their subscribers in one of two orders, the
+    /// cheaper for its shape. Tick by tick (each tick walks its symbol's
+    /// subscribers) when the round is small. Subscriber by subscriber (each
+    /// walks its own symbols' chains in the round table) when there are
+    /// more (tick, subscriber) pairs than twice the subscribers: a loop that
+    /// fell behind gets big folded rounds in which nearly every symbol
+    /// ticked, and then each subscriber's state is touched once per round,
+    /// not once per tick — the tick-by-tick walk was memory-bound, one
+    /// cache miss per pair (perf, 15,000-client storm). Either way each
+    /// subscriber gets its symbols' records in their sequence order.
+    func fanOutRound() {
+        round.records.withUnsafeBytes { raw in
+            let records = raw.baseAddress!
+            if round.pairs > 2 * subscriberCount {
+                for slot in subscribers.indices {
+                    guard let s = subscribers[slot] else { continue }
+                    s.symbols.withUnsafeBufferPointer { symbols in
+                        for symbol in symbols {
+                            var k = round.head[Int(symbol)]
+                            while k >= 0 {
+                                deliver(s, k: Int(k), records: records)
+                                k = round.next[Int(k)]
+                            }
+                        }
+                    }
+                }
+            } else {
+                for k in 0..<round.ticks.count {
+                    index[Int(round.ticks[k].symbolId)].withUnsafeBufferPointer { list in
+                        for ref in list { ref._withUnsafeGuaranteedRef { deliver($0, k: k, records: records) } }
+                    }
+                }
+            }
+        }
+        counters.ticksQueued &+= roundQueued
+        roundQueued = 0
+        round.reset()
+    }
+
+    /// Round tick `k` to one subscriber: into its open message, or into its
+    /// conflation slots once it is behind.
+    @inline(__always)
+    private func deliver(_ s: Subscriber, k: Int, records: UnsafeRawPointer) {
+        touch(s, nowNanos: roundNow)
+        if s.isConflating || s.outbound.count >= settings.highWaterMark {
+            if !s.isConflating { startConflating(s, nowNanos: roundNow) }
+            putInSlot(s, round.ticks[k])
+            return
+        }
+        roundQueued &+= 1
+        let closed = writer.appendLive(records + k * TickWire.recordSize, to: s, sendTimeNs: roundSendTime)
+        if closed > 0 {
+            counters.messagesQueued &+= 1
+            counters.bytesQueued &+= UInt64(closed)
+        }
+    }
+
+    /// First time in the round: remember it, and start conflating if the
+    /// oldest queued byte has waited too long (measured from the later of
+    /// the backlog's start and the last fold, so one episode folds once per
+    /// age period).
+    @inline(__always)
+    private func touch(_ s: Subscriber, nowNanos: UInt64) {
+        guard s.touchedEpoch != epoch else { return }
+        s.touchedEpoch = epoch
+        touched.append(s)
+        if !s.isConflating, s.backlogSinceNanos != 0,
+           nowNanos &- max(s.backlogSinceNanos, s.conflatingSinceNanos) >= settings.maxBacklogAgeNanos {
+            startConflating(s, nowNanos: nowNanos)
+        }
+    }
+
+    /// One-tick-per-message delivery: each tick's pre-framed message, tick by tick.
+    func addPerTick(_ batch: TickBatch) {
+        precondition(batch.frameSize > 0 && batch.frames.count == batch.count * batch.frameSize,
+                     "per-tick delivery needs a batch built with perTickFraming")
+        let frameSize = batch.frameSize
+        var queued: UInt64 = 0
+        batch.frames.withUnsafeBytes { frames in
+            for i in 0..<batch.ticks.count {
+                let symbol = Int(batch.ticks[i].symbolId)
+                guard symbol < index.count else { continue }
+                lastTicks[symbol] = batch.ticks[i]
+                index[symbol].withUnsafeBufferPointer { list in
+                    for ref in list {
+                        ref._withUnsafeGuaranteedRef { s in
+                            touch(s, nowNanos: roundNow)
+                            if s.isConflating || s.outbound.count >= settings.highWaterMark {
+                                if !s.isConflating { startConflating(s, nowNanos: roundNow) }
+                                putInSlot(s, batch.ticks[i])
+                                return
+                            }
+                            queued &+= 1
+                            writer.appendFramed(frames.baseAddress! + i * frameSize, size: frameSize,
+                                                to: s.outbound, sendTimeNs: roundSendTime)
+                        }
+                    }
+                }
+            }
+        }
+        counters.ticksQueued &+= queued
+        counters.messagesQueued &+= queued
+        counters.bytesQueued &+= queued &* UInt64(frameSize)
+    }
+}

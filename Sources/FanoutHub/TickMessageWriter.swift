@@ -1,0 +1,164 @@
+import MarketData
+
+/// The one place that lays tick messages out in a connection's queue:
+/// the frame envelope (through `TickFraming`), the `TickWire` message header
+/// and the records. The hub decides who gets which tick and when to
+/// conflate; it asks the writer to put records in place:
+/// - live records of a round go into one open message per connection
+///   (`appendLive`), whose headers are written when it closes (`close`);
+/// - snapshots, conflated slots and replayed updates go out as whole
+///   messages (`appendMessages`);
+/// - per-tick delivery copies a batch's pre-framed one-record messages
+///   (`perTickFrames`, `appendFramed`).
+///
+/// One send-time rule for all of them: a message carries the wall-clock
+/// time it was queued to the connection (for fan-out, the round's start).
+public struct TickMessageWriter: Sendable {
+    public let framing: TickFraming
+    /// Room reserved ahead of an open message's first record: the longest
+    /// frame header an open message can need plus the message header;
+    /// trimmed when it closes.
+    let maxPrefix: Int
+    /// The longest frame header of an open message (4 bytes for WebSocket:
+    /// at most `maxOpenRecords` records fit the 16-bit length), so a
+    /// one-record message trims 2 bytes and a longer one none.
+    let openHeaderSize: Int
+
+    /// A longer run starts a new message. 1,023 records (65,488 payload
+    /// bytes) rather than the header's 65,535: a close sent "next" waits
+    /// only for the message being written, so messages stay small enough
+    /// for that to be prompt, and the frame header stays short.
+    static let maxOpenRecords: Int32 = 1_023
+
+    public init(framing: TickFraming) {
+        self.framing = framing
+        openHeaderSize = framing.headerSize(TickWire.messageSize(recordCount: Int(Self.maxOpenRecords)))
+        maxPrefix = openHeaderSize + TickWire.headerSize
+    }
+
+    /// Bytes of one framed single-record message.
+    public func framedRecordSize() -> Int {
+        let payload = TickWire.messageSize(recordCount: 1)
+        return framing.headerSize(payload) + payload
+    }
+
+    // MARK: live records (the per-record path)
+
+    /// Appends one encoded record to `s`'s open message, opening one (and
+    /// closing a full one) as needed. Returns the bytes of a message it
+    /// closed, 0 if none.
+    @inline(__always)
+    func appendLive(_ record: UnsafeRawPointer, to s: Subscriber, sendTimeNs: UInt64) -> Int {
+        var closed = 0
+        if s.openHeader == nil || s.openRecords == Self.maxOpenRecords {
+            if s.openHeader != nil { closed = close(s, sendTimeNs: sendTimeNs) }
+            s.openHeader = s.outbound.reserve(maxPrefix)
+        }
+        s.outbound.reserve(TickWire.recordSize).copyMemory(from: record, byteCount: TickWire.recordSize)
+        s.openRecords += 1
+        return closed
+    }
+
+    /// Writes the open message's frame and message headers, drops the unused
+    /// part of the reserved prefix, and returns the message's bytes (0 when
+    /// none was open).
+    @discardableResult
+    func close(_ s: Subscriber, sendTimeNs: UInt64) -> Int {
+        guard let prefix = s.openHeader else { return 0 }
+        let payload = TickWire.messageSize(recordCount: Int(s.openRecords))
+        let headerSize = framing.headerSize(payload)
+        let gap = openHeaderSize - headerSize
+        framing.writeHeader(prefix + gap, payload)
+        TickWire.writeHeader(recordCount: Int(s.openRecords), sendTimeNs: sendTimeNs, to: prefix + openHeaderSize)
+        s.outbound.removeGap(at: prefix, length: gap)
+        s.openHeader = nil
+        s.openRecords = 0
+        return headerSize + payload
+    }
+
+    // MARK: whole messages
+
+    /// Queues `ticks` as complete messages (snapshots, conflated slots,
+    /// replayed updates), as many as the record count allows. Returns the
+    /// messages and bytes queued.
+    func appendMessages(_ ticks: [Tick], to queue: OutboundQueue, sendTimeNs: UInt64) -> (messages: Int, bytes: Int) {
+        var start = 0
+        var messages = 0, bytes = 0
+        while start < ticks.count {
+            let n = min(ticks.count - start, TickWire.maxRecordsPerMessage)
+            let payload = TickWire.messageSize(recordCount: n)
+            let headerSize = framing.headerSize(payload)
+            let p = queue.reserve(headerSize + payload)
+            framing.writeHeader(p, payload)
+            TickWire.writeHeader(recordCount: n, sendTimeNs: sendTimeNs, to: p + headerSize)
+            var at = p + headerSize + TickWire.headerSize
+            for tick in ticks[start..<(start + n)] {
+                TickWire.writeRecord(tick, to: at)
+                at += TickWire.recordSize
+            }
+            messages += 1
+            bytes += headerSize + payload
+            start += n
+        }
+        return (messages, bytes)
+    }
+
+    // MARK: per-tick delivery
+
+    /// One framed single-record message per record of `records`, for
+    /// one-tick-per-message delivery; built once per batch.
+    public func perTickFrames(records: [UInt8], count: Int) -> [UInt8] {
+        let payload = TickWire.messageSize(recordCount: 1)
+        let headerSize = framing.headerSize(payload)
+        let size = headerSize + payload
+        return [UInt8](unsafeUninitializedCapacity: count * size) { buffer, initialized in
+            let base = UnsafeMutableRawPointer(buffer.baseAddress!)
+            records.withUnsafeBytes { raw in
+                for i in 0..<count {
+                    let p = base + i * size
+                    framing.writeHeader(p, payload)
+                    TickWire.writeHeader(recordCount: 1, sendTimeNs: 0, to: p + headerSize)
+                    (p + headerSize + TickWire.headerSize)
+                        .copyMemory(from: raw.baseAddress! + i * TickWire.recordSize, byteCount: TickWire.recordSize)
+                }
+            }
+            initialized = count * size
+        }
+    }
+
+    /// Copies one pre-framed message (from `perTickFrames`) into the queue and
+    /// stamps its send time.
+    @inline(__always)
+    func appendFramed(_ frame: UnsafeRawPointer, size: Int, to queue: OutboundQueue, sendTimeNs: UInt64) {
+        let p = queue.reserve(size)
+        p.copyMemory(from: frame, byteCount: size)
+        p.storeBytes(of: sendTimeNs.littleEndian,
+                     toByteOffset: size - TickWire.recordSize - TickWire.headerSize + TickWire.HeaderField.sendTime,
+                     as: UInt64.self)
+    }
+
+    // MARK: reading back
+
+    /// Walks the connection's own queued frames in `bytes`: `record` gets
+    /// each record of every tick message, `other` the range of every other
+    /// frame (control replies, pings), in order.
+    func forEachFrame(
+        in bytes: UnsafeRawBufferPointer,
+        record: (UnsafeRawBufferPointer) -> Void, other: (Range<Int>) -> Void
+    ) {
+        var at = 0
+        while let frame = framing.frame(bytes, at) {
+            let end = at + frame.size
+            if frame.carriesTicks && frame.payloadLength >= TickWire.headerSize {
+                var r = at + frame.headerSize + TickWire.headerSize
+                while r + TickWire.recordSize <= end {
+                    record(UnsafeRawBufferPointer(rebasing: bytes[r..<(r + TickWire.recordSize)]))
+                    r += TickWire.recordSize
+                }
+            } else {
+                other(at..<end)
+            }
+            at = end
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import FanoutHub
+import PosixIO
+import WebSocketProtocol
+
+/// Bytes out: direct writes while nothing is queued, the per-connection
+/// cap, flushes through the transport, epoll interest.
+extension Connection {
+    // MARK: writing
+
+    /// Queues bytes for the peer, writing them straight to the socket when
+    /// nothing is queued ahead of them. Small replies (the 101, the welcome,
+    /// control answers) then never allocate a queue chunk, which is what keeps
+    /// an idle connection's memory down to its objects.
+    func enqueue(_ bytes: [UInt8]) {
+        guard !hasQueuedBytes, !isClosed else {
+            outbound.append(bytes)
+            enforceCap()
+            return
+        }
+        let written = bytes.withUnsafeBytes { transport.writeNow($0) }
+        worker.metrics.add(worker.metrics.bytesWritten, UInt64(written))
+        if written < bytes.count {
+            // `bytes` is one unit (a frame, or the HTTP answer): its rest is now the head frame.
+            subscriber.cursor.startPartial(bytes.count - written)
+            bytes.withUnsafeBytes { outbound.append(UnsafeRawBufferPointer(rebasing: $0[written...])) }
+        }
+    }
+
+    /// A peer that floods pings or control requests and never reads would
+    /// grow our queue without end (ticks are conflated, replies are not):
+    /// past the per-connection cap it is cut off with 1008.
+    /// Only marks it: the close happens at the next flush, outside whatever
+    /// hub operation queued the reply.
+    func enforceCap() {
+        if outbound.count > worker.config.hub.perConnectionCap { overCap = true }
+    }
+
+    /// Writes as much of the queue as the socket takes, in one sendmsg per
+    /// pass; asks epoll for EPOLLOUT only while bytes remain.
+    func flush() {
+        guard !isClosed else { return }
+        if overCap {
+            overCap = false
+            if case .webSocket = phase, ws.state == .open {
+                worker.metrics.add(worker.metrics.protocolErrors)
+                closeNext(.policyViolation, reason: "not reading its replies")
+                return
+            }
+        }
+        guard let subscriber = existingSubscriber else {
+            // Nothing was ever queued (or the queue was dropped empty).
+            if closeWhenFlushed {
+                close()
+                return
+            }
+            setWritableInterest(false)
+            return
+        }
+        let hub = worker.hub
+        let outcome = transport.flush(subscriber, with: worker.writer) {
+            // A conflating connection whose queue has drained gets its slots
+            // (newest tick per symbol) now, even if folding left nothing else.
+            if subscriber.isConflating { hub.drain(subscriber, sendTimeNs: Clock.wallNanos()) }
+        }
+        worker.metrics.add(worker.metrics.bytesWritten, UInt64(outcome.written))
+        if outcome.failed {
+            close()
+            return
+        }
+        let outbound = subscriber.outbound
+        if outbound.isEmpty && closeWhenFlushed {
+            close()
+            return
+        }
+        subscriber.noteFlush(now: outbound.isEmpty ? 0 : Clock.monotonicNanos())
+        setWritableInterest(!outbound.isEmpty)
+    }
+
+    /// Once upgraded, the connection streams and waits its turn like the others.
+    func leavePrioritySet() {
+        do {
+            try transport.leavePrioritySet(on: worker.loop)
+        } catch {
+            close()
+        }
+    }
+
+    func setWritableInterest(_ on: Bool) {
+        do {
+            try transport.setWritableInterest(on, on: worker.loop)
+        } catch {
+            close()
+        }
+    }
+}
