@@ -103,6 +103,17 @@ final class RecordReference {
 }
 
 enum GatewayHarness {
+    /// The first `count` symbols of the default universe in a temp CSV, for
+    /// `--symbols`: the feed and every gateway then carry only what the
+    /// clients use, which keeps a minute-long test light on a 2-core machine.
+    static func smallUniverse(_ count: Int = 24) throws -> String {
+        let csv = try String(contentsOf: RedisTestServer.repoRoot.appendingPathComponent("Sources/TickerServer/Universe/symbols.csv"), encoding: .utf8)
+        let lines = csv.split(separator: "\n", omittingEmptySubsequences: true)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ticker-gateway-universe-\(getpid())-\(count).csv").path
+        try (lines.prefix(count + 1).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     static func universe() throws -> SymbolTable {
         try SymbolTable(csv: String(contentsOf: RedisTestServer.repoRoot.appendingPathComponent("Sources/TickerServer/Universe/symbols.csv"), encoding: .utf8))
     }

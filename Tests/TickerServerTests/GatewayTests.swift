@@ -19,9 +19,11 @@ struct GatewayTests {
         try await gated(.exclusive) {
             let redis = try RedisTestServer()
             defer { redis.stop() }
-            let feed = try ServerProcess(["--redis", redis.url, "--loops", "1", "--interval-ms", "50"], command: "feed")
+            let small = try GatewayHarness.smallUniverse()
+            defer { try? FileManager.default.removeItem(atPath: small) }
+            let feed = try ServerProcess(["--redis", redis.url, "--symbols", small, "--loops", "1", "--interval-ms", "50"], command: "feed")
             defer { feed.stop() }
-            let gateways = try (0..<3).map { _ in try ServerProcess(["--redis", redis.url, "--loops", "1"]) }
+            let gateways = try (0..<3).map { _ in try ServerProcess(["--redis", redis.url, "--symbols", small, "--loops", "1"]) }
             defer { for g in gateways { g.stop() } }
             usleep(300_000)
 
