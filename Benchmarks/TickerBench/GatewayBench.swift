@@ -209,18 +209,18 @@ struct RedisProcess {
             throw BenchError("Scripts/redis.sh not found (run from the repository)")
         }
         let script = "\(root)/Scripts/redis.sh"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [script, "start"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let fields = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
-        guard p.terminationStatus == 0, fields.count == 3, let port = UInt16(fields[0]), let pid = Int32(fields[1]) else {
-            throw BenchError("Scripts/redis.sh start failed (status \(p.terminationStatus)); is redis-server installed? (Scripts/install-test-tools.sh)")
+        // popen, not Process: redis-server would inherit Process's pipe and
+        // the read would never see its end (the tests' RedisTestServer too).
+        guard let pipe = popen("bash '\(script)' start 2>&1", "r") else { throw BenchError("popen Scripts/redis.sh failed") }
+        var text = ""
+        var line = [CChar](repeating: 0, count: 4096)
+        while fgets(&line, Int32(line.count), pipe) != nil {
+            text += String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        let status = pclose(pipe)
+        let fields = text.split(whereSeparator: \.isWhitespace)
+        guard status == 0, fields.count == 3, let port = UInt16(fields[0]), let pid = Int32(fields[1]) else {
+            throw BenchError("Scripts/redis.sh start failed (status \(status)): \(text); is redis-server installed? (Scripts/install-test-tools.sh)")
         }
         return RedisProcess(port: port, pid: pid, dir: String(fields[2]), script: script)
     }
