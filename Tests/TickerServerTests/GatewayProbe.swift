@@ -148,3 +148,63 @@ enum GatewayHarness {
         return s.text
     }
 }
+
+/// Pumps probes on a thread of its own, so the test thread may block (start or
+/// stop a process, wait for Redis) without the clients falling silent: a
+/// client that stops reading for 10 s is closed by the server (4001), which
+/// is the server doing its job, not a gateway fault. Every access to the
+/// probes goes through `read` (one lock).
+final class ProbePump: @unchecked Sendable {
+    private let lock = NSLock()
+    private var probes: [GatewayProbe]
+    private var running = true
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ probes: [GatewayProbe]) {
+        self.probes = probes
+        let thread = Thread { [self] in
+            while true {
+                lock.lock()
+                let go = running
+                if go { for p in self.probes { p.pump() } }
+                lock.unlock()
+                if !go { break }
+                usleep(2_000)
+            }
+            done.signal()
+        }
+        thread.name = "gateway-probe-pump"
+        thread.start()
+    }
+
+    func add(_ more: [GatewayProbe]) { read { _ in probes += more } }
+
+    func read<T>(_ body: ([GatewayProbe]) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(probes)
+    }
+
+    func sum(_ f: (GatewayProbe) -> Int) -> Int { read { $0.reduce(0) { $0 + f($1) } } }
+
+    /// Waits up to `seconds` for `condition` (checked every 50 ms); its last answer.
+    @discardableResult
+    func wait(upTo seconds: Double, until condition: ([GatewayProbe]) -> Bool = { _ in false }) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if read(condition) { return true }
+            usleep(50_000)
+        }
+        return read(condition)
+    }
+
+    func stop() {
+        lock.lock()
+        let was = running
+        running = false
+        lock.unlock()
+        if was { done.wait() }
+    }
+
+    deinit { stop() }
+}
