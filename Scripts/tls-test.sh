@@ -5,6 +5,7 @@
 #   Scripts/tls-test.sh                      # builds and uses the release ticker
 #   TICKER_BIN=.build/debug/ticker Scripts/tls-test.sh
 #   TLS_NODES=2 Scripts/tls-test.sh
+#   TLS_GATEWAYS=1 Scripts/tls-test.sh       # scale-out: redis + feed node + gateways
 #
 # Makes a throwaway CA and a server certificate (SAN 127.0.0.1, localhost)
 # with openssl, starts the nodes and a non-root nginx on free loopback ports,
@@ -12,11 +13,16 @@
 # runs Tests/tls/tls_check.py: Python `websockets` over wss:// trusting only
 # the test CA (sequences checked, connections spread over the nodes) and the
 # dashboard in headless Chromium over https://. Stops what it started by PID.
+# With TLS_GATEWAYS=1 the upstreams are Redis-fed gateways (`ticker serve
+# --redis`) behind one feed node (`ticker feed --redis`), with a throwaway
+# redis-server started by Scripts/redis.sh: the same checks then cover the
+# whole scale-out path, feed → Redis → gateways → nginx → clients.
 # Bounded: the whole run is killed after TLS_TIMEOUT seconds (default 90).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 nodes=${TLS_NODES:-3}
+gateways=${TLS_GATEWAYS:-0}
 limit=${TLS_TIMEOUT:-90}
 
 if [[ -z "${TICKER_BIN:-}" ]]; then
@@ -34,6 +40,8 @@ mkdir -p "$root/.build"
 dir=$(mktemp -d "$root/.build/tls-test.XXXXXX")
 pids=()
 nginx_pid=""
+redis_pid=""
+redis_dir=""
 watchdog=""
 cleanup() {
     local rc=$?
@@ -47,6 +55,7 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$p" 2>/dev/null || true
     done
+    [[ -n "$redis_pid" ]] && bash "$root/Scripts/redis.sh" stop "$redis_pid" "$redis_dir" || true
     if [[ $rc -eq 0 ]]; then rm -rf "$dir"; else echo "tls-test: FAILED (exit $rc); logs kept in $dir" >&2; fi
     exit $rc
 }
@@ -80,11 +89,21 @@ spki=$(openssl x509 -in "$dir/ca.pem" -pubkey -noout | openssl pkey -pubin -outf
        openssl dgst -sha256 -binary | base64)
 
 # 2. The nodes. --max-per-address 0: behind nginx every client shares one address.
+# Gateway mode: Redis and the feed node first; the nodes are then gateways of it.
+redis_args=()
+if [[ "$gateways" != 0 ]]; then
+    read -r redis_port redis_pid redis_dir < <(bash Scripts/redis.sh start)
+    feed_port=$(free_port)
+    "$TICKER_BIN" feed --redis "redis://127.0.0.1:$redis_port" --host 127.0.0.1 --port "$feed_port" \
+        --loops 1 --log-level warn >"$dir/feed.log" 2>&1 &
+    pids+=($!)
+    redis_args=(--redis "redis://127.0.0.1:$redis_port")
+fi
 node_ports=()
 for i in $(seq "$nodes"); do
     p=$(free_port)
     "$TICKER_BIN" serve --host 127.0.0.1 --port "$p" --loops 1 --max-per-address 0 \
-        --heartbeat-ms 2000 --log-level warn >"$dir/node$i.log" 2>&1 &
+        --heartbeat-ms 2000 --log-level warn "${redis_args[@]}" >"$dir/node$i.log" 2>&1 &
     pids+=($!)
     node_ports+=("$p")
 done
@@ -141,7 +160,9 @@ ready() {
 for _ in $(seq 100); do ready && break; sleep 0.1; done
 ready || { echo "tls-test: nodes or nginx not ready; see $dir" >&2; exit 1; }
 setup_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-echo "tls-test: CA + certificate, $nodes nodes (ports ${node_ports[*]}), nginx pid $nginx_pid on https://127.0.0.1:$tls_port, ready in ${setup_ms} ms"
+kind="nodes"
+[[ "$gateways" != 0 ]] && kind="gateways of the feed node on :$feed_port through redis :$redis_port (pid $redis_pid)"
+echo "tls-test: CA + certificate, $nodes $kind (ports ${node_ports[*]}), nginx pid $nginx_pid on https://127.0.0.1:$tls_port, ready in ${setup_ms} ms"
 
 # In the background, so the watchdog's TERM is handled while it runs.
 "$PYTHON" Tests/tls/tls_check.py --url "https://127.0.0.1:$tls_port" --ca "$dir/ca.pem" --spki "$spki" \

@@ -51,6 +51,26 @@ public struct LatencyHistogram: Sendable {
         return Double(maxNanos) / 1_000
     }
 
+    /// The non-empty buckets as (µs, count) pairs plus the exact extras: a
+    /// histogram carried from one process to another (`init(sparse:)`).
+    public var sparse: SparseHistogram {
+        var pairs: [[Int]] = []
+        for i in 0..<Self.bucketCount where buckets[i] != 0 { pairs.append([i, Int(buckets[i])]) }
+        return SparseHistogram(buckets: pairs, overflow: overflow, maxNanos: maxNanos, sumNanos: sumNanos)
+    }
+
+    public init(sparse: SparseHistogram) {
+        self.init()
+        for pair in sparse.buckets where pair.count == 2 && pair[0] >= 0 && pair[0] < Self.bucketCount && pair[1] > 0 {
+            buckets[pair[0]] &+= UInt32(truncatingIfNeeded: pair[1])
+            count += pair[1]
+        }
+        overflow = max(0, sparse.overflow)
+        count += overflow
+        maxNanos = sparse.maxNanos
+        sumNanos = sparse.sumNanos
+    }
+
     public var meanMicros: Double? { count > 0 ? sumNanos / Double(count) / 1_000 : nil }
     public var maxMicros: Double { Double(maxNanos) / 1_000 }
 }
@@ -65,4 +85,19 @@ public func percentile(sorted values: [Double], _ fraction: Double) -> Double? {
 /// Events per second; 0 for an empty interval.
 public func rate(_ count: Double, seconds: Double) -> Double {
     seconds > 0 ? count / seconds : 0
+}
+
+/// A `LatencyHistogram` in transit (JSON between benchmark processes).
+public struct SparseHistogram: Codable, Sendable, Equatable {
+    public var buckets: [[Int]]
+    public var overflow: Int
+    public var maxNanos: UInt64
+    public var sumNanos: Double
+
+    public init(buckets: [[Int]], overflow: Int, maxNanos: UInt64, sumNanos: Double) {
+        self.buckets = buckets
+        self.overflow = overflow
+        self.maxNanos = maxNanos
+        self.sumNanos = sumNanos
+    }
 }

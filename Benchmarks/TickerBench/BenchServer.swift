@@ -15,19 +15,21 @@ final class BenchServer {
 
     /// `binary`: another `ticker` to measure (e.g. a build of an older
     /// commit, for a before/after in the same run); default: the one beside us.
-    init(arguments: [String], binary: URL? = nil) throws {
+    /// `command`: `serve` or `feed`; `pinned: false` lets the scheduler place
+    /// it (the gateway preset runs more processes than this machine has cores).
+    init(arguments: [String], binary: URL? = nil, command: String = "serve", pinned: Bool = true) throws {
         let binary = binary ?? Self.binary
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw BenchError("no ticker binary at \(binary.path); run `swift build -c release` first")
         }
         // Server on CPU 0, generator on CPU 1 (see Pinning): each side's CPU
         // figure is then its own core's, and they never steal each other's time.
-        if let taskset = Pinning.taskset {
+        if pinned, let taskset = Pinning.taskset {
             process.executableURL = taskset
-            process.arguments = ["-c", "0", binary.path, "serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+            process.arguments = ["-c", "0", binary.path, command, "--host", "127.0.0.1", "--port", "0"] + arguments
         } else {
             process.executableURL = binary
-            process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+            process.arguments = [command, "--host", "127.0.0.1", "--port", "0"] + arguments
         }
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

@@ -77,19 +77,23 @@ struct Runner {
 
     /// Opens connections in waves so the accept backlog never overflows, and
     /// waits until each has its welcome (and subscription acknowledgement).
+    /// Counts are relative to what the fleet already held, so one fleet may
+    /// connect to several servers in turn.
     func connect(_ fleet: Fleet, port: UInt16, queries: [String]) throws {
+        let readyBefore = fleet.counters.ready.load(ordering: .relaxed)
+        let base = readyBefore + fleet.counters.closed.load(ordering: .relaxed)
         var opened = 0
         for wave in stride(from: 0, to: queries.count, by: 1_000) {
             let slice = Array(queries[wave..<min(queries.count, wave + 1_000)])
             fleet.open(port: port, path: "/v1/stream", queries: slice)
             opened += slice.count
             let deadline = Date().addingTimeInterval(30)
-            while fleet.counters.ready.load(ordering: .relaxed) + fleet.counters.closed.load(ordering: .relaxed) < opened {
-                if Date() > deadline { throw BenchError("only \(fleet.counters.ready.load(ordering: .relaxed))/\(opened) clients ready after 30 s") }
+            while fleet.counters.ready.load(ordering: .relaxed) + fleet.counters.closed.load(ordering: .relaxed) - base < opened {
+                if Date() > deadline { throw BenchError("only \(fleet.counters.ready.load(ordering: .relaxed) - readyBefore)/\(opened) clients ready after 30 s") }
                 usleep(2_000)
             }
         }
-        let ready = fleet.counters.ready.load(ordering: .relaxed)
+        let ready = fleet.counters.ready.load(ordering: .relaxed) - readyBefore
         guard ready == queries.count else { throw BenchError("\(queries.count - ready) connections failed to open") }
     }
 

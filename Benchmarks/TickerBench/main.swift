@@ -30,6 +30,10 @@ fan-out ceiling rather than what a live stream of single updates costs):
   sweep      fanout (one tick per message) at 100 -> 15,000 clients;
              writes DIR/sweep.svg (throughput and p99 against clients)
   all        every preset above, in that order
+  gateways   scale-out (issue 12): redis + feed node + 3 gateways, clients
+             split over processes (--clients-per-gateway N, default 15,000);
+             aggregate ticks/s, p50/p99 from event time, per-gateway CPU
+             and RSS; `gateways --help` for its options
   faults     the fault and load suite (storm, overload, slow, sigterm,
              capacity): PASS/FAIL per criterion; `faults --help` for its
              options; fault-<scenario> runs one of them
@@ -65,6 +69,9 @@ if args.contains("--help") || args.contains("-h") || args.isEmpty {
     exit(args.isEmpty ? 2 : 0)
 }
 let preset = args.removeFirst()
+// The scale-out preset runs more processes than cores: nothing is pinned.
+if preset == "gateways" { GatewayBench.main(arguments: args) }
+if preset == "gateway-clients" { GatewayClientProcess.main(arguments: args) }
 Pinning.pinSelf()
 if preset == "faults" || preset.hasPrefix("fault-") { FaultSuite.main(preset: preset, arguments: args) }
 var runner = try Runner()

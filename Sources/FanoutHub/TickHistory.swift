@@ -17,6 +17,10 @@ import MarketData
 /// replay crossing it carries it as is (the same declared gap a live client
 /// got).
 ///
+/// A published tick flagged `snapshot` (a gateway resetting every client's
+/// baseline after its feed restarted) ends its symbol's history: sequences
+/// before it belong to another run.
+///
 /// Bounded twice: batches older than `retentionNanos` are dropped, and so
 /// are the oldest past `maxTicks` retained ticks (a feed faster than the
 /// machine cannot grow it without end).
@@ -59,6 +63,12 @@ public final class TickHistory {
         for (i, tick) in batch.ticks.enumerated() {
             let symbol = Int(tick.symbolId)
             guard symbol < perSymbol.count else { continue }
+            if tick.flags.contains(.snapshot) {
+                // A baseline reset (a gateway after its feed restarted): what came
+                // before is another sequence space, never to be replayed past it.
+                perSymbol[symbol].removeAll(keepingCapacity: true)
+                symbolHeads[symbol] = 0
+            }
             perSymbol[symbol].append(Entry(serial: serial, index: UInt32(i)))
         }
         evict(nowNanos: nowNanos)

@@ -11,8 +11,10 @@ final class ServerShared: Sendable {
     /// `GET /v1/symbols` body, rendered once.
     let symbolsJSON: [UInt8]
     let startedAt = Clock.wallNanos()
-    /// Sent in `welcome`; a resume naming another epoch is reset.
-    let epoch: UInt64
+    /// Sent in `welcome`; a resume naming another epoch is reset. A gateway
+    /// adopts the feed's new epoch when the feed restarts (`adoptEpoch`).
+    var epoch: UInt64 { epochValue.load(ordering: .acquiring) }
+    private let epochValue: Atomic<UInt64>
     let feedTicks = Atomic<UInt64>(0)
     let feedBatches = Atomic<UInt64>(0)
     let openConnections = Atomic<Int>(0)
@@ -41,11 +43,13 @@ final class ServerShared: Sendable {
         self.config = config
         self.symbols = symbols
         // 1...2^53: exact in a JavaScript number.
-        epoch = config.epoch ?? UInt64.random(in: 1...ResumeRequest.maxSequence)
+        epochValue = Atomic(config.epoch ?? UInt64.random(in: 1...ResumeRequest.maxSequence))
         ingestLedger = Mutex(IngestLedger(symbolCount: symbols.count, feedOwnsAll: config.simulatedFeed))
         symbolsJSON = Array(SymbolDirectory.json(symbols).utf8)
         loopMetrics = (0..<config.loops).map { _ in LoopMetrics() }
     }
+
+    func adoptEpoch(_ epoch: UInt64) { epochValue.store(epoch, ordering: .releasing) }
 
     func addInbox(_ inbox: LoopInbox) { inboxes.withLock { $0.append(inbox) } }
 

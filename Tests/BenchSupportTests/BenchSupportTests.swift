@@ -26,6 +26,22 @@ import Testing
         #expect(h.meanMicros == 50)
     }
 
+    @Test func aSparseCopyMergesLikeTheOriginal() {
+        var a = LatencyHistogram()
+        for us in 1...100 { a.record(nanos: Int64(us) * 1_000 - 500) }
+        a.record(nanos: 5_000_000_000)   // overflow
+        var b = LatencyHistogram()
+        b.record(nanos: 7_200, count: 3)
+        var merged = LatencyHistogram(sparse: a.sparse)
+        merged.merge(LatencyHistogram(sparse: b.sparse))
+        var direct = a
+        direct.merge(b)
+        #expect(merged.count == direct.count && merged.overflow == 1)
+        #expect(merged.percentileMicros(0.5) == direct.percentileMicros(0.5))
+        #expect(merged.percentileMicros(0.99) == direct.percentileMicros(0.99))
+        #expect(merged.maxMicros == direct.maxMicros && merged.meanMicros == direct.meanMicros)
+    }
+
     @Test func overflowAndNegativeSamples() {
         var h = LatencyHistogram()
         h.record(nanos: -5)

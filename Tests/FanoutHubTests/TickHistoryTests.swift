@@ -39,6 +39,23 @@ import TickerServer
         #expect(h.replay(symbol: 0, after: 5, newest: 10, limit: 100) == nil)
     }
 
+    @Test func aSnapshotFlaggedTickEndsItsSymbolsHistory() {
+        // A gateway whose feed restarted publishes the new run's ticks flagged
+        // snapshot: the old run's higher sequences must never be replayed.
+        let h = history()
+        for seq in 1...50 as ClosedRange<UInt64> { h.append(batch([tick(0, seq), tick(1, seq)]), nowNanos: seq) }
+        var reset = tick(0, 3)
+        reset.flags = .snapshot
+        h.append(batch([reset]), nowNanos: 60)
+        h.append(batch([tick(0, 4), tick(1, 51)]), nowNanos: 61)
+        h.append(batch([tick(0, 5)]), nowNanos: 62)
+        #expect(h.replay(symbol: 0, after: 3, newest: 5, limit: 100)?.map(\.sequence) == [4, 5])
+        #expect(h.replay(symbol: 0, after: 40, newest: 5, limit: 100) == nil, "an old-run position is not served")
+        #expect(h.replay(symbol: 0, after: 2, newest: 5, limit: 100)?.map(\.sequence) == [3, 4, 5],
+                "crossing the reset replays the snapshot itself, a baseline")
+        #expect(h.replay(symbol: 1, after: 49, newest: 51, limit: 100)?.map(\.sequence) == [50, 51], "other symbols untouched")
+    }
+
     @Test func aConflatedRecordIsReplayedAsTheDeclaredGapItWas() {
         let h = history()
         h.append(batch([tick(0, 1)]), nowNanos: 0)

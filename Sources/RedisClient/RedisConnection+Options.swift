@@ -1,0 +1,48 @@
+import PosixIO
+import RESP
+
+extension RedisConnection {
+    public struct Options: Sendable {
+        public var url: RedisURL
+        /// Send `HELLO 3` (RESP3: maps, doubles, pushes). Off: RESP2 with `AUTH`.
+        public var resp3: Bool
+        /// `CLIENT SETNAME` (or HELLO's SETNAME), so operators can find our links in `CLIENT LIST`.
+        public var clientName: String?
+        public var connectTimeoutNanos: UInt64
+        /// How long the oldest unanswered command may wait (blocking commands add their own block time).
+        public var replyTimeoutNanos: UInt64
+        public var backoffBaseNanos: UInt64
+        public var backoffCapNanos: UInt64
+        public var jitterSeed: UInt64
+        /// Unsent bytes above which commands are refused (`.overloaded`) rather than queued.
+        public var maxOutboundBytes: Int
+        public var limits: RESPLimits
+
+        public init(url: RedisURL, resp3: Bool = false, clientName: String? = nil,
+                    connectTimeoutNanos: UInt64 = 2_000_000_000, replyTimeoutNanos: UInt64 = 5_000_000_000,
+                    backoffBaseNanos: UInt64 = 50_000_000, backoffCapNanos: UInt64 = 1_000_000_000,
+                    jitterSeed: UInt64 = Clock.monotonicNanos(), maxOutboundBytes: Int = 32 * 1024 * 1024,
+                    limits: RESPLimits = .default) {
+            self.url = url
+            self.resp3 = resp3
+            self.clientName = clientName
+            self.connectTimeoutNanos = connectTimeoutNanos
+            self.replyTimeoutNanos = replyTimeoutNanos
+            self.backoffBaseNanos = backoffBaseNanos
+            self.backoffCapNanos = backoffCapNanos
+            self.jitterSeed = jitterSeed
+            self.maxOutboundBytes = maxOutboundBytes
+            self.limits = limits
+        }
+    }
+
+    public enum State: Equatable, Sendable {
+        /// Waiting for the next attempt (`reconnectAtNanos`).
+        case disconnected
+        case connecting
+        /// Connected; AUTH / HELLO / SELECT in flight.
+        case handshaking
+        case ready
+        case closed
+    }
+}

@@ -1,0 +1,96 @@
+import FanoutHub
+import Foundation
+import MarketData
+import PosixIO
+import RESP
+import RedisClient
+import Synchronization
+
+extension RedisGatewaySource {
+    func degradedReason() -> String? { link.reason(url) }
+
+    func metricsText() -> String {
+        let newest = lastEntryMs.load(ordering: .relaxed)
+        let nowMs = Clock.wallNanos() / 1_000_000
+        let lag = newest == 0 || nowMs < newest ? 0 : Double(nowMs - newest) / 1000
+        return """
+        # HELP ticker_redis_link_up 1 while the Redis link is ready.
+        # TYPE ticker_redis_link_up gauge
+        ticker_redis_link_up \(link.up.load(ordering: .relaxed) ? 1 : 0)
+        # HELP ticker_redis_connects_total Times the Redis link became ready.
+        # TYPE ticker_redis_connects_total counter
+        ticker_redis_connects_total \(link.reconnects.load(ordering: .relaxed))
+        # HELP ticker_redis_entries_read_total Stream entries read.
+        # TYPE ticker_redis_entries_read_total counter
+        ticker_redis_entries_read_total \(entries.load(ordering: .relaxed))
+        # HELP ticker_redis_ticks_total Ticks posted to the loops from Redis.
+        # TYPE ticker_redis_ticks_total counter
+        ticker_redis_ticks_total \(ticks.load(ordering: .relaxed))
+        # HELP ticker_redis_declared_gaps_total Ticks flagged conflated because updates before them never arrived.
+        # TYPE ticker_redis_declared_gaps_total counter
+        ticker_redis_declared_gaps_total \(declaredGaps.load(ordering: .relaxed))
+        # HELP ticker_redis_stale_ticks_total Ticks dropped because their sequence was not past the last one.
+        # TYPE ticker_redis_stale_ticks_total counter
+        ticker_redis_stale_ticks_total \(staleTicks.load(ordering: .relaxed))
+        # HELP ticker_redis_foreign_epoch_entries_total Entries of another feed epoch, dropped (each makes the gateway re-read the epoch).
+        # TYPE ticker_redis_foreign_epoch_entries_total counter
+        ticker_redis_foreign_epoch_entries_total \(foreignEpochEntries.load(ordering: .relaxed))
+        # HELP ticker_redis_feed_restarts_total Feed restarts handled in place (a new epoch adopted, baselines reset).
+        # TYPE ticker_redis_feed_restarts_total counter
+        ticker_redis_feed_restarts_total \(feedRestarts.load(ordering: .relaxed))
+        # HELP ticker_redis_baseline_resets_total Ticks sent flagged snapshot because the feed restarted.
+        # TYPE ticker_redis_baseline_resets_total counter
+        ticker_redis_baseline_resets_total \(baselineResets.load(ordering: .relaxed))
+        # HELP ticker_redis_epoch The feed epoch this gateway follows.
+        # TYPE ticker_redis_epoch gauge
+        ticker_redis_epoch \(shared.epoch)
+        # HELP ticker_redis_lag_seconds Wall time since the newest entry read was written.
+        # TYPE ticker_redis_lag_seconds gauge
+        ticker_redis_lag_seconds \(lag)
+
+        """
+    }
+
+    /// The feed's epoch, read from a short-lived connection on the calling
+    /// thread's own loop (not a client loop; called before the server starts).
+    /// Waits up to `timeoutMs` for a feed to have written it.
+    static func fetchEpoch(url: RedisURL, layout: TickStreamLayout, timeoutMs: Int) throws -> UInt64 {
+        let loop: EventLoop
+        do { loop = try EventLoop() } catch { throw TickerServerError.loop("redis loop: \(error.reason)") }
+        let connection = RedisConnection(options: .init(url: url, clientName: "ticker-gateway-start"), loop: loop)
+        var epoch: UInt64?
+        var lastProblem = "no answer"
+        var asking = false
+        let deadline = Clock.monotonicNanos() + UInt64(timeoutMs) * 1_000_000
+        func ask() {
+            guard !asking, connection.state == .ready else { return }
+            asking = true
+            connection.send("GET", layout.epochKey) { result in
+                asking = false
+                switch result {
+                case .success(let value):
+                    if let text = value.string, let e = UInt64(text) { epoch = e; loop.stop() } else { lastProblem = "no feed has written \(layout.epochKey) yet" }
+                case .failure(let error): lastProblem = "\(error)"
+                }
+            }
+        }
+        connection.onReady = { ask() }
+        connection.onDisconnect = { lastProblem = "\($0)" }
+        do {
+            try loop.addRepeatingTimer(intervalNanos: 100_000_000) {
+                connection.tick()
+                ask()
+                if Clock.monotonicNanos() > deadline { loop.stop() }
+            }
+        } catch {
+            throw TickerServerError.loop("redis timer: \(error.reason)")
+        }
+        connection.start()
+        loop.run()
+        connection.close()
+        guard let epoch else {
+            throw TickerServerError.redis("cannot read the feed's epoch from \(url.host):\(url.port) within \(timeoutMs) ms: \(lastProblem)")
+        }
+        return epoch
+    }
+}

@@ -1,0 +1,68 @@
+import FanoutHub
+import Foundation
+import MarketData
+import PosixIO
+import RESP
+import RedisClient
+import Synchronization
+
+/// What `/healthz` and `/metrics` learn from a node's Redis link.
+protocol RedisLinkStatus: Sendable {
+    func degradedReason() -> String?
+    func metricsText() -> String
+}
+
+/// Link state shared by both ends: up/down since when, why, reconnects.
+final class RedisLinkState: Sendable {
+    let up = Atomic<Bool>(false)
+    let reconnects = Atomic<UInt64>(0)
+    /// Monotonic ns the link went down (0: never up yet, counted from start).
+    let downSince = Atomic<UInt64>(Clock.monotonicNanos())
+    private let lastError = Mutex<String>("not connected yet")
+
+    func markUp() {
+        up.store(true, ordering: .releasing)
+        reconnects.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    func markDown(_ why: String) {
+        lastError.withLock { $0 = why }
+        if up.exchange(false, ordering: .acquiringAndReleasing) {
+            downSince.store(Clock.monotonicNanos(), ordering: .relaxed)
+        }
+    }
+
+    func reason(_ url: RedisURL) -> String? {
+        guard !up.load(ordering: .acquiring) else { return nil }
+        let ms = (Clock.monotonicNanos() &- downSince.load(ordering: .relaxed)) / 1_000_000
+        return "redis link to \(url.host):\(url.port) down for \(ms) ms (\(lastError.withLock { $0 }))"
+    }
+}
+
+/// Runs `body` on a new thread that owns a fresh event loop with one Redis
+/// connection, so no Redis call ever runs on a client loop thread.
+func startRedisThread(name: String, url: RedisURL, clientName: String,
+                              _ body: @escaping @Sendable (EventLoop, RedisConnection) -> Void) throws -> EventLoopWaker {
+    let loop: EventLoop
+    do { loop = try EventLoop() } catch { throw TickerServerError.loop("redis loop: \(error.reason)") }
+    let waker = loop.waker
+    let box = UncheckedBox(loop)
+    let thread = Thread {
+        let loop = box.value
+        let connection = RedisConnection(options: .init(url: url, clientName: clientName), loop: loop)
+        do throws(SystemError) { try connection.startTimer() } catch { Log.error("redis timer: \(error.reason)"); return }
+        body(loop, connection)
+        connection.start()
+        loop.run()
+        connection.close()
+    }
+    thread.name = name
+    thread.start()
+    return waker
+}
+
+/// Moves a value built on one thread to the thread that will own it for life.
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
