@@ -28,6 +28,11 @@ enum GatewayBench {
         var latencyP99Ms: Double?
         var latencyP999Ms: Double?
         var latencyMaxMs: Double?
+        /// Share of latency samples at or over 1 s (past the histogram's
+        /// range: a percentile that lands there is shown as "≥ 1000 ms").
+        var latencyShareOver1s: Double
+        var latencyOverflowFromP50: Bool
+        var latencyOverflowFromP99: Bool
         var gapsUndeclared: Int
         var duplicates: Int
         var reordered: Int
@@ -162,6 +167,9 @@ enum GatewayBench {
             ticksPerSecond: Double(records) / window, framesPerSecond: Double(frames) / window,
             latencyP50Ms: histogram.percentileMicros(0.5).map { $0 / 1000 }, latencyP99Ms: histogram.percentileMicros(0.99).map { $0 / 1000 },
             latencyP999Ms: histogram.percentileMicros(0.999).map { $0 / 1000 }, latencyMaxMs: histogram.count > 0 ? histogram.maxMicros / 1000 : nil,
+            latencyShareOver1s: histogram.count > 0 ? Double(histogram.overflow) / Double(histogram.count) : 0,
+            latencyOverflowFromP50: histogram.count > 0 && Double(histogram.count - histogram.overflow) < 0.5 * Double(histogram.count),
+            latencyOverflowFromP99: histogram.count > 0 && Double(histogram.count - histogram.overflow) < 0.99 * Double(histogram.count),
             gapsUndeclared: reports.reduce(0) { $0 + $1.gaps }, duplicates: reports.reduce(0) { $0 + $1.duplicates },
             reordered: reports.reduce(0) { $0 + $1.reordered }, conflatedUpdates: reports.reduce(0) { $0 + $1.conflated },
             closedClients: reports.reduce(0) { $0 + $1.closed },
@@ -179,7 +187,7 @@ enum GatewayBench {
         return """
         gateways: \(s.gateways) x \(s.clientsPerGateway) clients (\(s.symbolsPerClient) of 520 symbols each), \(s.clientProcesses) client process(es), \(String(format: "%.1f", s.seconds)) s
           delivered      \(SVGChart.short(s.ticksPerSecond)) ticks/s (\(SVGChart.short(s.framesPerSecond)) messages/s, \(s.records) records)
-          latency        p50 \(ms(s.latencyP50Ms)), p99 \(ms(s.latencyP99Ms)), p99.9 \(ms(s.latencyP999Ms)), max \(ms(s.latencyMaxMs)) (from each tick's event time at the feed node)
+          latency        p50 \(s.latencyOverflowFromP50 ? "≥ 1000 ms" : ms(s.latencyP50Ms)), p99 \(s.latencyOverflowFromP99 ? "≥ 1000 ms" : ms(s.latencyP99Ms)), max \(ms(s.latencyMaxMs)); \(String(format: "%.1f%%", s.latencyShareOver1s * 100)) of samples ≥ 1 s (from each tick's event time at the feed node)
           sequence check \(s.gapsUndeclared) undeclared gaps, \(s.duplicates) duplicates, \(s.reordered) reordered, \(s.conflatedUpdates) updates declared conflated; \(s.closedClients) clients closed
           gateway CPU    \(pct(s.gatewayCPUPercent)) of one core; RSS \(rss)
           feed node      CPU \(String(format: "%.0f%%", s.feedCPUPercent)), RSS \(String(format: "%.0f MB", s.feedRSSMB)); redis CPU \(String(format: "%.0f%%", s.redisCPUPercent)), RSS \(String(format: "%.0f MB", s.redisRSSMB))
