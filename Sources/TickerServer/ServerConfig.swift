@@ -75,7 +75,7 @@ public struct ServerConfig: Sendable {
     /// bucket per loop, burst of a quarter second): a reconnect storm is
     /// admitted at a pace that leaves the loops time for fan-out; the rest
     /// wait in the listen backlog.
-    public var acceptsPerSecond = 20_000
+    public var acceptsPerSecond = 60_000
     /// WebSocket upgrades one loop performs per 5 ms (64: 12,800 a second
     /// per loop); past it an upgrade is parked and done in arrival order,
     /// so a connect burst's handshakes never delay `/healthz` or `/metrics`.

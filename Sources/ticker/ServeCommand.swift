@@ -50,7 +50,7 @@ enum ServeCommand {
       --max-lag-ms N           /healthz says degraded when a loop lags more (default 500)
       --max-per-address N      Connections per peer address, 0 = no limit (default 4096;
                                behind a reverse proxy raise it or use 0)
-      --accept-rate N          New connections accepted per second (default 8000)
+      --accept-rate N          New connections accepted per second (default 60000)
       --drain-ms N             Shutdown drain deadline after close 1001 (default 2000)
       --allow-origin ORIGIN    Accept browser upgrades only from this Origin (repeatable)
       --publish-token TOKEN    Enable /v1/publish with this bearer token
