@@ -21,8 +21,11 @@ let package = Package(
         .target(name: "WebSocketProtocol", dependencies: ["HTTP"], swiftSettings: strict),
         // Tick model, symbol table, binary wire codec, JSON control messages. Pure.
         .target(name: "MarketData", swiftSettings: strict),
+        // libm's log and exp for the price model (header-only), so PriceFeed
+        // imports neither Foundation nor Glibc.
+        .target(name: "CMath", linkerSettings: [.linkedLibrary("m")]),
         // Seeded price model; clock injected. Pure.
-        .target(name: "PriceFeed", dependencies: ["MarketData"], swiftSettings: strict),
+        .target(name: "PriceFeed", dependencies: ["MarketData", "CMath"], swiftSettings: strict),
         // Symbol index, per-connection outbound queues with conflation. Pure.
         // Dynamic exclusivity checks cost ~45% of fan-out time in the per-record
         // loop (measured with perf; see docs/ARCHITECTURE.md). The compile-time

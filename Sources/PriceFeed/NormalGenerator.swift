@@ -1,4 +1,4 @@
-import Foundation
+import CMath
 
 /// Standard normal variates by the Marsaglia polar method (Marsaglia & Bray
 /// 1964): unlike Box-Muller it needs no sin/cos, and it yields two variates
@@ -28,7 +28,7 @@ public struct NormalGenerator<Base: RandomNumberGenerator>: RandomNumberGenerato
             let v = 2 * base.nextUnitDouble() - 1
             let s = u * u + v * v
             if s > 0 && s < 1 {
-                let factor = (-2 * log(s) / s).squareRoot()
+                let factor = (-2 * ticker_log(s) / s).squareRoot()
                 spare = v * factor
                 return u * factor
             }

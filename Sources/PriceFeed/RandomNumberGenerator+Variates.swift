@@ -1,4 +1,4 @@
-import Foundation
+import CMath
 
 /// Our own uniform/exponential transforms instead of `Double.random(in:)`:
 /// the stdlib does not promise a stable algorithm across releases, and the
@@ -13,7 +13,7 @@ extension RandomNumberGenerator {
     /// Exponential with the given mean, by inversion; `1 - u` is in (0, 1]
     /// so the logarithm is always finite.
     public mutating func nextExponential(mean: Double) -> Double {
-        -mean * log(1 - nextUnitDouble())
+        -mean * ticker_log(1 - nextUnitDouble())
     }
 
     /// Uniform integer in 0..<bound by multiply-shift (Lemire). The

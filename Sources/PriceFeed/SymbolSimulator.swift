@@ -1,4 +1,4 @@
-import Foundation
+import CMath
 import MarketData
 
 /// The state of one symbol's random walk. Each symbol owns its generator so
@@ -49,7 +49,7 @@ struct SymbolSimulator: Sendable {
         // Driftless GBM: the -σ²/2 term makes the price a martingale, so a
         // long-running server neither trends up nor down on average.
         let z = random.nextStandardNormal()
-        price *= exp(-0.5 * sigma * sigma * dt + sigma * dt.squareRoot() * z)
+        price *= ticker_exp(-0.5 * sigma * sigma * dt + sigma * dt.squareRoot() * z)
         price = max(price, tickSize)
 
         let midTicks = max(1, Int64((price / tickSize).rounded()))
