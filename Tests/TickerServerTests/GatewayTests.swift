@@ -14,7 +14,7 @@ import TickerClient
 struct GatewayTests {
     static let seconds = ProcessInfo.processInfo.environment["TICKER_GATEWAY_SECONDS"].flatMap(Double.init) ?? 60
 
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(4)))
     func threeGatewaysDeliverIdenticalRecords() async throws {
         try await gated(.exclusive) {
             let redis = try RedisTestServer()
@@ -103,7 +103,7 @@ struct GatewayTests {
     /// per symbol (a declared reset, never a silent lower sequence), no gap and
     /// no close; `/healthz` stays ok; a new connection's `welcome` names the new
     /// epoch, and a resume naming the old one is reset.
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(4)))
     func feedRestartIsFollowedInPlace() async throws {
         try await gated(.exclusive) {
             let redis = try RedisTestServer()
@@ -127,7 +127,13 @@ struct GatewayTests {
             first.stop()
             let second = try ServerProcess(feedArgs, command: "feed")
             defer { second.stop() }
-            let newEpoch = try GatewayHarness.redisCLI(redis.port, ["GET", "ticker:epoch"])
+            // The new feed node writes its epoch once its Redis link is up.
+            var newEpoch = oldEpoch
+            let epochDeadline = Date().addingTimeInterval(10)
+            while newEpoch == oldEpoch && Date() < epochDeadline {
+                usleep(50_000)
+                newEpoch = try GatewayHarness.redisCLI(redis.port, ["GET", "ticker:epoch"])
+            }
             // Every client: a declared reset per symbol, then the new run flowing.
             pump.wait(upTo: 20) { probes in
                 probes.allSatisfy { $0.resets >= 24 } && zip(probes, before).allSatisfy { $0.records - $1 > 200 }
