@@ -44,18 +44,26 @@ extension LoopHub {
     /// conflation slots once it is behind.
     @inline(__always)
     private func deliver(_ s: Subscriber, k: Int, records: UnsafeRawPointer) {
-        touch(s, nowNanos: roundNow)
-        if s.isConflating || s.outbound.count >= settings.highWaterMark {
-            if !s.isConflating { startConflating(s, nowNanos: roundNow) }
-            putInSlot(s, round.ticks[k])
-            return
-        }
+        if tookIntoSlot(s, round.ticks[k]) { return }
         roundQueued &+= 1
         let closed = writer.appendLive(records + k * TickWire.recordSize, to: s, sendTimeNs: roundSendTime)
         if closed > 0 {
             counters.messagesQueued &+= 1
             counters.bytesQueued &+= UInt64(closed)
         }
+    }
+
+    /// The step both delivery modes share: note the subscriber as touched,
+    /// then, if it is behind (conflating, or its queue at the high-water
+    /// mark), keep `tick` in its slots instead of its queue. True when the
+    /// tick went to a slot.
+    @inline(__always)
+    private func tookIntoSlot(_ s: Subscriber, _ tick: Tick) -> Bool {
+        touch(s, nowNanos: roundNow)
+        guard s.isConflating || s.outbound.count >= settings.highWaterMark else { return false }
+        if !s.isConflating { startConflating(s, nowNanos: roundNow) }
+        putInSlot(s, tick)
+        return true
     }
 
     /// First time in the round: remember it, and start conflating if the
@@ -87,12 +95,7 @@ extension LoopHub {
                 index[symbol].withUnsafeBufferPointer { list in
                     for ref in list {
                         ref._withUnsafeGuaranteedRef { s in
-                            touch(s, nowNanos: roundNow)
-                            if s.isConflating || s.outbound.count >= settings.highWaterMark {
-                                if !s.isConflating { startConflating(s, nowNanos: roundNow) }
-                                putInSlot(s, batch.ticks[i])
-                                return
-                            }
+                            if tookIntoSlot(s, batch.ticks[i]) { return }
                             queued &+= 1
                             writer.appendFramed(frames.baseAddress! + i * frameSize, size: frameSize,
                                                 to: s.outbound, sendTimeNs: roundSendTime)
