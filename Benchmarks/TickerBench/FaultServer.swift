@@ -14,6 +14,8 @@ import Glibc
 final class FaultServer: @unchecked Sendable {
     let pid: pid_t
     let port: UInt16
+    /// `--admin-port 0`'s pick: `/healthz` and `/metrics` on their own listener and thread.
+    let adminPort: UInt16
     private let startedAt = Date()
     let logPath: String
     /// Raw wait status once reaped.
@@ -50,7 +52,7 @@ final class FaultServer: @unchecked Sendable {
         }
         // A profiler or tracer in front of the server (e.g. `perf record -g --`).
         if let wrap = ProcessInfo.processInfo.environment["TICKER_BENCH_WRAP"] { argv += wrap.split(separator: " ").map(String.init) }
-        argv += [binary.path, "serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+        argv += [binary.path, "serve", "--host", "127.0.0.1", "--port", "0", "--admin-port", "0"] + arguments
         self.logPath = logPath
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -67,16 +69,20 @@ final class FaultServer: @unchecked Sendable {
         Self.currentPID.store(child, ordering: .relaxed)
         Say.line("  server: \(argv.joined(separator: " "))")
 
-        // Ready once it logs "listening on http://HOST:PORT/".
+        // Ready once it logs "listening on http://HOST:PORT/" and "admin (...) on http://HOST:PORT/".
         let deadline = Date().addingTimeInterval(30)
         var found: UInt16?
+        var foundAdmin: UInt16?
         var status: Int32 = 0
-        while found == nil {
+        func boundPort(after pattern: String, in log: String) -> UInt16? {
+            log.range(of: pattern + #" on http://[^:]+:\d+/"#, options: .regularExpression)
+                .flatMap { UInt16(log[$0].split(separator: ":").last!.dropLast()) }
+        }
+        while found == nil || foundAdmin == nil {
             let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            if let range = log.range(of: #"listening on http://[^:]+:\d+/"#, options: .regularExpression) {
-                found = UInt16(log[range].split(separator: ":").last!.dropLast())
-                break
-            }
+            found = boundPort(after: "listening", in: log)
+            foundAdmin = boundPort(after: #"admin \(/healthz, /metrics\)"#, in: log)
+            if found != nil && foundAdmin != nil { break }
             if waitpid(child, &status, WNOHANG) == child {
                 waitStatus = status
                 Self.currentPID.store(0, ordering: .relaxed)
@@ -91,9 +97,10 @@ final class FaultServer: @unchecked Sendable {
             usleep(10_000)
         }
         port = found!
+        adminPort = foundAdmin!
         let limits = (try? String(contentsOfFile: "/proc/\(child)/limits", encoding: .utf8)).flatMap(FaultParsing.openFilesLimit)
         startMemoryGuard()
-        Say.line("  server pid \(child) on 127.0.0.1:\(port), fd limit soft \(limits?.soft ?? "?") hard \(limits?.hard ?? "?") (via prlimit; the server also raises its own soft limit), log \(logPath)")
+        Say.line("  server pid \(child) on 127.0.0.1:\(port) (admin :\(adminPort)), fd limit soft \(limits?.soft ?? "?") hard \(limits?.hard ?? "?") (via prlimit; the server also raises its own soft limit), log \(logPath)")
     }
 
     var residentBytes: Int { ProcFile.residentBytes(pid: pid) }

@@ -97,6 +97,10 @@ public struct ServerConfig: Sendable {
     /// `/healthz` reports `degraded` when a loop's oldest waiting batch is
     /// older than this; half the one-second freshness goal.
     public var maxLagMs = 500
+    /// A second port, on `host`, serving only `/healthz` and `/metrics` from a
+    /// thread of its own (`AdminServer`): probes there never queue behind a
+    /// connect storm in the main port's accept queue. nil: off; 0: any free port.
+    public var adminPort: UInt16?
     /// SO_SNDBUF for accepted sockets; nil lets the kernel autotune. Smaller
     /// values bound the kernel memory a stuck client can pin.
     public var socketSendBufferBytes: Int?

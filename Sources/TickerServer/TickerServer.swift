@@ -10,6 +10,7 @@ public enum TickerServerError: Error, CustomStringConvertible {
     case symbols(String)
     /// Another process (often another `ticker serve`) already listens on the port.
     case portInUse(host: String, port: UInt16)
+    case adminPortInUse(host: String, port: UInt16)
     case listen(host: String, port: UInt16, SystemError)
     case loop(String)
     case redis(String)
@@ -19,6 +20,8 @@ public enum TickerServerError: Error, CustomStringConvertible {
         case .symbols(let why): "cannot load the symbol universe: \(why)"
         case .portInUse(let host, let port):
             "port \(port) on \(host) is already in use (is another ticker serve running?); pick another with --port"
+        case .adminPortInUse(let host, let port):
+            "admin port \(port) on \(host) is already in use; pick another with --admin-port (0 picks a free one)"
         case .listen(let host, let port, let error): "cannot listen on \(host) port \(port): \(error.reason)"
         case .loop(let why): "cannot start an event loop: \(why)"
         case .redis(let why): why
@@ -42,6 +45,9 @@ public final class TickerServer: Sendable {
     private let feed: FeedDriver
     private let redisSink: RedisFeedSink?
     private let redisSource: RedisGatewaySource?
+    private let admin: AdminServer?
+    /// The admin listener's bound port (`ServerConfig.adminPort`), nil when off.
+    public var adminPort: UInt16? { admin?.port }
     private let loopsDone = DispatchGroup()
     private let wakers = Mutex<[EventLoopWaker]>([])
     private let started = Atomic<Bool>(false)
@@ -58,6 +64,13 @@ public final class TickerServer: Sendable {
         resolved.loops = listenFDs.count
         shared = ServerShared(config: resolved, symbols: symbols)
         feed = FeedDriver(shared: shared)
+        let shared = self.shared, fds = listenFDs
+        do {
+            admin = try config.adminPort.map { try AdminServer(host: config.host, port: $0, shared: shared) }
+        } catch {
+            for fd in fds { Syscall.close(fd) }
+            throw error
+        }
         switch config.redis {
         case .feed(let url):
             redisSink = RedisFeedSink(url: url, layout: config.redisLayout, epoch: shared.epoch)
@@ -153,6 +166,7 @@ public final class TickerServer: Sendable {
             try redisSource.start()
         }
         if config.simulatedFeed { try feed.start() }
+        admin?.start()
     }
 
     /// Graceful shutdown: the feed stops, listeners close, every WebSocket
@@ -168,6 +182,7 @@ public final class TickerServer: Sendable {
     /// Blocks until every loop thread has exited (after `shutdown()`).
     public func waitUntilStopped() {
         loopsDone.wait()
+        admin?.stop()
     }
 
     /// Prometheus text, as served on `/metrics`.

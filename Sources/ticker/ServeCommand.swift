@@ -48,6 +48,9 @@ enum ServeCommand {
       --retention-ticks N      Cap on retained ticks per loop whatever the feed rate
                                (default 640000, ~116 MiB)
       --max-lag-ms N           /healthz says degraded when a loop lags more (default 500)
+      --admin-port N           also serve /healthz and /metrics on port N (same host), from a
+                               thread of their own: probes never wait behind a connect storm
+                               (default: off; 0 picks a free port)
       --max-per-address N      Connections per peer address, 0 = no limit (default 4096;
                                behind a reverse proxy raise it or use 0)
       --accept-rate N          New connections accepted per second (default 60000)
@@ -121,6 +124,7 @@ enum ServeCommand {
         if let n: Int = try args.int("--retention-ms", in: 0...3_600_000) { config.hub.retentionNanos = UInt64(n) * 1_000_000 }
         if let n: Int = try args.int("--retention-ticks", in: 1...100_000_000) { config.hub.maxRetainedTicks = n }
         if let n: Int = try args.int("--max-lag-ms", in: 1...3_600_000) { config.maxLagMs = n }
+        if let port: UInt16 = try args.int("--admin-port", in: 0...65535) { config.adminPort = port }
         if let n: Int = try args.int("--max-per-address", in: 0...1_000_000) { config.maxConnectionsPerAddress = n }
         if let n: Int = try args.int("--accept-rate", in: 1...10_000_000) { config.acceptsPerSecond = n }
         let origins = try args.values("--allow-origin")
@@ -176,6 +180,9 @@ enum ServeCommand {
         }
         try server.start()
         Log.info("ticker listening on http://\(config.host):\(server.port)/ (stream: ws://\(config.host):\(server.port)/v1/stream) with \(server.symbols.count) symbols, \(config.loops) loop(s), seed \(config.seed)")
+        if let adminPort = server.adminPort {
+            Log.info("admin (/healthz, /metrics) on http://\(config.host):\(adminPort)/")
+        }
         server.waitUntilStopped()
         Log.info("stopped")
     }
