@@ -39,13 +39,21 @@ final class LoopMetrics: Sendable {
     }
 }
 
+/// Prometheus' text exposition format, version 0.0.4: the one place that
+/// writes a metric's HELP, TYPE and sample lines.
+enum Prometheus {
+    static func metric(_ name: String, _ type: String, _ help: String, _ value: String) -> String {
+        "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+    }
+}
+
 /// Renders every loop's counters (summed) plus the feed's in Prometheus'
 /// text exposition format, version 0.0.4.
 enum MetricsRenderer {
     static func render(loops: [LoopMetrics], feedTicks: UInt64, feedBatches: UInt64, startedAt: UInt64, now: UInt64) -> String {
         var out = ""
         func line(_ name: String, _ type: String, _ help: String, _ value: String) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+            out += Prometheus.metric(name, type, help, value)
         }
         func sumInt(_ pick: (LoopMetrics) -> Int) -> String { String(loops.reduce(0) { $0 + pick($1) }) }
         func sum(_ pick: (LoopMetrics) -> UInt64) -> String { String(loops.reduce(UInt64(0)) { $0 &+ pick($1) }) }

@@ -187,23 +187,17 @@ final class RedisFeedSink: RedisLinkStatus {
     func degradedReason() -> String? { link.reason(url) }
 
     func metricsText() -> String {
-        """
-        # HELP ticker_redis_link_up 1 while the Redis link is ready.
-        # TYPE ticker_redis_link_up gauge
-        ticker_redis_link_up \(link.up.load(ordering: .relaxed) ? 1 : 0)
-        # HELP ticker_redis_connects_total Times the Redis link became ready.
-        # TYPE ticker_redis_connects_total counter
-        ticker_redis_connects_total \(link.reconnects.load(ordering: .relaxed))
-        # HELP ticker_redis_entries_written_total Shard entries appended (MULTI/EXEC that succeeded).
-        # TYPE ticker_redis_entries_written_total counter
-        ticker_redis_entries_written_total \(written.load(ordering: .relaxed))
-        # HELP ticker_redis_batches_dropped_total Batches not written because the link was down or behind.
-        # TYPE ticker_redis_batches_dropped_total counter
-        ticker_redis_batches_dropped_total \(dropped.load(ordering: .relaxed) + failed.load(ordering: .relaxed))
-        # HELP ticker_redis_batches_rewritten_total Batches written again because the link dropped before Redis acknowledged them.
-        # TYPE ticker_redis_batches_rewritten_total counter
-        ticker_redis_batches_rewritten_total \(rewritten.load(ordering: .relaxed))
-
-        """
+        [
+            Prometheus.metric("ticker_redis_link_up", "gauge", "1 while the Redis link is ready.",
+                              "\(link.up.load(ordering: .relaxed) ? 1 : 0)"),
+            Prometheus.metric("ticker_redis_connects_total", "counter", "Times the Redis link became ready.",
+                              "\(link.reconnects.load(ordering: .relaxed))"),
+            Prometheus.metric("ticker_redis_entries_written_total", "counter", "Shard entries appended (MULTI/EXEC that succeeded).",
+                              "\(written.load(ordering: .relaxed))"),
+            Prometheus.metric("ticker_redis_batches_dropped_total", "counter", "Batches not written because the link was down or behind.",
+                              "\(dropped.load(ordering: .relaxed) + failed.load(ordering: .relaxed))"),
+            Prometheus.metric("ticker_redis_batches_rewritten_total", "counter", "Batches written again because the link dropped before Redis acknowledged them.",
+                              "\(rewritten.load(ordering: .relaxed))"),
+        ].joined()
     }
 }

@@ -13,42 +13,30 @@ extension RedisGatewaySource {
         let newest = lastEntryMs.load(ordering: .relaxed)
         let nowMs = Clock.wallNanos() / 1_000_000
         let lag = newest == 0 || nowMs < newest ? 0 : Double(nowMs - newest) / 1000
-        return """
-        # HELP ticker_redis_link_up 1 while the Redis link is ready.
-        # TYPE ticker_redis_link_up gauge
-        ticker_redis_link_up \(link.up.load(ordering: .relaxed) ? 1 : 0)
-        # HELP ticker_redis_connects_total Times the Redis link became ready.
-        # TYPE ticker_redis_connects_total counter
-        ticker_redis_connects_total \(link.reconnects.load(ordering: .relaxed))
-        # HELP ticker_redis_entries_read_total Stream entries read.
-        # TYPE ticker_redis_entries_read_total counter
-        ticker_redis_entries_read_total \(entries.load(ordering: .relaxed))
-        # HELP ticker_redis_ticks_total Ticks posted to the loops from Redis.
-        # TYPE ticker_redis_ticks_total counter
-        ticker_redis_ticks_total \(ticks.load(ordering: .relaxed))
-        # HELP ticker_redis_declared_gaps_total Ticks flagged conflated because updates before them never arrived.
-        # TYPE ticker_redis_declared_gaps_total counter
-        ticker_redis_declared_gaps_total \(declaredGaps.load(ordering: .relaxed))
-        # HELP ticker_redis_stale_ticks_total Ticks dropped because their sequence was not past the last one.
-        # TYPE ticker_redis_stale_ticks_total counter
-        ticker_redis_stale_ticks_total \(staleTicks.load(ordering: .relaxed))
-        # HELP ticker_redis_foreign_epoch_entries_total Entries of another feed epoch, dropped (each makes the gateway re-read the epoch).
-        # TYPE ticker_redis_foreign_epoch_entries_total counter
-        ticker_redis_foreign_epoch_entries_total \(foreignEpochEntries.load(ordering: .relaxed))
-        # HELP ticker_redis_feed_restarts_total Feed restarts handled in place (a new epoch adopted, baselines reset).
-        # TYPE ticker_redis_feed_restarts_total counter
-        ticker_redis_feed_restarts_total \(feedRestarts.load(ordering: .relaxed))
-        # HELP ticker_redis_baseline_resets_total Ticks sent flagged snapshot because the feed restarted.
-        # TYPE ticker_redis_baseline_resets_total counter
-        ticker_redis_baseline_resets_total \(baselineResets.load(ordering: .relaxed))
-        # HELP ticker_redis_epoch The feed epoch this gateway follows.
-        # TYPE ticker_redis_epoch gauge
-        ticker_redis_epoch \(shared.epoch)
-        # HELP ticker_redis_lag_seconds Wall time since the newest entry read was written.
-        # TYPE ticker_redis_lag_seconds gauge
-        ticker_redis_lag_seconds \(lag)
-
-        """
+        return [
+            Prometheus.metric("ticker_redis_link_up", "gauge", "1 while the Redis link is ready.",
+                              "\(link.up.load(ordering: .relaxed) ? 1 : 0)"),
+            Prometheus.metric("ticker_redis_connects_total", "counter", "Times the Redis link became ready.",
+                              "\(link.reconnects.load(ordering: .relaxed))"),
+            Prometheus.metric("ticker_redis_entries_read_total", "counter", "Stream entries read.",
+                              "\(entries.load(ordering: .relaxed))"),
+            Prometheus.metric("ticker_redis_ticks_total", "counter", "Ticks posted to the loops from Redis.",
+                              "\(ticks.load(ordering: .relaxed))"),
+            Prometheus.metric("ticker_redis_declared_gaps_total", "counter", "Ticks flagged conflated because updates before them never arrived.",
+                              "\(declaredGaps.load(ordering: .relaxed))"),
+            Prometheus.metric("ticker_redis_stale_ticks_total", "counter", "Ticks dropped because their sequence was not past the last one.",
+                              "\(staleTicks.load(ordering: .relaxed))"),
+            Prometheus.metric("ticker_redis_foreign_epoch_entries_total", "counter", "Entries of another feed epoch, dropped (each makes the gateway re-read the epoch).",
+                              "\(foreignEpochEntries.load(ordering: .relaxed))"),
+            Prometheus.metric("ticker_redis_feed_restarts_total", "counter", "Feed restarts handled in place (a new epoch adopted, baselines reset).",
+                              "\(feedRestarts.load(ordering: .relaxed))"),
+            Prometheus.metric("ticker_redis_baseline_resets_total", "counter", "Ticks sent flagged snapshot because the feed restarted.",
+                              "\(baselineResets.load(ordering: .relaxed))"),
+            Prometheus.metric("ticker_redis_epoch", "gauge", "The feed epoch this gateway follows.",
+                              "\(shared.epoch)"),
+            Prometheus.metric("ticker_redis_lag_seconds", "gauge", "Wall time since the newest entry read was written.",
+                              "\(lag)"),
+        ].joined()
     }
 
     /// The feed's epoch, read from a short-lived connection on the calling
