@@ -57,12 +57,15 @@ extension LoopHub {
     /// then, if it is behind (conflating, or its queue at the high-water
     /// mark), keep `tick` in its slots instead of its queue. True when the
     /// tick went to a slot.
+    /// The tick is read only when it goes to a slot: read eagerly, its 64
+    /// bytes were loaded and spilled for every (tick, subscriber) pair,
+    /// ~25% of `fanOutRound`'s cycles (perf, `fanout` batch).
     @inline(__always)
-    private func tookIntoSlot(_ s: Subscriber, _ tick: Tick) -> Bool {
+    private func tookIntoSlot(_ s: Subscriber, _ tick: @autoclosure () -> Tick) -> Bool {
         touch(s, nowNanos: roundNow)
         guard s.isConflating || s.outbound.count >= settings.highWaterMark else { return false }
         if !s.isConflating { startConflating(s, nowNanos: roundNow) }
-        putInSlot(s, tick)
+        putInSlot(s, tick())
         return true
     }
 
