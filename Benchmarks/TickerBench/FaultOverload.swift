@@ -66,10 +66,10 @@ struct OverloadScenario {
         let bStart = watch.seconds
         let sample = ProbeFleet(name: "fault-sample", symbolCount: ctx.universe.count, checkSequence: true)
         defer { sample.closeAll() }
-        _ = sample.sync { lowerThreadPriority() }
+        _ = sample.sync { setThreadNice(10) }
         let crowd = Fleet(symbolCount: ctx.universe.count)
         defer { crowd.closeAll() }
-        _ = crowd.sync { lowerThreadPriority() }
+        _ = crowd.sync { setThreadNice(10) }
         sample.open(port: server.port, targets: Array(repeating: "/v1/stream?symbols=*", count: sampleCount))
         var peakB = sampleRSS()
         let crowdReady = openCrowd(crowd, port: server.port, queries: Array(repeating: "symbols=*", count: starCount - sampleCount),

@@ -25,20 +25,15 @@ struct RSSTrack {
     }
 }
 
-/// Lowers the calling thread's scheduling priority (nice +10): crowds of
-/// load clients must not delay the measuring clients sharing the CPU. On
-/// Linux the nice value is per thread, and `who` 0 is the calling thread.
-func lowerThreadPriority() -> Int32 {
-    setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-}
-
-/// Raises the calling thread's scheduling priority (nice -10, root only; a
-/// no-op otherwise): the measuring clients read as soon as the kernel has
-/// their bytes, so their figures are the server's delay, not the time this
-/// process's thread waited for a CPU behind the server's loops.
+/// Sets the calling thread's nice value (on Linux it is per thread, and
+/// `who` 0 is the calling thread); 0 when it took. Crowds of load clients
+/// run at +10 so they never delay the measuring clients sharing the CPU;
+/// the measuring clients run at -10 (root only), so they read as soon as the
+/// kernel has their bytes and their figures are the server's delay, not the
+/// time this process's thread waited for a CPU behind the server's loops.
 @discardableResult
-func raiseThreadPriority() -> Int32 {
-    setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, -10)
+func setThreadNice(_ value: Int32) -> Int32 {
+    setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, value)
 }
 
 /// Opens a `Fleet` crowd in waves of 500 (the accept backlog); the number
@@ -99,7 +94,7 @@ struct StormScenario {
         }
         let healthy = ProbeFleet(name: "fault-healthy", symbolCount: ctx.universe.count, recordLatency: true, checkSequence: true)
         defer { healthy.closeAll() }
-        let raised = healthy.sync { raiseThreadPriority() } == 0
+        let raised = healthy.sync { setThreadNice(-10) } == 0
         Say.line("  healthy clients' thread at nice -10: \(raised ? "yes" : "no (not root); their figures include their own waits for a CPU")")
         healthy.open(port: server.port, targets: healthyTargets)
         guard healthy.waitReady(10, timeout: 15), healthy.readyCount.load(ordering: .relaxed) == 10 else {
@@ -122,7 +117,7 @@ struct StormScenario {
             stormQueries.append(ctx.query(ctx.randomSymbols(&rng, count: k)))
         }
         let storm = Fleet(symbolCount: ctx.universe.count)
-        _ = storm.sync { lowerThreadPriority() }
+        _ = storm.sync { setThreadNice(10) }
         let stormStart = watch.seconds
         let serverCPU0 = server.cpuTicks, selfCPU0 = ProcFile.cpuTicks(pid: nil)
         let slowloris = SlowlorisSwarm(port: server.port, count: slowlorisCount, maxSeconds: handshakeDeadline + 8)

@@ -34,35 +34,18 @@ struct FleetResult: Sendable {
 final class Fleet: @unchecked Sendable {
     let counters = FleetCounters()
     let symbolCount: Int
-    private var loop: EventLoop!
+    private let thread = LoopThread(name: "bench-fleet")
+    private var loop: EventLoop { thread.loop }
     private var connections: [BenchConnection] = []
     var histogram = LatencyHistogram()
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
-    private let started = DispatchSemaphore(value: 0)
 
     init(symbolCount: Int) {
         self.symbolCount = symbolCount
-        let thread = Thread { [self] in
-            loop = try! EventLoop()
-            started.signal()
-            loop.run()
-        }
-        thread.name = "bench-fleet"
-        thread.start()
-        started.wait()
     }
 
     /// Runs `body` on the fleet thread and waits for it.
-    func sync<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
-        let done = DispatchSemaphore(value: 0)
-        let box = Mutex<T?>(nil)
-        loop.waker.execute { _ in
-            box.withLock { $0 = body() }
-            done.signal()
-        }
-        done.wait()
-        return box.withLock { $0! }
-    }
+    func sync<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T { thread.sync(body) }
 
     /// Opens one connection per query (e.g. "symbols=AAPL,MSFT"); `texts` is
     /// how many text frames mean "ready" (welcome, plus the subscribe ack).

@@ -78,38 +78,22 @@ final class ProbeFleet: @unchecked Sendable {
     let checkSequence: Bool
     let readyCount = Atomic<Int>(0)
     let finishedCount = Atomic<Int>(0)
-    private var loop: EventLoop!
+    private let thread: LoopThread
+    private var loop: EventLoop { thread.loop }
     var connections: [ProbeConnection] = []
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
     var window = ProbeWindow()
     private var timerStarted = false
-    private let started = DispatchSemaphore(value: 0)
 
     init(name: String, symbolCount: Int, recordLatency: Bool = false, checkSequence: Bool = false) {
         self.symbolCount = symbolCount
         self.recordLatency = recordLatency
         self.checkSequence = checkSequence
         if recordLatency { window.histogram = LatencyHistogram() }
-        let thread = Thread { [self] in
-            loop = try! EventLoop()
-            started.signal()
-            loop.run()
-        }
-        thread.name = name
-        thread.start()
-        started.wait()
+        thread = LoopThread(name: name)
     }
 
-    func sync<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
-        let done = DispatchSemaphore(value: 0)
-        let box = Mutex<T?>(nil)
-        loop.waker.execute { _ in
-            box.withLock { $0 = body() }
-            done.signal()
-        }
-        done.wait()
-        return box.withLock { $0! }
-    }
+    func sync<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T { thread.sync(body) }
 
     /// Starts one connection per target ("/v1/stream?symbols=A,B"); returns their ids.
     /// `ready` = the welcome (and, with `symbols=`, the subscribe ack) arrived.

@@ -92,9 +92,7 @@ final class AdminServer: Sendable {
         case .needMore:
             return
         }
-        var withClose = response
-        withClose.headers.append(("Connection", "close"))
-        let bytes = withClose.serialize(includeBody: includeBody)
+        let bytes = Connection.closing(response).serialize(includeBody: includeBody)
         var sent = 0
         while sent < bytes.count {
             let result = bytes.withUnsafeBytes { try? Syscall.send(fd, UnsafeRawBufferPointer(rebasing: $0[sent...])) }
@@ -111,14 +109,8 @@ final class AdminServer: Sendable {
             return Connection.textResponse(status: 405, text: "only GET and HEAD", extraHeaders: [("Allow", "GET, HEAD")])
         }
         switch head.path {
-        case "/healthz":
-            if let reason = shared.degradedReason() {
-                return Connection.textResponse(status: 503, text: "degraded: \(reason)")
-            }
-            return Connection.textResponse(status: 200, text: "ok")
-        case "/metrics":
-            return Connection.response(status: 200, contentType: "text/plain; version=0.0.4",
-                                       body: Array(shared.renderMetrics().utf8))
+        case "/healthz": return Connection.healthResponse(shared)
+        case "/metrics": return Connection.metricsResponse(shared)
         default:
             return Connection.textResponse(status: 404, text: "the admin port serves /healthz and /metrics")
         }

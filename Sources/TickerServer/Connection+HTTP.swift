@@ -86,15 +86,11 @@ extension Connection {
             return .upgrade(.publish, WebSocketLimits(
                 maxFrameSize: 16 << 20, maxMessageSize: 16 << 20, maxFragments: 1024))
         case "/healthz":
-            if let reason = worker.shared.degradedReason() {
-                return .response(Self.textResponse(status: 503, text: "degraded: \(reason)"))
-            }
-            return .response(Self.textResponse(status: 200, text: "ok"))
+            return .response(Self.healthResponse(worker.shared))
         case "/v1/symbols":
             return .response(Self.response(status: 200, contentType: "application/json", body: worker.shared.symbolsJSON))
         case "/metrics":
-            return .response(Self.response(status: 200, contentType: "text/plain; version=0.0.4",
-                                           body: Array(worker.shared.renderMetrics().utf8)))
+            return .response(Self.metricsResponse(worker.shared))
         default:
             if let asset = DashboardAssets.response(path: head.path, ifNoneMatch: head.headers(named: "If-None-Match")) {
                 return .response(asset)
@@ -162,6 +158,28 @@ extension Connection {
         send(response: Self.response(status: status, contentType: contentType, body: body, extraHeaders: extraHeaders))
     }
 
+    /// `/healthz`, the same on the main port and the admin port.
+    static func healthResponse(_ shared: ServerShared) -> HTTPResponse {
+        if let reason = shared.degradedReason() {
+            return textResponse(status: 503, text: "degraded: \(reason)")
+        }
+        return textResponse(status: 200, text: "ok")
+    }
+
+    /// `/metrics`, the same on the main port and the admin port.
+    static func metricsResponse(_ shared: ServerShared) -> HTTPResponse {
+        response(status: 200, contentType: "text/plain; version=0.0.4", body: Array(shared.renderMetrics().utf8))
+    }
+
+    /// `response` with `Connection: close` unless it names a connection option already.
+    static func closing(_ response: HTTPResponse) -> HTTPResponse {
+        var response = response
+        if !response.headers.contains(where: { $0.0.lowercased() == "connection" }) {
+            response.headers.append(("Connection", "close"))
+        }
+        return response
+    }
+
     static func textResponse(status: Int, text: String, extraHeaders: [(String, String)] = []) -> HTTPResponse {
         response(status: status, contentType: "text/plain; charset=utf-8", body: Array((text + "\n").utf8),
                  extraHeaders: extraHeaders)
@@ -176,10 +194,7 @@ extension Connection {
     /// Queues a complete HTTP answer and closes the connection once written;
     /// `includeBody: false` for HEAD.
     func send(response: HTTPResponse, includeBody: Bool = true) {
-        var response = response
-        if !response.headers.contains(where: { $0.0.lowercased() == "connection" }) {
-            response.headers.append(("Connection", "close"))
-        }
+        let response = Self.closing(response)
         worker.metrics.countResponse(status: response.status)
         enqueue(response.serialize(includeBody: includeBody))
         phase = .responding

@@ -77,13 +77,14 @@ final class Connection: EventHandler {
     var isDirty = false
     /// Peer address, counted against the per-address limit until close.
     /// Kept as two words (8-byte aligned) rather than a `UInt128?`, whose
-    /// 16-byte alignment padded every connection by 15 bytes.
-    private var peerWords: (high: UInt64, low: UInt64, counted: Bool) = (0, 0, false)
+    /// 16-byte alignment padded every connection by 15 bytes; 0 is none (no
+    /// peer has the unspecified address `::`).
+    private var peerWords: (high: UInt64, low: UInt64) = (0, 0)
     var peer: UInt128? {
-        get { peerWords.counted ? UInt128(peerWords.high) << 64 | UInt128(peerWords.low) : nil }
+        get { peerWords == (0, 0) ? nil : UInt128(peerWords.high) << 64 | UInt128(peerWords.low) }
         set {
-            guard let newValue else { peerWords = (0, 0, false); return }
-            peerWords = (UInt64(truncatingIfNeeded: newValue >> 64), UInt64(truncatingIfNeeded: newValue), true)
+            let value = newValue ?? 0
+            peerWords = (UInt64(truncatingIfNeeded: value >> 64), UInt64(truncatingIfNeeded: value))
         }
     }
     /// Set when the connection was accepted only to be told no (past

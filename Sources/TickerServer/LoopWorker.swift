@@ -162,7 +162,7 @@ final class LoopWorker {
         localBatches.removeAll(keepingCapacity: true)
         guard !taken.isEmpty || !local.isEmpty else { return }
         lastRoundAt = Clock.now()
-        let now = Clock.monotonicNanos()
+        let now = lastRoundAt.nanoseconds
         let sendTime = Clock.wallNanos()
         let lag = now &- (taken.isEmpty ? localPostedNanos : taken.oldestPostedNanos)
         metrics.overload.lastRoundLagNanos.store(lag, ordering: .relaxed)

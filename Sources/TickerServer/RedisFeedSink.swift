@@ -188,10 +188,7 @@ final class RedisFeedSink: RedisLinkStatus {
 
     func metricsText() -> String {
         [
-            Prometheus.metric("ticker_redis_link_up", "gauge", "1 while the Redis link is ready.",
-                              "\(link.up.load(ordering: .relaxed) ? 1 : 0)"),
-            Prometheus.metric("ticker_redis_connects_total", "counter", "Times the Redis link became ready.",
-                              "\(link.reconnects.load(ordering: .relaxed))"),
+            link.metricsText(),
             Prometheus.metric("ticker_redis_entries_written_total", "counter", "Shard entries appended (MULTI/EXEC that succeeded).",
                               "\(written.load(ordering: .relaxed))"),
             Prometheus.metric("ticker_redis_batches_dropped_total", "counter", "Batches not written because the link was down or behind.",

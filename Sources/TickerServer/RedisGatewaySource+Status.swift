@@ -14,10 +14,7 @@ extension RedisGatewaySource {
         let nowMs = Clock.wallNanos() / 1_000_000
         let lag = newest == 0 || nowMs < newest ? 0 : Double(nowMs - newest) / 1000
         return [
-            Prometheus.metric("ticker_redis_link_up", "gauge", "1 while the Redis link is ready.",
-                              "\(link.up.load(ordering: .relaxed) ? 1 : 0)"),
-            Prometheus.metric("ticker_redis_connects_total", "counter", "Times the Redis link became ready.",
-                              "\(link.reconnects.load(ordering: .relaxed))"),
+            link.metricsText(),
             Prometheus.metric("ticker_redis_entries_read_total", "counter", "Stream entries read.",
                               "\(entries.load(ordering: .relaxed))"),
             Prometheus.metric("ticker_redis_ticks_total", "counter", "Ticks posted to the loops from Redis.",

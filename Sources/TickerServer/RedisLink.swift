@@ -32,6 +32,14 @@ final class RedisLinkState: Sendable {
         }
     }
 
+    /// The metrics both ends export about their link.
+    func metricsText() -> String {
+        Prometheus.metric("ticker_redis_link_up", "gauge", "1 while the Redis link is ready.",
+                          "\(up.load(ordering: .relaxed) ? 1 : 0)")
+            + Prometheus.metric("ticker_redis_connects_total", "counter", "Times the Redis link became ready.",
+                                "\(reconnects.load(ordering: .relaxed))")
+    }
+
     func reason(_ url: RedisURL) -> String? {
         guard !up.load(ordering: .acquiring) else { return nil }
         let ms = (Clock.monotonicNanos() &- downSince.load(ordering: .relaxed)) / 1_000_000
