@@ -42,6 +42,7 @@ final class Fleet: @unchecked Sendable {
 
     init(symbolCount: Int) {
         self.symbolCount = symbolCount
+        thread.keepAlive(self)
     }
 
     /// Runs `body` on the fleet thread and waits for it.

@@ -10,6 +10,10 @@ import Synchronization
 /// and everything else runs on that thread: hence `@unchecked Sendable`.
 final class LoopThread: @unchecked Sendable {
     private(set) var loop: EventLoop!
+    /// The object whose connections the loop serves, kept alive as long as
+    /// the loop runs (for the process's life): those connections hold it
+    /// `unowned`, and an event after it was freed would be a crash.
+    private var owner: AnyObject?
 
     init(name: String) {
         let started = DispatchSemaphore(value: 0)
@@ -22,6 +26,9 @@ final class LoopThread: @unchecked Sendable {
         thread.start()
         started.wait()
     }
+
+    /// Keeps `owner` alive while the loop runs (see `owner`); call once, from its init.
+    func keepAlive(_ owner: AnyObject) { self.owner = owner }
 
     /// Runs `body` on the loop's thread and waits for it.
     func sync<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {

@@ -91,6 +91,7 @@ final class ProbeFleet: @unchecked Sendable {
         self.checkSequence = checkSequence
         if recordLatency { window.histogram = LatencyHistogram() }
         thread = LoopThread(name: name)
+        thread.keepAlive(self)
     }
 
     func sync<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T { thread.sync(body) }
