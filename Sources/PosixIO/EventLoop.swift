@@ -167,6 +167,15 @@ public final class EventLoop {
     /// Number of registered handlers (connections, listeners).
     public var registrationCount: Int { handlers.count - freeSlots.count }
 
+    /// Reserves room for `count` registrations, so the per-slot tables never
+    /// grow by copying (memory not yet used is not touched, so not resident).
+    public func reserveSlots(_ count: Int) {
+        handlers.reserveCapacity(count)
+        generations.reserveCapacity(count)
+        inPrioritySet.reserveCapacity(count)
+        freeSlots.reserveCapacity(count)
+    }
+
     /// Registers `fd`; with `priority` it goes to the set polled ahead of
     /// everything else in each iteration (see `priorityFD`).
     public func register(

@@ -38,12 +38,18 @@ extension Connection {
         case .response(let response):
             send(response: response, includeBody: !headOnly)
         case .upgrade(let route, let limits) where !headOnly:
-            if worker.shouldParkUpgrade() {
-                parked = ParkedUpgrade(head: head, route: route, limits: limits, leftover: Array(leftover))
+            switch WebSocketHandshake.validate(head, allowedOrigins: worker.config.allowedOrigins) {
+            case .failure(let rejection):
+                send(response: rejection.response)
+            case .success(let accept) where worker.shouldParkUpgrade():
+                guard case .request(let pending) = phase else { return }
+                phase = .parked(ParkedUpgrade(
+                    accept: accept, query: head.query, route: route, limits: limits,
+                    acceptedAt: pending.acceptedAt, leftover: Array(leftover)))
                 try? transport.silence(on: worker.loop)
                 worker.park(self)
-            } else {
-                upgrade(head, to: route, limits: limits)
+            case .success(let accept):
+                upgrade(accept: accept, query: head.query, to: route, limits: limits)
             }
         case .upgrade:
             var asGet = head
@@ -124,30 +130,24 @@ extension Connection {
     /// Performs the parked upgrade (its turn came), then the frames that
     /// arrived behind it.
     func resumeParkedUpgrade() {
-        guard let p = parked else { return }
-        parked = nil
-        guard !isClosed, case .request = phase else { return }
-        upgrade(p.head, to: p.route, limits: p.limits)
+        guard case .parked(let p) = phase else { return }
+        upgrade(accept: p.accept, query: p.query, to: p.route, limits: p.limits)
         if case .webSocket = phase, !p.leftover.isEmpty {
             p.leftover.withUnsafeBytes { receiveFrames($0) }
         }
     }
 
-    private func upgrade(_ head: HTTPRequestHead, to route: Route, limits: WebSocketLimits) {
-        switch WebSocketHandshake.serverResponse(to: head, allowedOrigins: worker.config.allowedOrigins) {
-        case .failure(let rejection):
-            send(response: rejection.response)
-        case .success(let response):
-            worker.metrics.countResponse(status: 101)
-            enqueue(response.serialize())
-            ws = WebSocketConnection(role: .server, limits: limits)
-            phase = .webSocket(route)
-            leavePrioritySet()
-            worker.metrics.webSockets.wrappingAdd(1, ordering: .relaxed)
-            deadlines.upgraded(at: Clock.now(), rules: worker.deadlineRules)
-            if route == .stream { session.openStream(query: head.query, on: self) }
-            flush()
-        }
+    /// Answers a validated upgrade (`accept` from `WebSocketHandshake.validate`).
+    private func upgrade(accept: String, query: String?, to route: Route, limits: WebSocketLimits) {
+        worker.metrics.countResponse(status: 101)
+        enqueue(WebSocketHandshake.switchingProtocols(accept: accept).serialize())
+        ws = WebSocketConnection(role: .server, limits: limits)
+        phase = .webSocket(route)
+        leavePrioritySet()
+        worker.metrics.webSockets.wrappingAdd(1, ordering: .relaxed)
+        deadlines.upgraded(at: Clock.now(), rules: worker.deadlineRules)
+        if route == .stream { session.openStream(query: query, on: self) }
+        flush()
     }
 
     func respond(status: Int, text: String, extraHeaders: [(String, String)] = []) {

@@ -19,6 +19,14 @@ final class Connection: EventHandler {
         /// Reading the HTTP request head. Boxed: its parser is freed with the
         /// phase, so an upgraded connection does not carry it.
         case request(PendingRequest)
+        /// An upgrade read and validated but not yet performed: past the
+        /// loop's upgrade pace (`UpgradePacer`) it waits its turn with its
+        /// socket quiet, so a connect burst's handshakes never delay
+        /// `/healthz` or `/metrics`. The request head and its parser are
+        /// freed by then: a burst of parked upgrades holds ~100 bytes each,
+        /// not the ~1 KiB of a head, whose freed remains used to stay in the
+        /// heap between the connections allocated meanwhile (S3).
+        case parked(ParkedUpgrade)
         /// An HTTP answer is queued; close once it is written.
         case responding
         case webSocket(Route)
@@ -27,9 +35,11 @@ final class Connection: EventHandler {
 
     enum Route { case stream, echo, publish }
 
+    // Stored properties are laid out in declaration order: words first, then
+    // the structs of 4-byte fields, then single bytes, so no padding is
+    // spent between them. An idle connection is this object and its slots
+    // in the loop's tables (S3: `TickerBench s3`, bytes per idle connection).
     unowned let worker: LoopWorker
-    var transport: SocketTransport
-    let index: Int
     /// The connection's hub side and outbound queue, created on first need:
     /// a byte that could not be written at once, or a subscription. An idle
     /// WebSocket (its 101 and welcome written straight to the socket, nothing
@@ -49,32 +59,27 @@ final class Connection: EventHandler {
     /// True when bytes wait in the queue (without creating one).
     var hasQueuedBytes: Bool { !(subscriberStorage?.outbound.isEmpty ?? true) }
     var phase: Phase
-    /// An upgrade read but not yet performed: past the loop's upgrade pace
-    /// (`LoopWorker.UpgradePacer`) it waits its turn with its socket quiet,
-    /// so a connect burst's handshakes never delay `/healthz` or `/metrics`.
-    var parked: ParkedUpgrade?
-    /// A class: a connection that never parks carries one pointer, not the
-    /// ~96 bytes of a request head inline (S3, bytes per idle connection).
+    /// What a parked upgrade needs to be performed later.
     final class ParkedUpgrade {
-        let head: HTTPRequestHead
+        /// `Sec-WebSocket-Accept`, computed when the request was validated.
+        let accept: String
+        let query: String?
         let route: Route
         let limits: WebSocketLimits
+        /// The request head's deadline still applies while it waits.
+        let acceptedAt: Instant
+        /// Frames sent right behind the upgrade wait with it.
         var leftover: [UInt8]
 
-        init(head: HTTPRequestHead, route: Route, limits: WebSocketLimits, leftover: [UInt8]) {
-            self.head = head
+        init(accept: String, query: String?, route: Route, limits: WebSocketLimits, acceptedAt: Instant, leftover: [UInt8]) {
+            self.accept = accept
+            self.query = query
             self.route = route
             self.limits = limits
+            self.acceptedAt = acceptedAt
             self.leftover = leftover
         }
     }
-    var ws = WebSocketConnection(role: .server)
-
-    /// Handshake, heartbeat, close-handshake and shutdown deadlines (pure rules).
-    var deadlines = ConnectionDeadlines()
-    var session: StreamSession
-    var closeWhenFlushed = false
-    var isDirty = false
     /// Peer address, counted against the per-address limit until close.
     /// Kept as two words (8-byte aligned) rather than a `UInt128?`, whose
     /// 16-byte alignment padded every connection by 15 bytes; 0 is none (no
@@ -87,21 +92,58 @@ final class Connection: EventHandler {
             peerWords = (UInt64(truncatingIfNeeded: value >> 64), UInt64(truncatingIfNeeded: value))
         }
     }
+    /// Handshake, heartbeat, close-handshake and shutdown deadlines (pure rules).
+    var deadlines = ConnectionDeadlines()
+    var session: StreamSession
+    /// Slot in the loop's table (`LoopWorker.connections`); 32 bits fill
+    /// the gap `session` leaves before the next 8-byte boundary.
+    private let slot: UInt32
+    var index: Int { Int(slot) }
+    var ws = WebSocketConnection(role: .server)
+    var transport: SocketTransport
     /// Set when the connection was accepted only to be told no (past
     /// max-connections: 503; past the per-address limit: 429), unless it
     /// asks for /healthz or /metrics.
     var refusal: Refusal?
+    private var flags: Flags = []
+
+    private struct Flags: OptionSet {
+        let rawValue: UInt8
+        static let closeWhenFlushed = Flags(rawValue: 1 << 0)
+        static let dirty = Flags(rawValue: 1 << 1)
+        static let overCap = Flags(rawValue: 1 << 2)
+        static let answeringBeforeClose = Flags(rawValue: 1 << 3)
+    }
+
+    private func flag(_ f: Flags) -> Bool { flags.contains(f) }
+    private func set(_ f: Flags, _ on: Bool) { if on { flags.insert(f) } else { flags.remove(f) } }
+
+    var closeWhenFlushed: Bool {
+        get { flag(.closeWhenFlushed) }
+        set { set(.closeWhenFlushed, newValue) }
+    }
+    /// Listed in the loop's dirty list (to be flushed this round).
+    var isDirty: Bool {
+        get { flag(.dirty) }
+        set { set(.dirty, newValue) }
+    }
     /// The queue passed the per-connection cap (see `enforceCap`).
-    var overCap = false
+    var overCap: Bool {
+        get { flag(.overCap) }
+        set { set(.overCap, newValue) }
+    }
     /// Set while a message delivered before a failure in the same read is
     /// answered (see `perform`).
-    var answeringBeforeClose = false
+    var answeringBeforeClose: Bool {
+        get { flag(.answeringBeforeClose) }
+        set { set(.answeringBeforeClose, newValue) }
+    }
 
     enum Refusal { case capacity, perAddress }
 
     init(descriptor: Descriptor, index: Int, worker: LoopWorker) {
         transport = SocketTransport(descriptor: descriptor)
-        self.index = index
+        slot = UInt32(index)
         self.worker = worker
         let config = worker.config
         phase = .request(PendingRequest(
@@ -152,12 +194,10 @@ final class Connection: EventHandler {
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
-        if parked != nil {
-            // Frames sent right behind a parked upgrade wait with it.
-            parked?.leftover.append(contentsOf: bytes)
-            return
-        }
         switch phase {
+        case .parked(let upgrade):
+            // Frames sent right behind a parked upgrade wait with it.
+            upgrade.leftover.append(contentsOf: bytes)
         case .request(let pending):
             let result = pending.parser.append(bytes)
             switch result {
@@ -318,6 +358,8 @@ final class Connection: EventHandler {
         switch phase {
         case .request(let pending):
             timing = .request(acceptedAt: pending.acceptedAt, refused: refusal != nil)
+        case .parked(let upgrade):
+            timing = .request(acceptedAt: upgrade.acceptedAt, refused: false)
         case .webSocket where ws.state == .open:
             // An idle connection keeps no buffer: a busy one refills it within a sweep.
             if let s = subscriberStorage, s.outbound.isEmpty && !isDirty { s.outbound.shrink() }
@@ -352,7 +394,7 @@ final class Connection: EventHandler {
         switch phase {
         case .webSocket:
             if ws.state == .open { closeNext(.goingAway, reason: "server shutting down") }
-        case .request:
+        case .request, .parked:
             close()
         case .responding, .closed:
             return

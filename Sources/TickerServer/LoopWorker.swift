@@ -73,6 +73,15 @@ final class LoopWorker {
         acceptBudget = AcceptBudget(perSecond: shared.config.acceptsPerSecond / max(1, shared.config.loops))
         upgrades = UpgradePacer(perWindow: shared.config.upgradesPerWindow)
         hub = LoopHub(symbolCount: shared.symbols.count, settings: shared.config.hub, framing: .webSocket)
+        // Room for every connection the server may hold, reserved, not
+        // touched: a page becomes resident when a connection first lands on
+        // it. Grown by doubling instead, each table was copied at every
+        // power of two and the old copies stayed in the heap, ~60 bytes per
+        // idle connection at 10,000 (S3).
+        let most = shared.config.maxConnections + shared.config.overCapacityReserve
+        connections.reserveCapacity(most)
+        freeSlots.reserveCapacity(most)
+        loop.reserveSlots(most + 8)
         let listener = Listener(descriptor: Descriptor(listenFD), worker: nil)
         self.listener = listener
         listener.worker = self

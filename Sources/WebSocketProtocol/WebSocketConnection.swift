@@ -11,47 +11,65 @@ public struct WebSocketConnection: Sendable {
         case closed
     }
 
-    private let role: Role
-    private var parser: WebSocketFrameParser
-    private var assembler: WebSocketMessageAssembler
-    public private(set) var state: State = .open
-    /// The violation that failed this connection, if the peer broke the protocol
-    /// (for metrics and logs; the close code is already on its way).
-    public private(set) var failure: WebSocketProtocolError?
+    /// The frame parser and message assembler, created when bytes arrive and
+    /// dropped again whenever a read ends on a frame boundary with no
+    /// fragmented message open: an idle connection (a subscriber that has
+    /// said all it had to say) carries a pointer, not ~130 bytes of parser
+    /// and assembler state. The server holds thousands of those (S3).
+    private var reader: Reader?
+    /// Kept packed here because the reader is created again for later input.
+    private let limits: PackedLimits
     /// Set once the peer's close frame has arrived (our reply is sent too by then); any
     /// later input is ignored, since nothing may follow a close frame.
     private var peerCloseCode: WebSocketCloseCode??
-    /// The current data frame's header has passed `assembler.begin` while its payload was incomplete.
-    private var partialFrameBegun = false
+    /// The violation that failed this connection, if the peer broke the protocol
+    /// (for metrics and logs; the close code is already on its way).
+    public private(set) var failure: WebSocketProtocolError?
+    private let role: Role
+    public private(set) var state: State = .open
 
     public init(role: Role, limits: WebSocketLimits = .init()) {
         self.role = role
-        self.parser = WebSocketFrameParser(role: role == .server ? .server : .client, maxFrameSize: limits.maxFrameSize)
-        self.assembler = WebSocketMessageAssembler(limits: limits)
+        self.limits = PackedLimits(limits)
     }
 
     /// Bytes held by the frame parser: at most one partial frame after `receive` returns.
-    public var bufferedByteCount: Int { parser.bufferedByteCount }
+    public var bufferedByteCount: Int { reader?.parser.bufferedByteCount ?? 0 }
+
+    /// Whether parser and assembler state is allocated (false between frames).
+    public var holdsReaderState: Bool { reader != nil }
 
     public mutating func receive(_ bytes: UnsafeRawBufferPointer, into actions: inout [WebSocketAction]) {
-        guard state != .closed, peerCloseCode == nil else { return }
-        parser.append(bytes)
+        guard state != .closed, peerCloseCode == nil, bytes.count > 0 else { return }
+        let reader = uniqueReader()
+        reader.parser.append(bytes)
         while state != .closed, peerCloseCode == nil {
             let frame: WebSocketFrame?
             do {
-                frame = try parser.next()
+                frame = try reader.parser.next()
             } catch {
                 failFraming(error, into: &actions)
+                self.reader = nil
                 return
             }
             guard let frame else {
-                checkPartialFrame(into: &actions)
+                checkPartialFrame(reader, into: &actions)
+                if reader.isIdle { self.reader = nil }
                 return
             }
-            handle(frame, into: &actions)
+            handle(frame, reader, into: &actions)
         }
         // Nothing more will be read: whatever followed the last frame is dead weight.
-        parser.discardBufferedInput()
+        self.reader = nil
+    }
+
+    /// The reader, created if needed and copied first if another copy of this
+    /// value shares it (copy-on-write: the struct keeps value semantics).
+    private mutating func uniqueReader() -> Reader {
+        if let reader, isKnownUniquelyReferenced(&self.reader) { return reader }
+        let fresh = reader.map { Reader(copying: $0) } ?? Reader(role: role, limits: limits.unpacked)
+        reader = fresh
+        return fresh
     }
 
     public mutating func receive(_ bytes: [UInt8], into actions: inout [WebSocketAction]) {
@@ -103,7 +121,7 @@ public struct WebSocketConnection: Sendable {
         return generator.next()
     }
 
-    private mutating func handle(_ frame: WebSocketFrame, into actions: inout [WebSocketAction]) {
+    private mutating func handle(_ frame: WebSocketFrame, _ reader: Reader, into actions: inout [WebSocketAction]) {
         switch frame.header.opcode {
         case .ping:
             if state == .open {
@@ -114,13 +132,13 @@ public struct WebSocketConnection: Sendable {
         case .close:
             receiveClose(frame.payload, into: &actions)
         case .text, .binary, .continuation:
-            let begun = partialFrameBegun
-            partialFrameBegun = false
+            let begun = reader.partialFrameBegun
+            reader.partialFrameBegun = false
             // After we started closing, data is ignored (§5.5.1), but it was still framed correctly.
             guard state == .open else { return }
             do {
-                if !begun { try assembler.begin(frame.header) }
-                if let message = try assembler.finish(frame) {
+                if !begun { try reader.assembler.begin(frame.header) }
+                if let message = try reader.assembler.finish(frame) {
                     actions.append(.deliver(message))
                 }
             } catch {
@@ -131,19 +149,19 @@ public struct WebSocketConnection: Sendable {
 
     /// Runs the header checks and incremental UTF-8 validation for a data frame whose
     /// payload is still arriving, so limits and invalid text fail before the frame completes.
-    private mutating func checkPartialFrame(into actions: inout [WebSocketAction]) {
-        guard state == .open, let partial = parser.partialFrame, !partial.header.opcode.isControl else { return }
+    private mutating func checkPartialFrame(_ reader: Reader, into actions: inout [WebSocketAction]) {
+        guard state == .open, let partial = reader.parser.partialFrame, !partial.header.opcode.isControl else { return }
         do throws(WebSocketProtocolError) {
-            if !partialFrameBegun {
-                try assembler.begin(partial.header)
-                partialFrameBegun = true
+            if !reader.partialFrameBegun {
+                try reader.assembler.begin(partial.header)
+                reader.partialFrameBegun = true
             }
-            guard assembler.isText(partial.header.opcode) else { return }
-            let from = assembler.partialValidatedCount
+            guard reader.assembler.isText(partial.header.opcode) else { return }
+            let from = reader.assembler.partialValidatedCount
             var failure: WebSocketProtocolError?
-            _ = parser.withPartialPayload(from: from) { bytes in
+            _ = reader.parser.withPartialPayload(from: from) { bytes in
                 do throws(WebSocketProtocolError) {
-                    try assembler.validatePartial(bytes)
+                    try reader.assembler.validatePartial(bytes)
                 } catch {
                     failure = error
                 }
@@ -214,5 +232,48 @@ public struct WebSocketConnection: Sendable {
         }
         state = .closed
         actions.append(.closeTransport(error.closeCode))
+    }
+
+    /// Parser and assembler state between reads. A class so an idle connection
+    /// holds one pointer; only ever mutated through `uniqueReader()`, so no
+    /// two `WebSocketConnection` values share a mutable one (hence the
+    /// unchecked `Sendable`: sending a connection value sends its own copy).
+    private final class Reader: @unchecked Sendable {
+        var parser: WebSocketFrameParser
+        var assembler: WebSocketMessageAssembler
+        /// The current data frame's header has passed `assembler.begin` while its payload was incomplete.
+        var partialFrameBegun = false
+
+        init(role: Role, limits: WebSocketLimits) {
+            parser = WebSocketFrameParser(role: role == .server ? .server : .client, maxFrameSize: limits.maxFrameSize)
+            assembler = WebSocketMessageAssembler(limits: limits)
+        }
+
+        init(copying other: Reader) {
+            parser = other.parser
+            assembler = other.assembler
+            partialFrameBegun = other.partialFrameBegun
+        }
+
+        /// Nothing buffered, no frame begun, no fragmented message open:
+        /// dropping it loses nothing.
+        var isIdle: Bool { parser.isAtFrameBoundary && !partialFrameBegun && assembler.isIdle }
+    }
+
+    /// `WebSocketLimits` in 12 bytes instead of 24: three `UInt32`. A limit
+    /// past 4 GiB - 1 is stored as 4 GiB - 1; the largest anything here sets
+    /// is 16 MiB (`echoConformance`).
+    private struct PackedLimits: Sendable {
+        let frame: UInt32, message: UInt32, fragments: UInt32
+
+        init(_ limits: WebSocketLimits) {
+            frame = UInt32(clamping: limits.maxFrameSize)
+            message = UInt32(clamping: limits.maxMessageSize)
+            fragments = UInt32(clamping: limits.maxFragments)
+        }
+
+        var unpacked: WebSocketLimits {
+            WebSocketLimits(maxFrameSize: Int(frame), maxMessageSize: Int(message), maxFragments: Int(fragments))
+        }
     }
 }

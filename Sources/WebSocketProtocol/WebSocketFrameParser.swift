@@ -41,6 +41,12 @@ public struct WebSocketFrameParser: Sendable {
 
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
+    /// Between frames with nothing buffered: a fresh parser would behave the same.
+    public var isAtFrameBoundary: Bool {
+        if case .header = state { return bufferedByteCount == 0 }
+        return false
+    }
+
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if case .failed = state { return }
         compact()

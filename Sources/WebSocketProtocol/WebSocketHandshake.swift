@@ -16,6 +16,15 @@ public enum WebSocketHandshake {
     public static func serverResponse(
         to request: HTTPRequestHead, allowedOrigins: Set<String>? = nil
     ) -> Result<HTTPResponse, HTTPResponseError> {
+        validate(request, allowedOrigins: allowedOrigins).map(switchingProtocols(accept:))
+    }
+
+    /// The checks of `serverResponse`, returning the `Sec-WebSocket-Accept` value: a
+    /// server that performs the upgrade later (paced) keeps these 28 bytes instead of
+    /// the whole request head.
+    public static func validate(
+        _ request: HTTPRequestHead, allowedOrigins: Set<String>? = nil
+    ) -> Result<String, HTTPResponseError> {
         guard request.method == "GET" else { return refuse(400, "WebSocket upgrade requires GET") }
         guard request.version == "HTTP/1.1" else { return refuse(400, "WebSocket upgrade requires HTTP/1.1") }
         let hosts = request.headers(named: "Host")
@@ -36,14 +45,18 @@ public enum WebSocketHandshake {
         if let allowedOrigins, let origin = request.header("Origin"), !allowedOrigins.contains(origin) {
             return refuse(403, "origin not allowed")
         }
-        return .success(
-            HTTPResponse(
-                status: 101,
-                headers: [
-                    ("Upgrade", "websocket"),
-                    ("Connection", "Upgrade"),
-                    ("Sec-WebSocket-Accept", acceptValue(forKey: keys[0])),
-                ]))
+        return .success(acceptValue(forKey: keys[0]))
+    }
+
+    /// The 101 answer to a validated request (`validate` gave `accept`).
+    public static func switchingProtocols(accept: String) -> HTTPResponse {
+        HTTPResponse(
+            status: 101,
+            headers: [
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Accept", accept),
+            ])
     }
 
     /// Builds the client's upgrade request with a fresh random key (§4.1 requires a new
@@ -77,9 +90,9 @@ public enum WebSocketHandshake {
         guard response.header("Sec-WebSocket-Accept") == acceptValue(forKey: key) else { throw .badAccept }
     }
 
-    private static func refuse(
+    private static func refuse<Success>(
         _ status: Int, _ reason: String, extraHeaders: [(String, String)] = []
-    ) -> Result<HTTPResponse, HTTPResponseError> {
+    ) -> Result<Success, HTTPResponseError> {
         var headers: [(String, String)] = [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")]
         headers.append(contentsOf: extraHeaders)
         return .failure(HTTPResponseError(response: HTTPResponse(status: status, headers: headers, body: Array((reason + "\n").utf8))))

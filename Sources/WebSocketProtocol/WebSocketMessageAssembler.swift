@@ -20,6 +20,9 @@ struct WebSocketMessageAssembler: Sendable {
         self.limits = limits
     }
 
+    /// No message open: a fresh assembler would behave the same.
+    var isIdle: Bool { kind == nil }
+
     /// Whether payload of a data frame with this opcode is text, given the open message.
     func isText(_ opcode: WebSocketOpcode) -> Bool {
         opcode == .text || (opcode == .continuation && kind == .text)

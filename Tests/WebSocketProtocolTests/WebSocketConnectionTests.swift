@@ -280,4 +280,59 @@ private func sentCloseCode(_ action: WebSocketAction?) throws -> WebSocketCloseC
         connection.receive(clientFrame(.text, [0xFF]) + clientFrame(.ping, []) + clientFrame(.close, closeBody(1002)), into: &actions)
         #expect(actions == [.closeTransport(.protocolError)])
     }
+
+    // MARK: reader state (S3: an idle connection keeps none)
+
+    @Test func readerStateExistsOnlyWhileAFrameOrMessageIsOpen() {
+        var connection = WebSocketConnection(role: .server)
+        var actions: [WebSocketAction] = []
+        #expect(!connection.holdsReaderState)
+        let whole = clientFrame(.text, Array("hi".utf8))
+        connection.receive(whole, into: &actions)
+        #expect(actions == [.deliver(.text("hi"))])
+        #expect(!connection.holdsReaderState, "a read ending on a frame boundary keeps nothing")
+
+        // Half a frame: the parser must keep it.
+        connection.receive(Array(whole.prefix(3)), into: &actions)
+        #expect(connection.holdsReaderState)
+        #expect(connection.bufferedByteCount == 3)
+        connection.receive(Array(whole.dropFirst(3)), into: &actions)
+        #expect(actions.count == 2)
+        #expect(!connection.holdsReaderState)
+
+        // A complete first fragment: the assembler must keep the open message.
+        connection.receive(clientFrame(.text, Array("ab".utf8), fin: false), into: &actions)
+        #expect(connection.holdsReaderState)
+        connection.receive(clientFrame(.continuation, Array("cd".utf8)), into: &actions)
+        #expect(actions.last == .deliver(.text("abcd")))
+        #expect(!connection.holdsReaderState)
+    }
+
+    /// The reader is shared storage inside a value type: a copy taken
+    /// mid-frame must not see what the original is fed afterwards.
+    @Test func copiesKeepTheirOwnPartialFrame() {
+        var original = WebSocketConnection(role: .server)
+        var actions: [WebSocketAction] = []
+        let first = clientFrame(.binary, [1, 2, 3, 4])
+        original.receive(Array(first.prefix(4)), into: &actions)
+        var copy = original
+        original.receive(Array(first.dropFirst(4)), into: &actions)
+        #expect(actions == [.deliver(.binary([1, 2, 3, 4]))])
+        var copyActions: [WebSocketAction] = []
+        copy.receive(Array(first.dropFirst(4)), into: &copyActions)
+        #expect(copyActions == [.deliver(.binary([1, 2, 3, 4]))], "the copy kept its own four header bytes")
+        #expect(!original.holdsReaderState && !copy.holdsReaderState)
+    }
+
+    /// Limits survive the reader being dropped and created again.
+    @Test func limitsApplyToReadersCreatedLater() {
+        var connection = WebSocketConnection(role: .server, limits: WebSocketLimits(maxFrameSize: 8))
+        var actions: [WebSocketAction] = []
+        connection.receive(clientFrame(.binary, [1]), into: &actions)
+        #expect(!connection.holdsReaderState)
+        connection.receive(clientFrame(.binary, Array(repeating: 0, count: 9)), into: &actions)
+        #expect(actions.contains(.closeTransport(.messageTooBig)))
+        #expect(connection.state == .closed)
+    }
 }
+

@@ -31,6 +31,21 @@ private func refusal(_ result: Result<HTTPResponse, HTTPResponseError>) -> HTTPR
         #expect(response.headers.contains { $0.0 == "Sec-WebSocket-Accept" && $0.1 == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" })
     }
 
+    /// A paced server validates at once and answers later from the accept
+    /// value alone: the two steps give exactly what `serverResponse` gives.
+    @Test func validateThenAnswerIsServerResponse() throws {
+        let accept = try WebSocketHandshake.validate(request()).get()
+        #expect(accept == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        let later = WebSocketHandshake.switchingProtocols(accept: accept)
+        let atOnce = try WebSocketHandshake.serverResponse(to: request()).get()
+        #expect(later.serialize() == atOnce.serialize())
+        guard case .failure(let error) = WebSocketHandshake.validate(request(removing: "Sec-WebSocket-Key")) else {
+            Issue.record("a request without a key validated")
+            return
+        }
+        #expect(error.response.status == 400)
+    }
+
     @Test func parsedRequestUpgrades() throws {
         var parser = HTTPRequestParser()
         guard case .complete(let head, _) = parser.append(Array(upgradeRequest.utf8)) else {
