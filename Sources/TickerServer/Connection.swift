@@ -39,7 +39,12 @@ final class Connection: EventHandler {
     // the structs of 4-byte fields, then single bytes, so no padding is
     // spent between them. An idle connection is this object and its slots
     // in the loop's tables (S3: `TickerBench s3`, bytes per idle connection).
-    unowned let worker: LoopWorker
+    /// The worker owns its connections (its table, dirty lists and pacer
+    /// hold them; nothing else does), so it outlives each of them:
+    /// `unowned(unsafe)` reads the pointer without the runtime's unowned
+    /// retain and release per use, which the fan-out's flush pass does for
+    /// every connection of every round.
+    unowned(unsafe) let worker: LoopWorker
     /// The connection's hub side and outbound queue, created on first need:
     /// a byte that could not be written at once, or a subscription. An idle
     /// WebSocket (its 101 and welcome written straight to the socket, nothing
