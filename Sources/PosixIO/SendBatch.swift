@@ -72,10 +72,18 @@ public final class SendBatch {
         completions.deallocate()
     }
 
-    /// Whether this process may use io_uring (a throwaway one-entry ring).
-    public static var isAvailable: Bool {
-        (try? SendBatch(capacity: 1)) != nil
+    /// Why this process may not use io_uring (a throwaway one-entry ring
+    /// says), or nil when it may.
+    public static func probe() -> SystemError? {
+        do {
+            _ = try SendBatch(capacity: 1)
+            return nil
+        } catch {
+            return error
+        }
     }
+
+    public static var isAvailable: Bool { probe() == nil }
 
     public func reset() { count = 0 }
 

@@ -14,7 +14,8 @@ extension LoopWorker {
             batchMembers.reserveCapacity(batch.capacity)
             metrics.ioUringLoops.store(1, ordering: .relaxed)
         } catch {
-            Log.warning("io_uring unavailable (\(error)): this loop flushes with sendmsg")
+            // `ticker serve` says it once for all loops, with the reason.
+            Log.debug("io_uring unavailable (\(error)): this loop flushes with sendmsg")
         }
     }
 
@@ -39,14 +40,14 @@ extension LoopWorker {
                     connection.flush()
                     continue
                 }
-                batchMembers.append(connection)
+                batchMembers.append(next - 1)
             }
             if !batchMembers.isEmpty {
                 batch.submit()
                 metrics.add(metrics.ioUringSubmits)
                 metrics.add(metrics.ioUringSends, UInt64(batchMembers.count))
-                for (slot, connection) in batchMembers.enumerated() {
-                    connection.finishBatchedFlush(batch.outcome(slot), submitted: batch.submittedBytes(slot))
+                for (slot, index) in batchMembers.enumerated() {
+                    list[index].finishBatchedFlush(batch.outcome(slot), submitted: batch.submittedBytes(slot))
                 }
                 batchMembers.removeAll(keepingCapacity: true)
                 if batch.isBroken {

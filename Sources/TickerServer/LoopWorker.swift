@@ -61,8 +61,9 @@ final class LoopWorker {
     /// The loop's io_uring for flushing many connections with one syscall
     /// (`--io-uring on`); nil: one `sendmsg` per connection.
     var sendBatch: SendBatch?
-    /// The connections of the batch in flight, by slot (kept for its capacity).
-    var batchMembers: [Connection] = []
+    /// Where the batch in flight's connections are in the list being flushed,
+    /// by slot (indices: no reference counting per connection per batch).
+    var batchMembers: [Int] = []
     var actions: [WebSocketAction] = []
 
     /// Timeouts are found by one sweep over the loop's connections, not a timer each.

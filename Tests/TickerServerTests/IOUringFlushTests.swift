@@ -179,7 +179,7 @@ import WebSocketProtocol
 
     @Test func serveSaysWhichFlushPathIsInUse() async throws {
         try await gated(.exclusive) {
-            for (mode, line) in [("on", "batched through io_uring on"), ("off", "one sendmsg per connection")] {
+            for (mode, line) in [("on", "batched through io_uring"), ("off", "one sendmsg per connection")] {
                 let server = try ServerProcess(["--loops", "1", "--io-uring", mode])
                 defer { server.stop() }
                 if mode == "on" && !SendBatch.isAvailable { continue }
