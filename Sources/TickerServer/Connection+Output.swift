@@ -95,16 +95,16 @@ extension Connection {
     }
 
     /// Applies what the batch's send did as `flush()` applies one pass: a
-    /// whole write goes on with `flush()` (the socket may take more, and a
-    /// conflating queue refills), a short one or EAGAIN waits for EPOLLOUT,
-    /// a failure closes.
+    /// whole write goes on with `flush()` while there is more to write (the
+    /// socket may take it; a conflating queue refills), a short one or EAGAIN
+    /// waits for EPOLLOUT, a failure closes. The caller counts the bytes
+    /// written, once per batch.
     func finishBatchedFlush(_ outcome: SendBatch.Outcome, submitted: Int) {
         guard !isClosed, let subscriber = existingSubscriber else { return }
         switch outcome {
         case .sent(let n):
             subscriber.didWrite(n)
-            worker.metrics.add(worker.metrics.bytesWritten, UInt64(n))
-            if n == submitted {
+            if n == submitted && (subscriber.queuedByteCount > 0 || subscriber.isConflating) {
                 flush()
                 return
             }

@@ -46,9 +46,13 @@ extension LoopWorker {
                 batch.submit()
                 metrics.add(metrics.ioUringSubmits)
                 metrics.add(metrics.ioUringSends, UInt64(batchMembers.count))
+                var written = 0
                 for (slot, index) in batchMembers.enumerated() {
-                    list[index].finishBatchedFlush(batch.outcome(slot), submitted: batch.submittedBytes(slot))
+                    let outcome = batch.outcome(slot)
+                    if case .sent(let n) = outcome { written += n }
+                    list[index].finishBatchedFlush(outcome, submitted: batch.submittedBytes(slot))
                 }
+                metrics.add(metrics.bytesWritten, UInt64(written))
                 batchMembers.removeAll(keepingCapacity: true)
                 if batch.isBroken {
                     abandonSendBatch()
