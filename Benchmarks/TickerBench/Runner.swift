@@ -14,9 +14,12 @@ struct ServerSetup: Sendable {
     /// Another `ticker` binary (before/after comparisons in one run).
     var binary: URL?
     var binaryLabel: String?
+    /// More `ticker serve` options ("+--io-uring=on" in `--configs`); not
+    /// given to a `--baseline` binary, which may not know them.
+    var extra: [String] = []
 
     var arguments: [String] {
-        (loops.map { ["--loops", "\($0)"] } ?? []) + (delivery.map { ["--delivery", $0] } ?? [])
+        (loops.map { ["--loops", "\($0)"] } ?? []) + (delivery.map { ["--delivery", $0] } ?? []) + extra
     }
 
     /// The table's "mode" column: "defaults", "1L message", ... plus the binary's label.
@@ -25,12 +28,21 @@ struct ServerSetup: Sendable {
         if let loops { parts.append("\(loops)L") }
         if let delivery { parts.append(delivery) }
         var text = parts.isEmpty ? "defaults" : parts.joined(separator: " ")
+        if !extra.isEmpty { text += " " + extra.joined(separator: " ") }
         if let binaryLabel { text += " [\(binaryLabel)]" }
         return text
     }
 
-    /// "defaults", or "LOOPS/DELIVERY" with either side optional ("1/message", "2/", "/batch").
-    static func parse(_ text: String) -> ServerSetup? {
+    /// "defaults", or "LOOPS/DELIVERY" with either side optional ("1/message", "2/", "/batch"),
+    /// then any server options, each after a "+" ("defaults+--io-uring=on").
+    static func parse(_ item: String) -> ServerSetup? {
+        let words = item.split(separator: "+").map(String.init)
+        guard let text = words.first, var setup = parse(setup: text) else { return nil }
+        setup.extra = Array(words.dropFirst())
+        return setup
+    }
+
+    private static func parse(setup text: String) -> ServerSetup? {
         if text == "defaults" || text == "default" { return ServerSetup() }
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2 else { return nil }

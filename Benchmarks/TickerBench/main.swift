@@ -51,7 +51,8 @@ SCENARIO OPTIONS:
   --delivery M      message | batch (default: the server's, batch)
   --configs LIST    server setups run alternately, comma-separated:
                     "defaults" or LOOPS/DELIVERY ("1/message", "1/batch");
-                    "all" = defaults,1/message,1/batch
+                    "all" = defaults,1/message,1/batch; "+OPTION" adds a
+                    server option ("defaults+--io-uring=on")
   --repeat N        N repetitions (setups alternate within each); the table
                     shows the median run (default 1)
   --baseline PATH   also run every setup against another ticker binary (e.g.
@@ -143,11 +144,14 @@ guard args.isEmpty else {
         setups = [ServerSetup(loops: loopsOverride, delivery: deliveryOverride)]
     }
     if let baseline {
+        var seen = Set<String>()
         setups = setups.flatMap { setup in
             var old = setup
             old.binary = baseline
             old.binaryLabel = "baseline"
-            return [old, setup]
+            old.extra = []
+            // Setups that differ only in their extra options share one baseline.
+            return seen.insert(old.label).inserted ? [old, setup] : [setup]
         }
     }
     return setups

@@ -67,6 +67,12 @@ extension Connection {
             close()
             return
         }
+        finishFlush(subscriber)
+    }
+
+    /// After the writes of a flush: close if that was the last of it, date
+    /// the backlog, and ask for EPOLLOUT only while bytes remain.
+    private func finishFlush(_ subscriber: Subscriber) {
         let outbound = subscriber.outbound
         if outbound.isEmpty && closeWhenFlushed {
             close()
@@ -74,6 +80,41 @@ extension Connection {
         }
         subscriber.noteFlush(now: outbound.isEmpty ? 0 : Clock.monotonicNanos())
         setWritableInterest(!outbound.isEmpty)
+    }
+
+    // MARK: batched flush (io_uring)
+
+    /// The queue this connection offers to the loop's `SendBatch`, after
+    /// what `flush()` does ahead of its first pass (a conflating connection
+    /// takes its slots now); nil when `flush()` should handle it instead:
+    /// closed, over its cap, no queue, or nothing to write.
+    func queueForBatch() -> Subscriber? {
+        guard !isClosed, !overCap, let subscriber = existingSubscriber else { return nil }
+        if subscriber.isConflating { worker.hub.drain(subscriber, sendTimeNs: Clock.wallNanos()) }
+        return subscriber.queuedByteCount > 0 ? subscriber : nil
+    }
+
+    /// Applies what the batch's send did as `flush()` applies one pass: a
+    /// whole write goes on with `flush()` while there is more to write (the
+    /// socket may take it; a conflating queue refills), a short one or EAGAIN
+    /// waits for EPOLLOUT, a failure closes. The caller counts the bytes
+    /// written, once per batch.
+    func finishBatchedFlush(_ outcome: SendBatch.Outcome, submitted: Int) {
+        guard !isClosed, let subscriber = existingSubscriber else { return }
+        switch outcome {
+        case .sent(let n):
+            subscriber.didWrite(n)
+            if n == submitted && (subscriber.queuedByteCount > 0 || subscriber.isConflating) {
+                flush()
+                return
+            }
+        case .wouldBlock:
+            break
+        case .failed, .lost:
+            close()
+            return
+        }
+        finishFlush(subscriber)
     }
 
     /// Once upgraded, the connection streams and waits its turn like the others.

@@ -58,6 +58,12 @@ final class LoopWorker {
     /// before the next one starts, so nothing outlives a callback.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     let writer = VectoredWriter()
+    /// The loop's io_uring for flushing many connections with one syscall
+    /// (`--io-uring on`); nil: one `sendmsg` per connection.
+    var sendBatch: SendBatch?
+    /// Where the batch in flight's connections are in the list being flushed,
+    /// by slot (indices: no reference counting per connection per batch).
+    var batchMembers: [Int] = []
     var actions: [WebSocketAction] = []
 
     /// Timeouts are found by one sweep over the loop's connections, not a timer each.
@@ -102,6 +108,7 @@ final class LoopWorker {
             self.serve()
         }
         try loop.addRepeatingTimer(every: Self.sweepInterval) { [unowned self] in self.sweep() }
+        if shared.config.ioUring { startSendBatch() }
     }
 
     deinit { readBuffer.deallocate() }
@@ -218,7 +225,12 @@ final class LoopWorker {
         guard flushedLight < dirtyLight.count || flushed < dirty.count else { return true }
         let deadline = Clock.now() + Self.flushSlice
         // Light first; heavy only once every light one is written.
-        if Self.flush(&dirtyLight, from: &flushedLight, until: deadline, checkEvery: 32) {
+        if let batch = sendBatch {
+            // Heavy writes are long (a big backlog each): smaller batches keep the slice.
+            if flushBatched(&dirtyLight, from: &flushedLight, until: deadline, batch: batch, size: batch.capacity) {
+                _ = flushBatched(&dirty, from: &flushed, until: deadline, batch: batch, size: 8)
+            }
+        } else if Self.flush(&dirtyLight, from: &flushedLight, until: deadline, checkEvery: 32) {
             _ = Self.flush(&dirty, from: &flushed, until: deadline, checkEvery: 8)
         }
         if flushedLight < dirtyLight.count || flushed < dirty.count {
@@ -230,7 +242,7 @@ final class LoopWorker {
 
     /// Flushes `list` from `next` until the deadline (read every `checkEvery`
     /// writes); true, with the list emptied, when all of it was written.
-    private static func flush(
+    static func flush(
         _ list: inout [Connection], from next: inout Int, until deadline: Instant, checkEvery: Int
     ) -> Bool {
         var n = 0

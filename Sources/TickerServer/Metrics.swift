@@ -24,6 +24,10 @@ final class LoopMetrics: Sendable {
     let rejectedOverCapacity = Atomic<UInt64>(0)
     let httpResponses = Mutex<[Int: UInt64]>([:])
     let batchesPublished = Atomic<UInt64>(0)
+    /// 1 while this loop flushes through io_uring (`--io-uring on` and the kernel allows it).
+    let ioUringLoops = Atomic<Int>(0)
+    let ioUringSubmits = Atomic<UInt64>(0)
+    let ioUringSends = Atomic<UInt64>(0)
     let overload = OverloadMetrics()
 
     // Ingest (/v1/publish) refusals by reason. Refusals are rare, so one lock
@@ -95,6 +99,12 @@ enum MetricsRenderer {
              sum { $0.upgradesParked.load(ordering: .relaxed) })
         line("ticker_rejected_over_capacity_total", "counter", "Connections refused because max-connections was reached.",
              sum { $0.rejectedOverCapacity.load(ordering: .relaxed) })
+        line("ticker_io_uring_loops", "gauge", "Event loops flushing through io_uring (0: one sendmsg per connection).",
+             sumInt { $0.ioUringLoops.load(ordering: .relaxed) })
+        line("ticker_io_uring_submits_total", "counter", "io_uring_enter calls that sent a batch of flushes.",
+             sum { $0.ioUringSubmits.load(ordering: .relaxed) })
+        line("ticker_io_uring_sends_total", "counter", "Connection flushes sent through io_uring.",
+             sum { $0.ioUringSends.load(ordering: .relaxed) })
         var statuses: [Int: UInt64] = [:]
         for loop in loops {
             for (status, n) in loop.httpResponses.withLock({ $0 }) { statuses[status, default: 0] += n }

@@ -190,6 +190,9 @@ public final class TickerServer: Sendable {
 
     public var openConnections: Int { shared.openConnections.load(ordering: .relaxed) }
 
+    /// Loops whose flushes go through io_uring (`ServerConfig.ioUring`, where the kernel allows it).
+    public var ioUringLoops: Int { shared.loopMetrics.reduce(0) { $0 + $1.ioUringLoops.load(ordering: .relaxed) } }
+
     /// The epoch a feed node has written to Redis, for a gateway's `ServerConfig.epoch`
     /// (so clients resume across gateways). Blocks the calling thread up to `timeoutMs`.
     public static func feedEpoch(url: RedisURL, layout: TickStreamLayout, timeoutMs: Int) throws -> UInt64 {

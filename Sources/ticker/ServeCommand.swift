@@ -35,6 +35,10 @@ enum ServeCommand {
       --handshake-timeout-ms N Absolute deadline for the HTTP request head (default 10000)
       --close-timeout-ms N     Time a peer has to finish the close handshake (default 2000)
       --sndbuf BYTES           SO_SNDBUF of accepted sockets (default: kernel autotuning)
+      --io-uring on|off        Flush each loop's connections in batches through io_uring (one
+                               io_uring_enter per batch) instead of one sendmsg each; falls
+                               back to sendmsg where the kernel refuses io_uring (default on)
+      --io-uring-batch N       Connections flushed per io_uring_enter (default 64)
       --notsent-lowat BYTES    Bytes the kernel may hold unsent per connection, so slow
                                readers are seen and conflated (default 4096; 0 = kernel's)
       --max-pending-ticks N    Ticks a loop's inbox holds before folding the oldest into
@@ -119,6 +123,13 @@ enum ServeCommand {
         if let n: Int = try args.int("--drain-ms", in: 0...600_000) { config.drainTimeoutMs = n }
         if let n: Int = try args.int("--close-timeout-ms", in: 100...600_000) { config.closeTimeoutMs = n }
         if let n: Int = try args.int("--sndbuf", in: 4096...(64 << 20)) { config.socketSendBufferBytes = n }
+        if let mode = try args.value("--io-uring") {
+            guard mode == "on" || mode == "off" else {
+                throw ArgumentError(message: "--io-uring takes 'on' or 'off', not '\(mode)'")
+            }
+            config.ioUring = mode == "on"
+        }
+        if let n: Int = try args.int("--io-uring-batch", in: 1...4096) { config.ioUringBatch = n }
         if let n: Int = try args.int("--notsent-lowat", in: 0...(64 << 20)) { config.notSentLowWaterBytes = n }
         if let n: Int = try args.int("--max-pending-ticks", in: 64...(1 << 24)) { config.maxPendingTicksPerLoop = n }
         if let n: Int = try args.int("--retention-ms", in: 0...3_600_000) { config.hub.retentionNanos = UInt64(n) * 1_000_000 }
@@ -180,6 +191,16 @@ enum ServeCommand {
         }
         try server.start()
         Log.info("ticker listening on http://\(config.host):\(server.port)/ (stream: ws://\(config.host):\(server.port)/v1/stream) with \(server.symbols.count) symbols, \(config.loops) loop(s), seed \(config.seed)")
+        let uringLoops = server.ioUringLoops
+        if !config.ioUring {
+            Log.info("flushes: one sendmsg per connection (--io-uring off)")
+        } else if uringLoops == config.loops {
+            Log.info("flushes: batched through io_uring, up to \(config.ioUringBatch) connections per io_uring_enter")
+        } else {
+            // ENOSYS (old kernel), EPERM (kernel.io_uring_disabled, a container's seccomp profile).
+            let why = SendBatch.probe().map { "\($0)" } ?? "ring setup failed on some loops"
+            Log.warning("flushes: io_uring on \(uringLoops) of \(config.loops) loop(s), one sendmsg per connection on the rest (\(why))")
+        }
         if let adminPort = server.adminPort {
             Log.info("admin (/healthz, /metrics) on http://\(config.host):\(adminPort)/")
         }

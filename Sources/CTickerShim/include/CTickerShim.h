@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 typedef struct {
@@ -39,6 +40,30 @@ int64_t ticker_timerfd_drain(int fd);
 
 /// sendmsg with MSG_NOSIGNAL: a peer reset gives EPIPE, never SIGPIPE.
 ssize_t ticker_sendv(int fd, const struct iovec *iov, int iovcnt);
+
+/// A minimal io_uring that submits a batch of socket sends at once
+/// (uring.c). Confined to the thread that created it.
+typedef struct ticker_uring ticker_uring;
+typedef struct {
+    uint64_t user_data;
+    int32_t res;
+} ticker_uring_cqe;
+
+/// A ring of at least `entries` SQEs, or NULL with `*error` = -errno
+/// (ENOSYS: no io_uring; EPERM: disabled by sysctl or seccomp).
+/// `*setup_flags` gets the IORING_SETUP_* flags the kernel accepted.
+ticker_uring *ticker_uring_create(unsigned entries, unsigned *setup_flags, int *error);
+void ticker_uring_destroy(ticker_uring *ring);
+/// SQEs the ring holds: at most this many sends per batch.
+unsigned ticker_uring_capacity(const ticker_uring *ring);
+/// Queues one send of `msg`'s iovecs on `fd` (MSG_NOSIGNAL | MSG_DONTWAIT:
+/// a full socket completes with -EAGAIN). `msg` and its iovecs must stay
+/// valid until the batch is reaped. -1 when the ring is full.
+int ticker_uring_queue_send(ticker_uring *ring, int fd, const struct msghdr *msg, uint64_t user_data);
+/// Submits every queued send, waits until all have completed and copies up
+/// to `max` completions to `out`; returns how many. `*error` is -errno if
+/// io_uring_enter failed (the rest of the batch is then unaccounted for).
+int ticker_uring_submit_and_reap(ticker_uring *ring, ticker_uring_cqe *out, unsigned max, int *error);
 
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
 int ticker_accept(int listen_fd);
