@@ -94,16 +94,7 @@ public final class SendBatch {
         guard count < capacity else { return nil }
         let slot = count
         let base = vecs + slot * Self.maxSegments
-        var segments = 0
-        var bytes = 0
-        queue.forEachQueuedSegment { segment in
-            guard segments < Self.maxSegments else { return false }
-            guard segment.count > 0 else { return true }
-            base[segments] = iovec(iov_base: UnsafeMutableRawPointer(mutating: segment.baseAddress), iov_len: segment.count)
-            segments += 1
-            bytes += segment.count
-            return true
-        }
+        let (segments, bytes) = VectoredWriter.gather(queue, into: base)
         guard bytes > 0 else { return nil }
         headers[slot].msg_iov = base
         headers[slot].msg_iovlen = segments

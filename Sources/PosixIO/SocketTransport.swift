@@ -63,8 +63,7 @@ public struct SocketTransport {
         while true {
             beforeEachPass()
             if queue.queuedByteCount == 0 { break }
-            writer.reset()
-            queue.forEachQueuedSegment { writer.append($0) }
+            writer.fill(from: queue)
             let result: IOResult
             do {
                 result = try writer.send(to: descriptor.rawValue)

@@ -29,12 +29,34 @@ public final class VectoredWriter {
     /// Adds a segment; false when the array is full (the caller stops filling).
     @discardableResult
     public func append(_ segment: UnsafeRawBufferPointer) -> Bool {
-        guard count < Self.maxSegments else { return false }
+        Self.append(segment, to: vecs, count: &count, bytes: &byteCount)
+    }
+
+    /// Fills `vecs` (room for `maxSegments`) with `queue`'s segments, oldest
+    /// first: what one pass of a flush offers the kernel. This writer's own
+    /// array and each slot of a `SendBatch` are filled the same way.
+    static func gather(
+        _ queue: some WriteQueue, into vecs: UnsafeMutablePointer<iovec>
+    ) -> (segments: Int, bytes: Int) {
+        var segments = 0, bytes = 0
+        queue.forEachQueuedSegment { append($0, to: vecs, count: &segments, bytes: &bytes) }
+        return (segments, bytes)
+    }
+
+    private static func append(
+        _ segment: UnsafeRawBufferPointer, to vecs: UnsafeMutablePointer<iovec>, count: inout Int, bytes: inout Int
+    ) -> Bool {
+        guard count < maxSegments else { return false }
         guard segment.count > 0 else { return true }
         vecs[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: segment.baseAddress), iov_len: segment.count)
         count += 1
-        byteCount += segment.count
+        bytes += segment.count
         return true
+    }
+
+    /// Resets, then gathers `queue` (see `gather(_:into:)`).
+    public func fill(from queue: some WriteQueue) {
+        (count, byteCount) = Self.gather(queue, into: vecs)
     }
 
     /// One sendmsg(MSG_NOSIGNAL) of every segment appended since `reset()`.

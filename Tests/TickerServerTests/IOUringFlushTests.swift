@@ -13,21 +13,13 @@ import WebSocketProtocol
 @Suite(.serialized) struct IOUringFlushTests {
     static let token = "uring-test-token"
 
-    static func tick(_ table: SymbolTable, _ symbol: String, _ sequence: UInt64) -> Tick {
-        let info = table[table.id(of: symbol)!]
-        let bid = info.mantissa(of: info.price) + Int64(sequence % 50) * info.tickMantissa
-        return Tick(symbolId: info.id, priceExponent: info.priceExponent, sequence: sequence,
-                    eventTimeNs: Clock.wallNanos(), bid: bid, ask: bid + info.tickMantissa, last: bid,
-                    bidSize: 100, askSize: 200, lastSize: 10)
-    }
-
     /// One round: one `/v1/publish` message per symbol, all in one write.
     static func round(_ table: SymbolTable, _ names: [String], sequence: UInt64) -> [UInt8] {
         var write: [UInt8] = []
         for name in names {
             var message: [UInt8] = []
             TickWire.appendHeader(recordCount: 1, sendTimeNs: Clock.wallNanos(), to: &message)
-            TickWire.appendRecord(tick(table, name, sequence), to: &message)
+            TickWire.appendRecord(IngestIntegrityTests.tick(table, name, sequence), to: &message)
             write += WebSocketFrameEncoder.encode(opcode: .binary, payload: message, maskKey: UInt32.random(in: 1...UInt32.max))
         }
         return write
