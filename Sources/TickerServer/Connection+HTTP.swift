@@ -37,19 +37,19 @@ extension Connection {
         switch answer(head) {
         case .response(let response):
             send(response: response, includeBody: !headOnly)
-        case .upgrade(let route, let limits) where !headOnly:
+        case .upgrade(let route) where !headOnly:
             switch WebSocketHandshake.validate(head, allowedOrigins: worker.config.allowedOrigins) {
             case .failure(let rejection):
                 send(response: rejection.response)
             case .success(let accept) where worker.shouldParkUpgrade():
                 guard case .request(let pending) = phase else { return }
                 phase = .parked(ParkedUpgrade(
-                    accept: accept, query: head.query, route: route, limits: limits,
+                    accept: accept, query: head.query, route: route,
                     acceptedAt: pending.acceptedAt, leftover: Array(leftover)))
                 try? transport.silence(on: worker.loop)
                 worker.park(self)
             case .success(let accept):
-                upgrade(accept: accept, query: head.query, to: route, limits: limits)
+                upgrade(accept: accept, query: head.query, to: route)
             }
         case .upgrade:
             var asGet = head
@@ -65,7 +65,7 @@ extension Connection {
 
     private enum Answer {
         case response(HTTPResponse)
-        case upgrade(Route, WebSocketLimits)
+        case upgrade(Route)
     }
 
     /// What a GET of this path gets, before any body or upgrade is written.
@@ -73,13 +73,9 @@ extension Connection {
         let config = worker.config
         switch head.path {
         case "/v1/stream":
-            // 64 fragments: a control message is one small JSON text, so a client
-            // that needs more is flooding (close 1008); 64 KiB bounds the message.
-            return .upgrade(.stream, WebSocketLimits(
-                maxFrameSize: config.maxInboundMessageBytes, maxMessageSize: config.maxInboundMessageBytes,
-                maxFragments: 64))
+            return .upgrade(.stream)
         case "/echo" where config.enableEcho:
-            return .upgrade(.echo, .echoConformance)
+            return .upgrade(.echo)
         case "/v1/publish":
             guard let expected = config.publishToken else {
                 return .response(Self.textResponse(
@@ -89,8 +85,7 @@ extension Connection {
                 return .response(Self.textResponse(
                     status: 401, text: "missing or wrong publish token", extraHeaders: [("WWW-Authenticate", "Bearer")]))
             }
-            return .upgrade(.publish, WebSocketLimits(
-                maxFrameSize: 16 << 20, maxMessageSize: 16 << 20, maxFragments: 1024))
+            return .upgrade(.publish)
         case "/healthz":
             return .response(Self.healthResponse(worker.shared))
         case "/v1/symbols":
@@ -131,17 +126,17 @@ extension Connection {
     /// arrived behind it.
     func resumeParkedUpgrade() {
         guard case .parked(let p) = phase else { return }
-        upgrade(accept: p.accept, query: p.query, to: p.route, limits: p.limits)
+        upgrade(accept: p.accept, query: p.query, to: p.route)
         if case .webSocket = phase, !p.leftover.isEmpty {
             p.leftover.withUnsafeBytes { receiveFrames($0) }
         }
     }
 
     /// Answers a validated upgrade (`accept` from `WebSocketHandshake.validate`).
-    private func upgrade(accept: String, query: String?, to route: Route, limits: WebSocketLimits) {
+    private func upgrade(accept: String, query: String?, to route: Route) {
         worker.metrics.countResponse(status: 101)
         enqueue(WebSocketHandshake.switchingProtocols(accept: accept).serialize())
-        ws = WebSocketConnection(role: .server, limits: limits)
+        ws = WebSocketConnection(role: .server, limits: route.limits(worker.config))
         phase = .webSocket(route)
         leavePrioritySet()
         worker.metrics.webSockets.wrappingAdd(1, ordering: .relaxed)

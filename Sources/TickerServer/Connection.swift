@@ -33,7 +33,25 @@ final class Connection: EventHandler {
         case closed
     }
 
-    enum Route { case stream, echo, publish }
+    enum Route {
+        case stream, echo, publish
+
+        /// What a peer on this route may send in one frame and one message.
+        func limits(_ config: ServerConfig) -> WebSocketLimits {
+            switch self {
+            case .stream:
+                // 64 fragments: a control message is one small JSON text, so a client
+                // that needs more is flooding (close 1008); the size bounds the message.
+                WebSocketLimits(
+                    maxFrameSize: config.maxInboundMessageBytes, maxMessageSize: config.maxInboundMessageBytes,
+                    maxFragments: 64)
+            case .echo:
+                .echoConformance
+            case .publish:
+                WebSocketLimits(maxFrameSize: 16 << 20, maxMessageSize: 16 << 20, maxFragments: 1024)
+            }
+        }
+    }
 
     // Stored properties are laid out in declaration order: words first, then
     // the structs of 4-byte fields, then single bytes, so no padding is
@@ -70,17 +88,15 @@ final class Connection: EventHandler {
         let accept: String
         let query: String?
         let route: Route
-        let limits: WebSocketLimits
         /// The request head's deadline still applies while it waits.
         let acceptedAt: Instant
         /// Frames sent right behind the upgrade wait with it.
         var leftover: [UInt8]
 
-        init(accept: String, query: String?, route: Route, limits: WebSocketLimits, acceptedAt: Instant, leftover: [UInt8]) {
+        init(accept: String, query: String?, route: Route, acceptedAt: Instant, leftover: [UInt8]) {
             self.accept = accept
             self.query = query
             self.route = route
-            self.limits = limits
             self.acceptedAt = acceptedAt
             self.leftover = leftover
         }

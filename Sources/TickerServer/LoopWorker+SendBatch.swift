@@ -19,56 +19,38 @@ extension LoopWorker {
         }
     }
 
-    /// `flush(_:from:until:checkEvery:)` through the ring: takes the next
-    /// `size` connections, sends every queue at once, then applies each
-    /// outcome; the clock is read once per batch.
-    func flushBatched(
-        _ list: inout [Connection], from next: inout Int, until deadline: Instant, batch: SendBatch, size: Int
-    ) -> Bool {
-        while next < list.count {
-            let end = min(list.count, next + min(size, batch.capacity))
-            batch.reset()
-            batchMembers.removeAll(keepingCapacity: true)
-            while next < end {
-                let connection = list[next]
-                next += 1
-                connection.isDirty = false
-                // Unusual states (closing, over its cap, nothing queued) take the usual path.
-                guard let queue = connection.queueForBatch(),
-                      batch.add(queue, fd: connection.descriptor.rawValue) != nil
-                else {
-                    connection.flush()
-                    continue
-                }
-                batchMembers.append(next - 1)
+    /// Flushes `list[next..<end]` (at most the batch's capacity) through the
+    /// ring: every queue sent at once, then each outcome applied. Connections
+    /// in unusual states take `Connection.flush()` instead.
+    func sendBatched(_ list: inout [Connection], from next: inout Int, to end: Int, batch: SendBatch) {
+        batch.reset()
+        batchMembers.removeAll(keepingCapacity: true)
+        while next < end {
+            let connection = list[next]
+            next += 1
+            connection.isDirty = false
+            // Unusual states (closing, over its cap, nothing queued) take the usual path.
+            guard let queue = connection.queueForBatch(),
+                  batch.add(queue, fd: connection.descriptor.rawValue) != nil
+            else {
+                connection.flush()
+                continue
             }
-            if !batchMembers.isEmpty {
-                batch.submit()
-                metrics.add(metrics.ioUringSubmits)
-                metrics.add(metrics.ioUringSends, UInt64(batchMembers.count))
-                var written = 0
-                for (slot, index) in batchMembers.enumerated() {
-                    let outcome = batch.outcome(slot)
-                    if case .sent(let n) = outcome { written += n }
-                    list[index].finishBatchedFlush(outcome, submitted: batch.submittedBytes(slot))
-                }
-                metrics.add(metrics.bytesWritten, UInt64(written))
-                batchMembers.removeAll(keepingCapacity: true)
-                if batch.isBroken {
-                    abandonSendBatch()
-                    // The rest goes out with sendmsg from the next slice on.
-                    return next >= list.count ? Self.finished(&list, &next) : false
-                }
-            }
-            if next < list.count && Clock.now() >= deadline { return false }
+            batchMembers.append(next - 1)
         }
-        return Self.finished(&list, &next)
-    }
-
-    private static func finished(_ list: inout [Connection], _ next: inout Int) -> Bool {
-        list.removeAll(keepingCapacity: true)
-        next = 0
-        return true
+        guard !batchMembers.isEmpty else { return }
+        batch.submit()
+        metrics.add(metrics.ioUringSubmits)
+        metrics.add(metrics.ioUringSends, UInt64(batchMembers.count))
+        var written = 0
+        for (slot, index) in batchMembers.enumerated() {
+            let outcome = batch.outcome(slot)
+            if case .sent(let n) = outcome { written += n }
+            list[index].finishBatchedFlush(outcome, submitted: batch.submittedBytes(slot))
+        }
+        metrics.add(metrics.bytesWritten, UInt64(written))
+        // The rest goes out with sendmsg from the next chunk on.
+        if batch.isBroken { abandonSendBatch() }
     }
 
     /// `io_uring_enter` failed: the connections of that batch were closed

@@ -224,14 +224,10 @@ final class LoopWorker {
     private func flushSome() -> Bool {
         guard flushedLight < dirtyLight.count || flushed < dirty.count else { return true }
         let deadline = Clock.now() + Self.flushSlice
-        // Light first; heavy only once every light one is written.
-        if let batch = sendBatch {
-            // Heavy writes are long (a big backlog each): smaller batches keep the slice.
-            if flushBatched(&dirtyLight, from: &flushedLight, until: deadline, batch: batch, size: batch.capacity) {
-                _ = flushBatched(&dirty, from: &flushed, until: deadline, batch: batch, size: 8)
-            }
-        } else if Self.flush(&dirtyLight, from: &flushedLight, until: deadline, checkEvery: 32) {
-            _ = Self.flush(&dirty, from: &flushed, until: deadline, checkEvery: 8)
+        // Light first; heavy only once every light one is written. Heavy
+        // writes are long (a big backlog each): smaller chunks keep the slice.
+        if flush(&dirtyLight, from: &flushedLight, until: deadline, chunk: sendBatch?.capacity ?? 32) {
+            _ = flush(&dirty, from: &flushed, until: deadline, chunk: min(8, sendBatch?.capacity ?? 8))
         }
         if flushedLight < dirtyLight.count || flushed < dirty.count {
             loop.waker.wake()
@@ -240,19 +236,24 @@ final class LoopWorker {
         return true
     }
 
-    /// Flushes `list` from `next` until the deadline (read every `checkEvery`
-    /// writes); true, with the list emptied, when all of it was written.
-    static func flush(
-        _ list: inout [Connection], from next: inout Int, until deadline: Instant, checkEvery: Int
-    ) -> Bool {
-        var n = 0
+    /// Flushes `list` from `next` until the deadline, `chunk` connections
+    /// at a time: one `io_uring_enter` per chunk when the loop has a ring
+    /// (`sendBatched`), else one `sendmsg` each; the clock is read after each
+    /// chunk. True, with the list emptied, when all of it was written.
+    private func flush(_ list: inout [Connection], from next: inout Int, until deadline: Instant, chunk: Int) -> Bool {
         while next < list.count {
-            let connection = list[next]
-            next += 1
-            connection.isDirty = false
-            connection.flush()
-            n += 1
-            if n % checkEvery == 0 && next < list.count && Clock.now() >= deadline { return false }
+            let end = min(list.count, next + chunk)
+            if let batch = sendBatch {
+                sendBatched(&list, from: &next, to: end, batch: batch)
+            } else {
+                while next < end {
+                    let connection = list[next]
+                    next += 1
+                    connection.isDirty = false
+                    connection.flush()
+                }
+            }
+            if next < list.count && Clock.now() >= deadline { return false }
         }
         list.removeAll(keepingCapacity: true)
         next = 0

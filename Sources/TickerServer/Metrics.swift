@@ -49,6 +49,14 @@ enum Prometheus {
     static func metric(_ name: String, _ type: String, _ help: String, _ value: String) -> String {
         "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
     }
+
+    static func counter(_ name: String, _ help: String, _ value: UInt64) -> String {
+        metric(name, "counter", help, String(value))
+    }
+
+    static func gauge(_ name: String, _ help: String, _ value: some CustomStringConvertible) -> String {
+        metric(name, "gauge", help, value.description)
+    }
 }
 
 /// Renders every loop's counters (summed) plus the feed's in Prometheus'

@@ -189,12 +189,12 @@ final class RedisFeedSink: RedisLinkStatus {
     func metricsText() -> String {
         [
             link.metricsText(),
-            Prometheus.metric("ticker_redis_entries_written_total", "counter", "Shard entries appended (MULTI/EXEC that succeeded).",
-                              "\(written.load(ordering: .relaxed))"),
-            Prometheus.metric("ticker_redis_batches_dropped_total", "counter", "Batches not written because the link was down or behind.",
-                              "\(dropped.load(ordering: .relaxed) + failed.load(ordering: .relaxed))"),
-            Prometheus.metric("ticker_redis_batches_rewritten_total", "counter", "Batches written again because the link dropped before Redis acknowledged them.",
-                              "\(rewritten.load(ordering: .relaxed))"),
+            Prometheus.counter("ticker_redis_entries_written_total", "Shard entries appended (MULTI/EXEC that succeeded).",
+                               written.load(ordering: .relaxed)),
+            Prometheus.counter("ticker_redis_batches_dropped_total", "Batches not written because the link was down or behind.",
+                               dropped.load(ordering: .relaxed) + failed.load(ordering: .relaxed)),
+            Prometheus.counter("ticker_redis_batches_rewritten_total", "Batches written again because the link dropped before Redis acknowledged them.",
+                               rewritten.load(ordering: .relaxed)),
         ].joined()
     }
 }

@@ -34,10 +34,8 @@ final class RedisLinkState: Sendable {
 
     /// The metrics both ends export about their link.
     func metricsText() -> String {
-        Prometheus.metric("ticker_redis_link_up", "gauge", "1 while the Redis link is ready.",
-                          "\(up.load(ordering: .relaxed) ? 1 : 0)")
-            + Prometheus.metric("ticker_redis_connects_total", "counter", "Times the Redis link became ready.",
-                                "\(reconnects.load(ordering: .relaxed))")
+        Prometheus.gauge("ticker_redis_link_up", "1 while the Redis link is ready.", up.load(ordering: .relaxed) ? 1 : 0)
+            + Prometheus.counter("ticker_redis_connects_total", "Times the Redis link became ready.", reconnects.load(ordering: .relaxed))
     }
 
     func reason(_ url: RedisURL) -> String? {
