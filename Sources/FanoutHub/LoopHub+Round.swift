@@ -11,9 +11,15 @@ extension LoopHub {
     /// not once per tick — the tick-by-tick walk was memory-bound, one
     /// cache miss per pair (perf, 15,000-client storm). Either way each
     /// subscriber gets its symbols' records in their sequence order.
+    /// One-tick-per-message rounds go the same way: they used to be written
+    /// tick by tick as each batch arrived, which at 15,000 clients (`sweep`,
+    /// 1,000 ticks a round) spent half the server's time on those misses.
     func fanOutRound() {
-        round.records.withUnsafeBytes { raw in
-            let records = raw.baseAddress!
+        let perTick = settings.delivery == .perTick
+        // What `deliver` copies: the tick's record into an open message, or
+        // its whole pre-framed message.
+        (perTick ? round.frames : round.records).withUnsafeBytes { raw in
+            let payloads = raw.baseAddress!
             if round.pairs > 2 * subscriberCount {
                 for slot in subscribers.indices {
                     guard let s = subscribers[slot] else { continue }
@@ -21,7 +27,7 @@ extension LoopHub {
                         for symbol in symbols {
                             var k = round.head[Int(symbol)]
                             while k >= 0 {
-                                deliver(s, k: Int(k), records: records)
+                                deliver(s, k: Int(k), payloads: payloads, perTick: perTick)
                                 k = round.next[Int(k)]
                             }
                         }
@@ -30,23 +36,33 @@ extension LoopHub {
             } else {
                 for k in 0..<round.ticks.count {
                     index[Int(round.ticks[k].symbolId)].withUnsafeBufferPointer { list in
-                        for ref in list { ref._withUnsafeGuaranteedRef { deliver($0, k: k, records: records) } }
+                        for ref in list { ref._withUnsafeGuaranteedRef { deliver($0, k: k, payloads: payloads, perTick: perTick) } }
                     }
                 }
             }
         }
         counters.ticksQueued &+= roundQueued
+        if perTick {
+            counters.messagesQueued &+= roundQueued
+            counters.bytesQueued &+= roundQueued &* UInt64(round.frameSize)
+        }
         roundQueued = 0
         round.reset()
     }
 
-    /// Round tick `k` to one subscriber: into its open message, or into its
-    /// conflation slots once it is behind.
+    /// Round tick `k` to one subscriber: into its open message (or, one tick
+    /// per message, as its own message), or into its conflation slots once
+    /// it is behind.
     @inline(__always)
-    private func deliver(_ s: Subscriber, k: Int, records: UnsafeRawPointer) {
+    private func deliver(_ s: Subscriber, k: Int, payloads: UnsafeRawPointer, perTick: Bool) {
         if tookIntoSlot(s, round.ticks[k]) { return }
         roundQueued &+= 1
-        let closed = writer.appendLive(records + k * TickWire.recordSize, to: s, sendTimeNs: roundSendTime)
+        if perTick {
+            let size = round.frameSize
+            writer.appendFramed(payloads + k * size, size: size, to: s.outbound, sendTimeNs: roundSendTime)
+            return
+        }
+        let closed = writer.appendLive(payloads + k * TickWire.recordSize, to: s, sendTimeNs: roundSendTime)
         if closed > 0 {
             counters.messagesQueued &+= 1
             counters.bytesQueued &+= UInt64(closed)
@@ -82,33 +98,5 @@ extension LoopHub {
            nowNanos &- max(s.backlogSinceNanos, s.conflatingSinceNanos) >= settings.maxBacklogAgeNanos {
             startConflating(s, nowNanos: nowNanos)
         }
-    }
-
-    /// One-tick-per-message delivery: each tick's pre-framed message, tick by tick.
-    func addPerTick(_ batch: TickBatch) {
-        precondition(batch.frameSize > 0 && batch.frames.count == batch.count * batch.frameSize,
-                     "per-tick delivery needs a batch built with perTickFraming")
-        let frameSize = batch.frameSize
-        var queued: UInt64 = 0
-        batch.frames.withUnsafeBytes { frames in
-            for i in 0..<batch.ticks.count {
-                let symbol = Int(batch.ticks[i].symbolId)
-                guard symbol < index.count else { continue }
-                lastTicks[symbol] = batch.ticks[i]
-                index[symbol].withUnsafeBufferPointer { list in
-                    for ref in list {
-                        ref._withUnsafeGuaranteedRef { s in
-                            if tookIntoSlot(s, batch.ticks[i]) { return }
-                            queued &+= 1
-                            writer.appendFramed(frames.baseAddress! + i * frameSize, size: frameSize,
-                                                to: s.outbound, sendTimeNs: roundSendTime)
-                        }
-                    }
-                }
-            }
-        }
-        counters.ticksQueued &+= queued
-        counters.messagesQueued &+= queued
-        counters.bytesQueued &+= queued &* UInt64(frameSize)
     }
 }

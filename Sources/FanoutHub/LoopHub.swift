@@ -214,23 +214,29 @@ public final class LoopHub {
     }
 
     /// Adds one batch to the current round: the history and the snapshots
-    /// take it at once; batched delivery fans it out at `endRound`, with
-    /// every other batch of the round (one-tick-per-message delivery writes
-    /// each tick's pre-framed message now).
+    /// take it at once; the round's subscribers get it at `endRound`, with
+    /// every other batch of the round, in one open message each (batched
+    /// delivery) or as each tick's pre-framed message (one tick per message).
     public func add(_ batch: TickBatch) {
         history?.append(batch, nowNanos: roundNow)
-        if settings.delivery == .perTick {
-            addPerTick(batch)
-            return
-        }
+        let perTick = settings.delivery == .perTick
+        precondition(!perTick || (batch.frameSize > 0 && batch.frames.count == batch.count * batch.frameSize),
+                     "per-tick delivery needs a batch built with perTickFraming")
         batch.records.withUnsafeBytes { records in
-            for i in 0..<batch.ticks.count {
-                let symbol = Int(batch.ticks[i].symbolId)
-                guard symbol < index.count else { continue }
-                lastTicks[symbol] = batch.ticks[i]
-                let fanout = index[symbol].count
-                guard fanout > 0 else { continue }
-                round.append(batch.ticks[i], record: records.baseAddress! + i * TickWire.recordSize, fanout: fanout)
+            batch.frames.withUnsafeBytes { frames in
+                for i in 0..<batch.ticks.count {
+                    let symbol = Int(batch.ticks[i].symbolId)
+                    guard symbol < index.count else { continue }
+                    lastTicks[symbol] = batch.ticks[i]
+                    let fanout = index[symbol].count
+                    guard fanout > 0 else { continue }
+                    if perTick {
+                        round.append(batch.ticks[i], frame: frames.baseAddress! + i * batch.frameSize,
+                                     size: batch.frameSize, fanout: fanout)
+                    } else {
+                        round.append(batch.ticks[i], record: records.baseAddress! + i * TickWire.recordSize, fanout: fanout)
+                    }
+                }
             }
         }
     }

@@ -1,12 +1,17 @@
 import MarketData
 
 /// The ticks of one fan-out round, in arrival order, with their wire
-/// records and, per symbol, a chain through them (`head[symbol]`, then
+/// records (or, for one-tick-per-message delivery, their pre-framed
+/// messages) and, per symbol, a chain through them (`head[symbol]`, then
 /// `next[k]`), so a round can be walked tick by tick or subscriber by
 /// subscriber with each symbol's records in sequence order.
 struct RoundTable {
     private(set) var ticks: [Tick] = []
     private(set) var records: [UInt8] = []
+    /// One-tick-per-message delivery: tick k's whole message at
+    /// `k * frameSize` (empty for batched delivery).
+    private(set) var frames: [UInt8] = []
+    private(set) var frameSize = 0
     /// Per round tick: the next tick of the same symbol in the round, or -1.
     private(set) var next: [Int32] = []
     /// Per symbol: its first / last tick in the round, or -1.
@@ -24,10 +29,23 @@ struct RoundTable {
     /// `record`: the tick's `TickWire.recordSize` wire bytes; `fanout`: its
     /// symbol's subscribers on this loop.
     mutating func append(_ tick: Tick, record: UnsafeRawPointer, fanout: Int) {
+        records.append(contentsOf: UnsafeRawBufferPointer(start: record, count: TickWire.recordSize))
+        chain(tick, fanout: fanout)
+    }
+
+    /// One-tick-per-message delivery: `frame` is the tick's whole message
+    /// (`size` bytes, the same for every tick of a round).
+    mutating func append(_ tick: Tick, frame: UnsafeRawPointer, size: Int, fanout: Int) {
+        precondition(frames.isEmpty || size == frameSize, "one frame size per round")
+        frameSize = size
+        frames.append(contentsOf: UnsafeRawBufferPointer(start: frame, count: size))
+        chain(tick, fanout: fanout)
+    }
+
+    private mutating func chain(_ tick: Tick, fanout: Int) {
         let symbol = Int(tick.symbolId)
         let k = Int32(ticks.count)
         ticks.append(tick)
-        records.append(contentsOf: UnsafeRawBufferPointer(start: record, count: TickWire.recordSize))
         next.append(-1)
         if tail[symbol] >= 0 {
             next[Int(tail[symbol])] = k
@@ -47,6 +65,7 @@ struct RoundTable {
         symbols.removeAll(keepingCapacity: true)
         ticks.removeAll(keepingCapacity: true)
         records.removeAll(keepingCapacity: true)
+        frames.removeAll(keepingCapacity: true)
         next.removeAll(keepingCapacity: true)
         pairs = 0
     }

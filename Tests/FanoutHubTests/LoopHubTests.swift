@@ -86,7 +86,37 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         _ = hub.publish(batch([tick(0, 1), tick(1, 1), tick(0, 2)]), sendTimeNs: 5, nowNanos: 0)
         let bytes = drainAll(s)
         #expect(bytes.count == 3 * TickMessageWriter(framing: .webSocket).framedRecordSize())
-        #expect(try decodeStream(bytes) == [[tick(0, 1)], [tick(1, 1)], [tick(0, 2)]])
+        let messages = try decodeStream(bytes)
+        #expect(messages.allSatisfy { $0.count == 1 }, "one record per message")
+        // Each symbol in sequence order; a round may group them by symbol.
+        #expect(messages.joined().filter { $0.symbolId == 0 } == [tick(0, 1), tick(0, 2)])
+        #expect(messages.joined().filter { $0.symbolId == 1 } == [tick(1, 1)])
+    }
+
+    @Test func perTickRoundWalksEachSubscriberOnce() throws {
+        // Big rounds (more pairs than twice the subscribers) go subscriber
+        // by subscriber in per-tick mode too: every tick still reaches each
+        // of its subscribers as its own message, in sequence order.
+        var settings = HubSettings()
+        settings.delivery = .perTick
+        let hub = LoopHub(symbolCount: 4, settings: settings, framing: .webSocket)
+        let subscribers = (0..<3).map { _ in Subscriber() }
+        for (i, s) in subscribers.enumerated() {
+            hub.attach(s)
+            _ = hub.subscribe(s, to: [UInt32(i), 3], sendTimeNs: 1)
+        }
+        let ticks = (1...20).flatMap { seq in (0..<4).map { tick(UInt32($0), UInt64(seq)) } }
+        hub.beginRound(sendTimeNs: 5, nowNanos: 0)
+        hub.add(batch(Array(ticks[..<40])))
+        hub.add(batch(Array(ticks[40...])))
+        #expect(hub.endRound().count == 3)
+        for (i, s) in subscribers.enumerated() {
+            let messages = try decodeStream(drainAll(s))
+            #expect(messages.count == 40 && messages.allSatisfy { $0.count == 1 })
+            for symbol in [UInt32(i), 3] {
+                #expect(messages.joined().filter { $0.symbolId == symbol }.map(\.sequence) == Array(1...20))
+            }
+        }
     }
 
     @Test func snapshotFirstThenNextSequence() throws {
