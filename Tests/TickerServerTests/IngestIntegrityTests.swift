@@ -141,6 +141,66 @@ import WebSocketProtocol
         }
     }
 
+    /// `--delivery message`: every tick is its own one-record message, each
+    /// subscriber gets exactly its symbols' ticks, and each symbol's come in
+    /// sequence order, also when a round holds several ticks of a symbol and
+    /// goes out subscriber by subscriber (grouped by symbol).
+    @Test func messageDeliverySendsEveryTickAsItsOwnMessageInOrder() async throws {
+        try await withServer(gate: .exclusive, {
+            $0.simulatedFeed = false
+            $0.publishToken = Self.token
+            $0.hub.delivery = .perTick
+        }) { server throws in
+            let table = server.symbols
+            let names = table.all.prefix(20).map(\.symbol)
+            // Overlapping subsets on both loops (SO_REUSEPORT spreads them).
+            let wanted = (0..<8).map { i in Array(names[(i * 2)...].prefix(10)) + (i % 2 == 0 ? [names[0]] : []) }
+            let subscribers = try wanted.map { _ in try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port)) }
+            for (s, symbols) in zip(subscribers, wanted) { try s.subscribe(Array(Set(symbols)), id: 1) }
+            var messages = Array(repeating: [[Tick]](), count: subscribers.count)
+            func pump() throws {
+                for (i, s) in subscribers.enumerated() {
+                    while let event = try s.next(timeoutMs: 0) {
+                        if case .ticks(_, let ticks) = event { messages[i].append(ticks) }
+                    }
+                }
+            }
+            _ = try eventually(timeoutMs: 500) { try pump(); return false }   // acks settle
+            messages = messages.map { _ in [] }
+            let publisher = try Self.publisher(port: server.port)
+            let rounds = 10, perRound = 3
+            for round in 0..<rounds {
+                // One write: `perRound` ticks of every symbol, each its own message.
+                var write: [UInt8] = []
+                for step in 1...perRound {
+                    for name in names {
+                        let sequence = UInt64(round * perRound + step)
+                        write += WebSocketFrameEncoder.encode(
+                            opcode: .binary, payload: Self.message([Self.tick(table, name, sequence)]),
+                            maskKey: UInt32.random(in: 1...UInt32.max))
+                    }
+                }
+                try publisher.sendRaw(write)
+            }
+            let total = rounds * perRound
+            let landed = try eventually(timeoutMs: 10_000) {
+                try pump()
+                return zip(messages, wanted).allSatisfy { $0.0.count >= total * Set($0.1).count }
+            }
+            #expect(landed, "every tick reached every subscriber")
+            for (i, symbols) in wanted.enumerated() {
+                #expect(messages[i].allSatisfy { $0.count == 1 }, "subscriber \(i): one record per message")
+                let got = messages[i].joined()
+                #expect(Set(got.map(\.symbolId)) == Set(symbols.map { table.id(of: $0)! }), "subscriber \(i): its symbols only")
+                for name in Set(symbols) {
+                    let id = table.id(of: name)!
+                    #expect(got.filter { $0.symbolId == id }.map(\.sequence) == (1...UInt64(total)).map { $0 },
+                            "subscriber \(i), \(name): every tick, in order")
+                }
+            }
+        }
+    }
+
     @Test func everyBadPublishIsRefusedAndNoSubscriberSeesAGap() async throws {
         try await withServer(gate: .exclusive, {
             $0.simulatedFeed = false
