@@ -16,7 +16,6 @@
 
 struct ticker_uring {
     int fd;
-    unsigned flags;
     // Submission queue: the kernel reads `tail`, writes `head`.
     _Atomic uint32_t *sq_head;
     _Atomic uint32_t *sq_tail;
@@ -67,7 +66,7 @@ static void uring_unmap(ticker_uring *r) {
     if (r->sq_ring) munmap(r->sq_ring, r->sq_ring_size);
 }
 
-ticker_uring *ticker_uring_create(unsigned entries, unsigned *setup_flags, int *error) {
+ticker_uring *ticker_uring_create(unsigned entries, int *error) {
     // Most useful first. The ring is only ever entered by the loop thread
     // that created it, synchronously: SINGLE_ISSUER lets the kernel skip
     // locking, DEFER_TASKRUN runs completion work only when we ask for
@@ -103,7 +102,6 @@ ticker_uring *ticker_uring_create(unsigned entries, unsigned *setup_flags, int *
         return NULL;
     }
     r->fd = fd;
-    r->flags = p.flags;
     r->sq_ring_size = p.sq_off.array + p.sq_entries * sizeof(uint32_t);
     r->cq_ring_size = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
     if (p.features & IORING_FEAT_SINGLE_MMAP) {
@@ -143,7 +141,6 @@ ticker_uring *ticker_uring_create(unsigned entries, unsigned *setup_flags, int *
     r->cq_mask = *(uint32_t *)(cq + p.cq_off.ring_mask);
     r->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
     r->local_tail = atomic_load_explicit(r->sq_tail, memory_order_relaxed);
-    if (setup_flags) *setup_flags = p.flags;
     return r;
 fail:
     *error = -errno;

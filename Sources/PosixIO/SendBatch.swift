@@ -28,8 +28,6 @@ public final class SendBatch {
     private let ring: OpaquePointer
     /// Sends per batch.
     public let capacity: Int
-    /// The IORING_SETUP_* flags the kernel accepted (logged; see uring.c).
-    public let setupFlags: UInt32
     private static let maxSegments = VectoredWriter.maxSegments
     private let vecs: UnsafeMutablePointer<iovec>
     private let headers: UnsafeMutablePointer<msghdr>
@@ -46,15 +44,13 @@ public final class SendBatch {
     /// A ring of `capacity` sends; throws when io_uring is unavailable
     /// (ENOSYS: an old kernel; EPERM: `kernel.io_uring_disabled` or seccomp).
     public init(capacity: Int) throws(SystemError) {
-        var flags: UInt32 = 0
         var error: Int32 = 0
-        guard let ring = ticker_uring_create(UInt32(capacity), &flags, &error) else {
+        guard let ring = ticker_uring_create(UInt32(capacity), &error) else {
             throw SystemError("io_uring_setup", errno: -error)
         }
         self.ring = ring
         // The kernel rounds up to a power of two; more slots than asked are not used.
         self.capacity = min(capacity, Int(ticker_uring_capacity(ring)))
-        setupFlags = flags
         vecs = .allocate(capacity: self.capacity * Self.maxSegments)
         headers = .allocate(capacity: self.capacity)
         headers.initialize(repeating: msghdr(), count: self.capacity)

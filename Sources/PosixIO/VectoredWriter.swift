@@ -21,17 +21,6 @@ public final class VectoredWriter {
 
     deinit { vecs.deallocate() }
 
-    public func reset() {
-        count = 0
-        byteCount = 0
-    }
-
-    /// Adds a segment; false when the array is full (the caller stops filling).
-    @discardableResult
-    public func append(_ segment: UnsafeRawBufferPointer) -> Bool {
-        Self.append(segment, to: vecs, count: &count, bytes: &byteCount)
-    }
-
     /// Fills `vecs` (room for `maxSegments`) with `queue`'s segments, oldest
     /// first: what one pass of a flush offers the kernel. This writer's own
     /// array and each slot of a `SendBatch` are filled the same way.
@@ -59,7 +48,7 @@ public final class VectoredWriter {
         (count, byteCount) = Self.gather(queue, into: vecs)
     }
 
-    /// One sendmsg(MSG_NOSIGNAL) of every segment appended since `reset()`.
+    /// One sendmsg(MSG_NOSIGNAL) of every segment the last `fill(from:)` gathered.
     public func send(to fd: Int32) throws(SystemError) -> IOResult {
         guard count > 0 else { return .processed(0) }
         let n = ticker_sendv(fd, vecs, Int32(count))

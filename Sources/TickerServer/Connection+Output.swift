@@ -56,18 +56,20 @@ extension Connection {
             setWritableInterest(false)
             return
         }
-        let hub = worker.hub
-        let outcome = transport.flush(subscriber, with: worker.writer) {
-            // A conflating connection whose queue has drained gets its slots
-            // (newest tick per symbol) now, even if folding left nothing else.
-            if subscriber.isConflating { hub.drain(subscriber, sendTimeNs: Clock.wallNanos()) }
-        }
+        let outcome = transport.flush(subscriber, with: worker.writer) { takeSlotsIfDrained(subscriber) }
         worker.metrics.add(worker.metrics.bytesWritten, UInt64(outcome.written))
         if outcome.failed {
             close()
             return
         }
         finishFlush(subscriber)
+    }
+
+    /// What each write pass starts with: a conflating connection whose queue
+    /// has drained gets its slots (newest tick per symbol) now, even if
+    /// folding left nothing else.
+    private func takeSlotsIfDrained(_ subscriber: Subscriber) {
+        if subscriber.isConflating { worker.hub.drain(subscriber, sendTimeNs: Clock.wallNanos()) }
     }
 
     /// After the writes of a flush: close if that was the last of it, date
@@ -85,12 +87,12 @@ extension Connection {
     // MARK: batched flush (io_uring)
 
     /// The queue this connection offers to the loop's `SendBatch`, after
-    /// what `flush()` does ahead of its first pass (a conflating connection
-    /// takes its slots now); nil when `flush()` should handle it instead:
-    /// closed, over its cap, no queue, or nothing to write.
+    /// what `flush()` does ahead of its first pass (`takeSlotsIfDrained`);
+    /// nil when `flush()` should handle it instead: closed, over its cap,
+    /// no queue, or nothing to write.
     func queueForBatch() -> Subscriber? {
         guard !isClosed, !overCap, let subscriber = existingSubscriber else { return nil }
-        if subscriber.isConflating { worker.hub.drain(subscriber, sendTimeNs: Clock.wallNanos()) }
+        takeSlotsIfDrained(subscriber)
         return subscriber.queuedByteCount > 0 ? subscriber : nil
     }
 

@@ -52,6 +52,18 @@ struct Arguments {
         return all.first
     }
 
+    /// One of `T`'s cases by name ("--delivery batch"); an unknown name is
+    /// an error that lists them.
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ name: String) throws(ArgumentError) -> T?
+    where T.RawValue == String {
+        guard let text = try value(name) else { return nil }
+        guard let picked = T(rawValue: text) else {
+            let names = T.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
+            throw ArgumentError(message: "\(name) takes \(names), not '\(text)'")
+        }
+        return picked
+    }
+
     mutating func int<T: FixedWidthInteger>(_ name: String, in range: ClosedRange<T>) throws(ArgumentError) -> T? {
         guard let text = try value(name) else { return nil }
         guard let n = T(text), range.contains(n) else {

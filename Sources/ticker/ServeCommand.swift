@@ -103,12 +103,7 @@ enum ServeCommand {
         if let x = try args.double("--interval-ms", in: 0.1...60_000) { config.meanIntervalMs = x }
         if let x = try args.double("--feed-period-ms", in: 0.05...1_000) { config.feedPeriodMs = x }
         if args.flag("--no-feed") { config.simulatedFeed = false }
-        if let mode = try args.value("--delivery") {
-            guard let parsed = DeliveryModeName(rawValue: mode) else {
-                throw ArgumentError(message: "--delivery takes 'batch' or 'message', not '\(mode)'")
-            }
-            config.hub.delivery = parsed.mode
-        }
+        if let mode: DeliveryModeName = try args.choice("--delivery") { config.hub.delivery = mode.mode }
         if let n: Int = try args.int("--high-water", in: 4096...(1 << 30)) {
             config.hub.highWaterMark = n
             config.hub.lowWaterMark = n / 4
@@ -123,12 +118,7 @@ enum ServeCommand {
         if let n: Int = try args.int("--drain-ms", in: 0...600_000) { config.drainTimeoutMs = n }
         if let n: Int = try args.int("--close-timeout-ms", in: 100...600_000) { config.closeTimeoutMs = n }
         if let n: Int = try args.int("--sndbuf", in: 4096...(64 << 20)) { config.socketSendBufferBytes = n }
-        if let mode = try args.value("--io-uring") {
-            guard mode == "on" || mode == "off" else {
-                throw ArgumentError(message: "--io-uring takes 'on' or 'off', not '\(mode)'")
-            }
-            config.ioUring = mode == "on"
-        }
+        if let mode: Switch = try args.choice("--io-uring") { config.ioUring = mode == .on }
         if let n: Int = try args.int("--io-uring-batch", in: 1...4096) { config.ioUringBatch = n }
         if let n: Int = try args.int("--notsent-lowat", in: 0...(64 << 20)) { config.notSentLowWaterBytes = n }
         if let n: Int = try args.int("--max-pending-ticks", in: 64...(1 << 24)) { config.maxPendingTicksPerLoop = n }
@@ -210,7 +200,12 @@ enum ServeCommand {
 }
 
 /// Command-line names of the delivery modes.
-enum DeliveryModeName: String {
+/// An option that is either on or off ("--io-uring off").
+enum Switch: String, CaseIterable {
+    case on, off
+}
+
+enum DeliveryModeName: String, CaseIterable {
     case batch, message
     var mode: DeliveryMode { self == .batch ? .batched : .perTick }
 }

@@ -51,8 +51,7 @@ typedef struct {
 
 /// A ring of at least `entries` SQEs, or NULL with `*error` = -errno
 /// (ENOSYS: no io_uring; EPERM: disabled by sysctl or seccomp).
-/// `*setup_flags` gets the IORING_SETUP_* flags the kernel accepted.
-ticker_uring *ticker_uring_create(unsigned entries, unsigned *setup_flags, int *error);
+ticker_uring *ticker_uring_create(unsigned entries, int *error);
 void ticker_uring_destroy(ticker_uring *ring);
 /// SQEs the ring holds: at most this many sends per batch.
 unsigned ticker_uring_capacity(const ticker_uring *ring);
