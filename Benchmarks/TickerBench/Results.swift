@@ -33,16 +33,29 @@ struct RunResult: Codable {
     /// shared machine this moves far less than throughput does: a server
     /// that gets half a core delivers half as much, at the same cost each.
     var serverCPUNanosPerTick: Double?
+    /// Open loop: the server's socket sends (sendmsg or io_uring) per second.
+    var sendsPerSecond: Double?
+    /// Whether the server ran on CPU 0 and the generator on CPU 1.
+    var pinned: Bool?
+    /// Open loop, after the drain: copies the published ticks owed (one per
+    /// subscriber of the symbol), and those accounted for (records received
+    /// plus the conflated counts they declare), of which conflated.
+    var copiesOwed: Int?
+    var copiesAccounted: Int?
+    var conflatedCopies: Int?
+    /// Batches the open-loop publisher skipped because it ran late (its core was taken).
+    var publisherSkippedBatches: Int?
 }
 
 enum Report {
     static func printTable(_ results: [RunResult]) {
         func ms(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }
-        let header = ["preset", "mode", "clients", "frames/s", "ticks/s", "MB/s", "p50 ms", "p99 ms", "p999 ms", "max ms",
+        let header = ["preset", "mode", "clients", "frames/s", "sends/s", "ticks/s", "MB/s", "p50 ms", "p99 ms", "p999 ms", "max ms",
                       "srv CPU%", "srv ns/tick", "gen CPU%", "srv RSS MB", "B/idle conn", "loss check"]
         var rows = [header]
         for r in results {
-            rows.append([r.preset, r.mode, "\(r.clients)", SVGChart.short(r.framesPerSecond), SVGChart.short(r.ticksPerSecond),
+            rows.append([r.preset, r.mode, "\(r.clients)", SVGChart.short(r.framesPerSecond),
+                         r.sendsPerSecond.map(SVGChart.short) ?? "-", SVGChart.short(r.ticksPerSecond),
                          String(format: "%.1f", r.megabytesPerSecond), ms(r.latencyP50Ms), ms(r.latencyP99Ms), ms(r.latencyP999Ms),
                          ms(r.latencyMaxMs), String(format: "%.0f", r.serverCPUPercent),
                          r.serverCPUNanosPerTick.map { String(format: "%.0f", $0) } ?? "-",

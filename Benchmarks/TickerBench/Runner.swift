@@ -66,6 +66,9 @@ struct Runner {
     var serverBinary: URL?
     var seconds = 5.0
     var outputDirectory = "reports/bench"
+    /// Server on CPU 0 and generator on CPU 1 (`--pin`), or both left to the
+    /// scheduler (`--no-pin`, the open-loop presets' default).
+    var pinned = true
     let universe: SymbolTable
 
     init() throws {
@@ -123,7 +126,7 @@ struct Runner {
         let server = try BenchServer(arguments: serverArguments + [
             "--no-feed", "--publish-token", token,
             "--heartbeat-ms", "600000", "--max-connections", "19000", "--rate-limit", "100000",
-        ], binary: setup?.binary ?? serverBinary)
+        ], binary: setup?.binary ?? serverBinary, pinned: pinned)
         defer { server.stop() }
         let fleet = Fleet(symbolCount: symbols)
         defer { fleet.closeAll() }
@@ -172,10 +175,11 @@ struct Runner {
         let selfCPU = Double(ProcFile.cpuTicks(pid: nil) - selfCPU0) / ProcFile.ticksPerSecond / elapsed * 100
         let result = fleet.result()
         let records = fleet.counters.records.load(ordering: .relaxed)
-        var run = summarize(preset: preset, mode: setup?.label ?? mode, clients: clients, symbols: symbols,
+        var run = summarize(preset: preset, mode: (setup?.label ?? mode) + (pinned ? " pinned" : " unpinned"), clients: clients, symbols: symbols,
                             perClient: perClient, elapsed: elapsed, fleet: fleet, result: result, serverCPU: serverCPU,
                             selfCPU: selfCPU, serverRSS: server.residentBytes)
         run.expectedRecords = expected
+        run.pinned = pinned
         let exact = records == expected
         run.lossClean = exact && result.ledger.isClean
         run.lossCheck = run.lossClean ? "ok: \(records) of \(expected)" :
@@ -216,7 +220,7 @@ struct Runner {
     func idle(clients: Int, preset: String = "idle", setup: ServerSetup? = nil) throws -> RunResult {
         let server = try BenchServer(arguments: (setup?.arguments ?? ["--loops", "\(serverLoops)"]) + [
             "--no-feed", "--heartbeat-ms", "600000", "--max-connections", "19000",
-        ], binary: setup?.binary ?? serverBinary)
+        ], binary: setup?.binary ?? serverBinary, pinned: pinned)
         defer { server.stop() }
         usleep(300_000)
         let before = server.residentBytes

@@ -18,6 +18,16 @@ enum Scenario: String, CaseIterable {
     /// 10,000 and 15,000 upgraded idle connections, nothing subscribed:
     /// server RSS growth per connection.
     case s3
+    /// Open loop (issue 24), the default feed's rate through `/v1/publish`:
+    /// 1,000 clients x 10 of 520 symbols (about 1.0M deliveries/s).
+    case m1
+    /// 5,000 clients x 2 of 520 symbols (about 1.0M deliveries/s, little news per socket).
+    case m2
+    /// 1,000 clients x 52 of 520 symbols (about 5.2M deliveries/s: overload).
+    case m3
+
+    /// Open-loop presets run unpinned unless `--pin` says otherwise.
+    var isOpenLoop: Bool { MarketPreset.of(self) != nil }
 
     var title: String {
         switch self {
@@ -25,6 +35,9 @@ enum Scenario: String, CaseIterable {
         case .s2: "S2 broadcast: 1,000 clients x 1 symbol, 10 one-tick messages per round"
         case .s4: "S4 single: 1 tick to 100 subscribers per round"
         case .s3: "S3 idle: upgraded connections, nothing subscribed"
+        case .m1: "M1 open loop: 1,000 clients x 10 of 520 symbols, 52 ticks every 1 ms via /v1/publish"
+        case .m2: "M2 open loop: 5,000 clients x 2 of 520 symbols, 52 ticks every 1 ms via /v1/publish"
+        case .m3: "M3 open loop (overload): 1,000 clients x 52 of 520 symbols, 52 ticks every 1 ms via /v1/publish"
         }
     }
 
@@ -45,6 +58,10 @@ enum Scenario: String, CaseIterable {
             return try (clients.map { [$0] } ?? [10_000, 15_000]).map {
                 try runner.idle(clients: $0, preset: "s3", setup: setup)
             }
+        case .m1, .m2, .m3:
+            var preset = MarketPreset.of(self)!
+            if let clients { preset.clients = clients }
+            return [try runner.openLoop(preset: rawValue, preset, setup: setup, pinned: runner.pinned)]
         }
     }
 
@@ -52,7 +69,7 @@ enum Scenario: String, CaseIterable {
     func rank(_ r: RunResult) -> Double {
         switch self {
         case .s1, .s2: r.ticksPerSecond
-        case .s4: r.latencyP99Ms ?? .infinity
+        case .s4, .m1, .m2, .m3: r.latencyP99Ms ?? .infinity
         case .s3: r.bytesPerIdleConnection ?? .infinity
         }
     }
@@ -76,7 +93,7 @@ enum ScenarioTable {
             var median = sorted[(sorted.count - 1) / 2]
             if group.count > 1 {
                 median.lossClean = group.allSatisfy(\.lossClean)
-                let figures = sorted.map { scenario == .s4 ? String(format: "%.3f", scenario.rank($0))
+                let figures = sorted.map { scenario == .s4 || scenario.isOpenLoop ? String(format: "%.3f", scenario.rank($0))
                                                            : String(format: "%.0f", scenario.rank($0)) }
                 median.lossCheck += " (median of \(group.count): \(figures.joined(separator: " / ")))"
                 if !median.lossClean { median.lossCheck = "FAILED in a repetition; " + median.lossCheck }

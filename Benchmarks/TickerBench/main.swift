@@ -18,6 +18,18 @@ server runs with its own defaults unless --loops/--delivery/--configs say):
   s3         10,000 and 15,000 upgraded idle connections: RSS per connection
   scenarios  s1, s2, s4, s3 in one run
 
+OPEN-LOOP PRESETS (issue 24: a publisher sends 52 ticks every 1 ms through
+/v1/publish over 520 symbols, the default feed's rate, whatever arrives;
+latency from event time; copies owed vs accounted after a drain; the server
+runs unpinned with its own defaults unless --pin / --loops / --configs say):
+  m1         1,000 clients x 10 of 520 symbols (~1.0M deliveries/s)
+  m2         5,000 clients x 2 of 520 symbols (~1.0M deliveries/s, little
+             news per socket)
+  m3         1,000 clients x 52 of 520 symbols (~5.2M deliveries/s, overload)
+  market     m1, m2, m3 in one run
+  A comma-separated list of scenarios and presets (m1,m2,m3,s1,s2,s4) runs
+  them in one matrix.
+
 PRESETS (large rounds: they amortize per-round costs, so they show the
 fan-out ceiling rather than what a live stream of single updates costs):
   fanout     1,000 clients x 10 of 100 symbols, closed loop via /v1/publish,
@@ -57,6 +69,8 @@ SCENARIO OPTIONS:
                     shows the median run (default 1)
   --baseline PATH   also run every setup against another ticker binary (e.g.
                     a build of main), alternating with this one
+  --pin / --no-pin  server on CPU 0 and generator on CPU 1, or nothing
+                    pinned (default: pinned, except the open-loop presets)
 """
 
 var args = Array(CommandLine.arguments.dropFirst())
@@ -73,9 +87,24 @@ let preset = args.removeFirst()
 // The scale-out preset runs more processes than cores: nothing is pinned.
 if preset == "gateways" { GatewayBench.main(arguments: args) }
 if preset == "gateway-clients" { GatewayClientProcess.main(arguments: args) }
-Pinning.pinSelf()
+let scenarioList: [Scenario]? = {
+    switch preset {
+    case "scenarios": return [.s1, .s2, .s4, .s3]
+    case "market": return [.m1, .m2, .m3]
+    default:
+        let names = preset.split(separator: ",").map { Scenario(rawValue: String($0)) }
+        return names.allSatisfy { $0 != nil } ? names.map { $0! } : nil
+    }
+}()
+let pinned: Bool = {
+    if let i = args.firstIndex(of: "--pin") { args.remove(at: i); return true }
+    if let i = args.firstIndex(of: "--no-pin") { args.remove(at: i); return false }
+    return !(scenarioList?.allSatisfy(\.isOpenLoop) ?? false)
+}()
+if pinned || preset == "faults" || preset.hasPrefix("fault-") { Pinning.pinSelf() }
 if preset == "faults" || preset.hasPrefix("fault-") { FaultSuite.main(preset: preset, arguments: args) }
 var runner = try Runner()
+runner.pinned = pinned && Pinning.taskset != nil
 if let s = option("--seconds"), let v = Double(s), v > 0 { runner.seconds = v }
 let loopsOverride = option("--loops").flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
 if let v = loopsOverride { runner.serverLoops = v }
@@ -159,6 +188,7 @@ guard args.isEmpty else {
 
 @MainActor func runScenarios(_ names: [Scenario]) throws -> Bool {
     let setups = try scenarioSetups()
+    print(runner.pinned ? "pinned: server on CPU 0, generator on CPU 1" : "nothing pinned: server and generator placed by the scheduler")
     print("load average at start: \(ScenarioTable.loadAverage())")
     var runs: [RunResult] = []
     var failedRuns = 0
@@ -197,7 +227,7 @@ guard args.isEmpty else {
         print("")
         failed = failed || rows.contains { !$0.lossClean }
     }
-    let name = names.count == 1 ? names[0].rawValue : "scenarios"
+    let name = names.count == 1 ? names[0].rawValue : preset.contains(",") ? "matrix" : preset
     print("json: \(try Report.write(medians, preset: name, directory: runner.outputDirectory))")
     if repeats > 1 { print("json: \(try Report.write(runs, preset: name + "-runs", directory: runner.outputDirectory))") }
     print("load average at end: \(ScenarioTable.loadAverage())")
@@ -205,8 +235,7 @@ guard args.isEmpty else {
 }
 
 do {
-    if preset == "scenarios" || Scenario(rawValue: preset) != nil {
-        let names = preset == "scenarios" ? [Scenario.s1, .s2, .s4, .s3] : [Scenario(rawValue: preset)!]
+    if let names = scenarioList {
         exit(try runScenarios(names) ? 1 : 0)
     }
     let presets = preset == "all" ? ["fanout", "broadcast", "single", "steady", "idle", "sweep"] : [preset]
