@@ -78,8 +78,19 @@ public final class EventLoopWaker: Sendable {
 /// here is `Sendable` except `waker`.
 public final class EventLoop {
     public let waker: EventLoopWaker
-    /// Called on the loop thread after every eventfd wake-up, before jobs run.
+    /// Called on the loop thread after every eventfd wake-up, before jobs
+    /// run, and when a deadline set with `wake(at:)` passes.
     public var onWake: (() -> Void)?
+    /// The earliest deadline asked for with `wake(at:)`; nil: none.
+    private var wakeDeadline: Instant?
+
+    /// Calls `onWake` once `instant` has passed (at millisecond resolution,
+    /// never early), without a timer descriptor: the loop's `epoll_wait`
+    /// times out then. Loop thread only; an earlier pending deadline wins.
+    public func wake(at instant: Instant) {
+        if let current = wakeDeadline, current <= instant { return }
+        wakeDeadline = instant
+    }
     /// Called once at the end of an epoll iteration in which a handler
     /// called `requestAfterEvents()`: work that gathers what several
     /// handlers produced in one iteration (one fan-out round for every
@@ -261,7 +272,11 @@ public final class EventLoop {
     public func run() {
         running = true
         while running && !waker.isStopRequested {
-            let n = ticker_epoll_wait(epfd, events, Self.maxEvents, -1)
+            let n = ticker_epoll_wait(epfd, events, Self.maxEvents, waitTimeoutMs())
+            if let deadline = wakeDeadline, Clock.now() >= deadline {
+                wakeDeadline = nil
+                onWake?()
+            }
             if n < 0 { continue }
             // The priority set first, whatever order the main set reported in.
             pollPrioritySet()
@@ -288,6 +303,15 @@ public final class EventLoop {
             }
         }
         running = false
+    }
+
+    /// `epoll_wait`'s timeout: until `wakeDeadline`, rounded up to whole
+    /// milliseconds; -1 (block) without one.
+    private func waitTimeoutMs() -> Int32 {
+        guard let deadline = wakeDeadline else { return -1 }
+        let now = Clock.now()
+        guard deadline > now else { return 0 }
+        return Int32(min(60_000, ((deadline - now).rawValue + 999_999) / 1_000_000))
     }
 
     /// Handles whatever the priority set has ready, without blocking.

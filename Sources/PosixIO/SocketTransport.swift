@@ -51,6 +51,8 @@ public struct SocketTransport {
     public struct FlushOutcome: Equatable {
         public var written = 0
         public var failed = false
+        /// `sendmsg` calls made (each pass is one).
+        public var sends = 0
     }
 
     /// Writes as much of `queue` as the socket takes, one `sendmsg` per pass,
@@ -64,6 +66,7 @@ public struct SocketTransport {
             beforeEachPass()
             if queue.queuedByteCount == 0 { break }
             writer.fill(from: queue)
+            outcome.sends += 1
             let result: IOResult
             do {
                 result = try writer.send(to: descriptor.rawValue)

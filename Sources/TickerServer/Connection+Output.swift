@@ -19,6 +19,7 @@ extension Connection {
         }
         let written = bytes.withUnsafeBytes { transport.writeNow($0) }
         worker.metrics.add(worker.metrics.bytesWritten, UInt64(written))
+        worker.metrics.add(worker.metrics.socketSends)
         if written < bytes.count {
             // `bytes` is one unit (a frame, or the HTTP answer): its rest is now the head frame.
             subscriber.cursor.startPartial(bytes.count - written)
@@ -58,6 +59,7 @@ extension Connection {
         }
         let outcome = transport.flush(subscriber, with: worker.writer) { takeSlotsIfDrained(subscriber) }
         worker.metrics.add(worker.metrics.bytesWritten, UInt64(outcome.written))
+        worker.metrics.add(worker.metrics.socketSends, UInt64(outcome.sends))
         if outcome.failed {
             close()
             return

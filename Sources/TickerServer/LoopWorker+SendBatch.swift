@@ -42,6 +42,7 @@ extension LoopWorker {
         batch.submit()
         metrics.add(metrics.ioUringSubmits)
         metrics.add(metrics.ioUringSends, UInt64(batchMembers.count))
+        metrics.add(metrics.socketSends, UInt64(batchMembers.count))
         var written = 0
         for (slot, index) in batchMembers.enumerated() {
             let outcome = batch.outcome(slot)

@@ -28,6 +28,8 @@ final class LoopMetrics: Sendable {
     let ioUringLoops = Atomic<Int>(0)
     let ioUringSubmits = Atomic<UInt64>(0)
     let ioUringSends = Atomic<UInt64>(0)
+    /// Every write to a client socket: `sendmsg` passes, io_uring sends, direct writes.
+    let socketSends = Atomic<UInt64>(0)
     let overload = OverloadMetrics()
 
     // Ingest (/v1/publish) refusals by reason. Refusals are rare, so one lock
@@ -113,6 +115,8 @@ enum MetricsRenderer {
              sum { $0.ioUringSubmits.load(ordering: .relaxed) })
         line("ticker_io_uring_sends_total", "counter", "Connection flushes sent through io_uring.",
              sum { $0.ioUringSends.load(ordering: .relaxed) })
+        line("ticker_socket_sends_total", "counter", "Writes to client sockets (sendmsg, io_uring sends and direct writes).",
+             sum { $0.socketSends.load(ordering: .relaxed) })
         var statuses: [Int: UInt64] = [:]
         for loop in loops {
             for (status, n) in loop.httpResponses.withLock({ $0 }) { statuses[status, default: 0] += n }

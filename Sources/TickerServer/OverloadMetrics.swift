@@ -7,6 +7,8 @@ import Synchronization
 final class OverloadMetrics: Sendable {
     /// Lag of the last round: how long its oldest batch waited for the loop.
     let lastRoundLagNanos = Atomic<UInt64>(0)
+    /// The interval the loop keeps before its next round (0: unpaced; see `RoundPacer`).
+    let roundIntervalNanos = Atomic<UInt64>(0)
     /// Ticks in the last round (after loop-level folding).
     let lastRoundTicks = Atomic<Int>(0)
     /// Queued records folded back into slots when connections began conflating.
@@ -69,6 +71,11 @@ extension MetricsRenderer {
         header("ticker_loop_round_lag_seconds", "gauge", "Lag of each loop's last fan-out round when it started.")
         for (i, loop) in loops.enumerated() {
             out += "ticker_loop_round_lag_seconds{loop=\"\(i)\"} \(Double(loop.overload.lastRoundLagNanos.load(ordering: .relaxed)) / 1e9)\n"
+        }
+        header("ticker_loop_round_interval_seconds", "gauge",
+               "Interval each loop keeps between fan-out rounds while its sends saturate it (0: a round starts when ticks arrive).")
+        for (i, loop) in loops.enumerated() {
+            out += "ticker_loop_round_interval_seconds{loop=\"\(i)\"} \(Double(loop.overload.roundIntervalNanos.load(ordering: .relaxed)) / 1e9)\n"
         }
         header("ticker_loop_pending_ticks", "gauge", "Ticks waiting in each loop's inbox (bounded; see --max-pending-ticks).")
         for (i, inbox) in inboxes.enumerated() {
