@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every outside tool the test suites use: Debian packages (node-ws,
-# chromium, redis, nginx, openssl), PyPI packages (websockets, selenium) and a Python 2.7
+# chromium, redis, nginx, openssl, systemd's systemd-analyze), PyPI packages (websockets, selenium) and a Python 2.7
 # virtualenv holding the Autobahn testsuite (it runs on Python 2 only).
 # Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
@@ -18,6 +18,8 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # (policy-rc.d below keeps the package's postinst from starting it).
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# systemd-analyze checks the service units in docs/deploy (DeployUnitTests).
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-tools: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -108,12 +108,8 @@ final class AdminServer: Sendable {
         guard head.method == "GET" || head.method == "HEAD" else {
             return Connection.textResponse(status: 405, text: "only GET and HEAD", extraHeaders: [("Allow", "GET, HEAD")])
         }
-        switch head.path {
-        case "/healthz": return Connection.healthResponse(shared)
-        case "/metrics": return Connection.metricsResponse(shared)
-        default:
-            return Connection.textResponse(status: 404, text: "the admin port serves /healthz and /metrics")
-        }
+        if let probe = Probes.response(path: head.path, shared: shared) { return probe }
+        return Connection.textResponse(status: 404, text: "the admin port serves /healthz, /livez, /readyz and /metrics")
     }
 
     private func wait(_ fd: Int32, _ interest: Syscall.PollInterest, until deadline: Instant) -> Bool {

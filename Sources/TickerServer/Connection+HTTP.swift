@@ -18,7 +18,14 @@ extension Connection {
                                               extraHeaders: [("Allow", "GET, HEAD")]))
             return
         }
-        if let refusal, head.path != "/healthz" && head.path != "/metrics" {
+        if worker.shuttingDown, !Probes.isProbe(head.path) {
+            worker.metrics.overload.countRejected("shutting_down")
+            send(response: Self.textResponse(
+                status: 503, text: "server shutting down; connect to another node or retry shortly",
+                extraHeaders: [("Retry-After", "1")]), includeBody: !headOnly)
+            return
+        }
+        if let refusal, !Probes.isProbe(head.path) {
             switch refusal {
             case .capacity:
                 worker.metrics.add(worker.metrics.rejectedOverCapacity)
@@ -86,13 +93,10 @@ extension Connection {
                     status: 401, text: "missing or wrong publish token", extraHeaders: [("WWW-Authenticate", "Bearer")]))
             }
             return .upgrade(.publish)
-        case "/healthz":
-            return .response(Self.healthResponse(worker.shared))
         case "/v1/symbols":
             return .response(Self.response(status: 200, contentType: "application/json", body: worker.shared.symbolsJSON))
-        case "/metrics":
-            return .response(Self.metricsResponse(worker.shared))
         default:
+            if let probe = Probes.response(path: head.path, shared: worker.shared) { return .response(probe) }
             if let asset = DashboardAssets.response(path: head.path, ifNoneMatch: head.headers(named: "If-None-Match")) {
                 return .response(asset)
             }

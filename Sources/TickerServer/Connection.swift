@@ -415,9 +415,11 @@ final class Connection: EventHandler {
         switch phase {
         case .webSocket:
             if ws.state == .open { closeNext(.goingAway, reason: "server shutting down") }
-        case .request, .parked:
+        case .parked:
             close()
-        case .responding, .closed:
+        case .request, .responding, .closed:
+            // A request still arriving is answered (a probe gets its answer,
+            // anything else 503) or closed at the drain deadline.
             return
         }
     }

@@ -63,11 +63,11 @@ extension LoopWorker {
     func adopt(_ fd: Descriptor) {
         metrics.add(metrics.accepted)
         let open = shared.openConnections.load(ordering: .relaxed)
-        if shuttingDown || open >= config.maxConnections + config.overCapacityReserve {
+        if open >= config.maxConnections + config.overCapacityReserve {
             // Nothing left to answer with: the descriptors past the reserve
             // are what /healthz and /metrics would need.
             metrics.add(metrics.rejectedOverCapacity)
-            metrics.overload.countRejected(shuttingDown ? "shutting_down" : "reserve_exhausted")
+            metrics.overload.countRejected("reserve_exhausted")
             Syscall.close(fd)
             return
         }

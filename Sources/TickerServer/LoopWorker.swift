@@ -137,6 +137,18 @@ final class LoopWorker {
         if shuttingDown && liveCount == 0 { loop.stop() }
     }
 
+    /// After the loop's last iteration: its listener closes, so the kernel
+    /// sends new connections to the loops still draining, and `/livez`
+    /// stops expecting its sweeps.
+    func stopped() {
+        if let listener {
+            loop.unregister(listener.descriptor, token: listener.token)
+            Syscall.close(listener.descriptor)
+            self.listener = nil
+        }
+        metrics.stopped.store(true, ordering: .relaxed)
+    }
+
     /// Writes left over from the last slice go first (oldest data), then a
     /// new round: rounds do not wait for heavy backlogs, which take the new
     /// records into their queue (or conflation slots).
@@ -308,6 +320,7 @@ final class LoopWorker {
 
     private func sweep() {
         let now = Clock.now()
+        metrics.lastSweepNanos.store(now.nanoseconds, ordering: .relaxed)
         resumeAcceptingIfDue(now: now)
         if upgrades.hasParked { unparkSome() }
         var queued = 0, allocated = 0
@@ -340,16 +353,13 @@ final class LoopWorker {
 
     // MARK: shutdown
 
-    /// Stops accepting, sends close 1001 to every WebSocket, and stops the
-    /// loop when the last connection is gone or the drain deadline passes.
+    /// Sends close 1001 to every WebSocket, and stops the loop when the last
+    /// connection is gone or the drain deadline passes. The listener stays
+    /// open until then: probes get their answers (`/readyz` 503), anything
+    /// else 503 with `Retry-After` (`Connection.route`).
     func beginShutdown() {
         guard !shuttingDown else { return }
         shuttingDown = true
-        if let listener {
-            loop.unregister(listener.descriptor, token: listener.token)
-            Syscall.close(listener.descriptor)
-            self.listener = nil
-        }
         let deadline = Clock.now() + .milliseconds(config.drainTimeoutMs)
         for case let connection? in connections {
             connection.shutdown(deadline: deadline)

@@ -5,6 +5,10 @@ import Synchronization
 /// `/metrics`. Relaxed atomics: each value is exact on its own, the set is
 /// not a consistent snapshot, which Prometheus does not need.
 final class LoopMetrics: Sendable {
+    /// Monotonic time of the loop's last sweep (`/livez`); 0 before the first.
+    let lastSweepNanos = Atomic<UInt64>(0)
+    /// The loop has stopped (drained): `/livez` no longer expects it to sweep.
+    let stopped = Atomic<Bool>(false)
     let connections = Atomic<Int>(0)
     let webSockets = Atomic<Int>(0)
     let subscriptions = Atomic<Int>(0)
@@ -48,8 +52,8 @@ final class LoopMetrics: Sendable {
 /// Prometheus' text exposition format, version 0.0.4: the one place that
 /// writes a metric's HELP, TYPE and sample lines.
 enum Prometheus {
-    static func metric(_ name: String, _ type: String, _ help: String, _ value: String) -> String {
-        "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+    static func metric(_ name: String, _ type: String, _ help: String, _ value: String, labels: String? = nil) -> String {
+        "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name)\(labels.map { "{\($0)}" } ?? "") \(value)\n"
     }
 
     static func counter(_ name: String, _ help: String, _ value: UInt64) -> String {

@@ -98,7 +98,8 @@ final class ServerShared: Sendable {
     }
 
     func renderMetrics() -> String {
-        MetricsRenderer.render(
+        BuildInfo.metric(mode: config.redis.map { if case .feed = $0 { "feed" } else { "gateway" } } ?? "single")
+        + MetricsRenderer.render(
             loops: loopMetrics,
             feedTicks: feedTicks.load(ordering: .relaxed),
             feedBatches: feedBatches.load(ordering: .relaxed),

@@ -142,6 +142,7 @@ public final class TickerServer: Sendable {
                     wakers.withLock { $0.append(worker.loop.waker) }
                     ready.leave()
                     worker.loop.run()
+                    worker.stopped()
                 } catch {
                     failure.withLock { $0 = "\(error)" }
                     ready.leave()
@@ -169,8 +170,10 @@ public final class TickerServer: Sendable {
         admin?.start()
     }
 
-    /// Graceful shutdown: the feed stops, listeners close, every WebSocket
-    /// gets close 1001, and loops exit when drained or at the drain deadline.
+    /// Graceful shutdown: the feed stops, every WebSocket gets close 1001,
+    /// and loops exit when drained or at the drain deadline. Until a loop
+    /// exits its listener stays open: probes are answered (`/readyz` 503)
+    /// and new upgrades get 503 with `Retry-After`.
     public func shutdown() {
         guard !shared.shuttingDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         feed.stop()

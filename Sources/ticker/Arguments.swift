@@ -1,3 +1,5 @@
+import Foundation
+
 /// Hand-written argument parsing: `--flag value`, `--flag=value` and bare
 /// switches, with an error that names the offending flag.
 struct ArgumentError: Error, CustomStringConvertible {
@@ -7,8 +9,48 @@ struct ArgumentError: Error, CustomStringConvertible {
 
 struct Arguments {
     private var items: [String]
+    /// `TICKER_<OPTION>` variables standing in for options the command line
+    /// does not give (`--max-connections` ← `TICKER_MAX_CONNECTIONS`):
+    /// flag over environment over default. Empty: the command line only.
+    private var environment: [String: String]
+    /// The variables an option looked up, so the unknown ones can be named.
+    private(set) var consultedVariables: Set<String> = []
 
-    init(_ items: some Sequence<String>) { self.items = Array(items) }
+    init(_ items: some Sequence<String>, environment: [String: String] = [:]) {
+        self.items = Array(items)
+        self.environment = environment
+    }
+
+    /// From now on options not on the command line are looked up in `environment`.
+    mutating func readEnvironment(_ environment: [String: String]) { self.environment = environment }
+
+    /// `--max-connections` → `TICKER_MAX_CONNECTIONS`.
+    static func variable(for option: String) -> String {
+        "TICKER_" + option.drop(while: { $0 == "-" }).uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
+    /// The environment's value for `option`, if it sets one.
+    private mutating func environmentValue(_ option: String) -> String? {
+        let name = Self.variable(for: option)
+        consultedVariables.insert(name)
+        guard let value = environment[name] else { return nil }
+        fromEnvironment.insert(option)
+        return value
+    }
+
+    /// Options whose value came from the environment, so an error names the variable.
+    private var fromEnvironment: Set<String> = []
+
+    /// How an error names where a bad value came from.
+    private func source(_ option: String) -> String {
+        fromEnvironment.contains(option) ? "\(Self.variable(for: option)) (\(option))" : option
+    }
+
+    /// `TICKER_*` variables in the environment that no option looked up
+    /// (a typo, or an option of another command), for a warning.
+    func unknownVariables(alsoKnown: Set<String> = []) -> [String] {
+        environment.keys.filter { $0.hasPrefix("TICKER_") && !consultedVariables.contains($0) && !alsoKnown.contains($0) }.sorted()
+    }
 
     var isEmpty: Bool { items.isEmpty }
 
@@ -19,15 +61,38 @@ struct Arguments {
         return first
     }
 
-    /// Removes `--name` (a switch). True when it was present.
+    /// Removes `--name` (a switch). True when it was present, or when the
+    /// environment sets it to 1, true, yes or on.
     mutating func flag(_ name: String) -> Bool {
-        guard let i = items.firstIndex(of: name) else { return false }
-        items.remove(at: i)
-        return true
+        if let i = items.firstIndex(of: name) {
+            items.remove(at: i)
+            return true
+        }
+        return false
+    }
+
+    /// A switch that the environment may also set (`TICKER_NO_FEED=1`).
+    mutating func setting(_ name: String) throws(ArgumentError) -> Bool {
+        if flag(name) { return true }
+        guard let text = environmentValue(name) else { return false }
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off", "": return false
+        default: throw ArgumentError(message: "\(Self.variable(for: name)) takes 1 or 0 (true/false), not '\(text)'")
+        }
+    }
+
+    /// Every `--name` value of the command line, or else the environment's
+    /// (comma-separated there: `TICKER_ALLOW_ORIGIN=https://a,https://b`).
+    mutating func values(_ name: String) throws(ArgumentError) -> [String] {
+        let given = try commandLineValues(name)
+        if !given.isEmpty { return given }
+        guard let text = environmentValue(name) else { return [] }
+        return text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// Removes every `--name value` / `--name=value` and returns the values in order.
-    mutating func values(_ name: String) throws(ArgumentError) -> [String] {
+    private mutating func commandLineValues(_ name: String) throws(ArgumentError) -> [String] {
         var found: [String] = []
         var i = 0
         while i < items.count {
@@ -46,10 +111,11 @@ struct Arguments {
         return found
     }
 
+    /// The option's one value: the command line's, or else the environment's (as it is).
     mutating func value(_ name: String) throws(ArgumentError) -> String? {
-        let all = try values(name)
+        let all = try commandLineValues(name)
         if all.count > 1 { throw ArgumentError(message: "\(name) given more than once") }
-        return all.first
+        return all.first ?? environmentValue(name)
     }
 
     /// One of `T`'s cases by name ("--delivery batch"); an unknown name is
@@ -59,7 +125,7 @@ struct Arguments {
         guard let text = try value(name) else { return nil }
         guard let picked = T(rawValue: text) else {
             let names = T.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
-            throw ArgumentError(message: "\(name) takes \(names), not '\(text)'")
+            throw ArgumentError(message: "\(source(name)) takes \(names), not '\(text)'")
         }
         return picked
     }
@@ -67,7 +133,7 @@ struct Arguments {
     mutating func int<T: FixedWidthInteger>(_ name: String, in range: ClosedRange<T>) throws(ArgumentError) -> T? {
         guard let text = try value(name) else { return nil }
         guard let n = T(text), range.contains(n) else {
-            throw ArgumentError(message: "\(name) takes a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+            throw ArgumentError(message: "\(source(name)) takes a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
         }
         return n
     }
@@ -75,7 +141,7 @@ struct Arguments {
     mutating func double(_ name: String, in range: ClosedRange<Double>) throws(ArgumentError) -> Double? {
         guard let text = try value(name) else { return nil }
         guard let n = Double(text), range.contains(n) else {
-            throw ArgumentError(message: "\(name) takes a number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+            throw ArgumentError(message: "\(source(name)) takes a number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
         }
         return n
     }

@@ -13,6 +13,13 @@ enum ServeCommand {
     WebSocket server. Open http://HOST:PORT/ for the dashboard; stream from
     ws://HOST:PORT/v1/stream (see docs/PROTOCOL.md).
 
+    Every option can also be set in the environment as TICKER_<OPTION>
+    (--max-connections N: TICKER_MAX_CONNECTIONS=N; a switch: TICKER_NO_FEED=1;
+    a repeatable option: comma-separated). A flag wins over the environment,
+    the environment over the default. Secrets need never be on the command
+    line: TICKER_PUBLISH_TOKEN or --publish-token-file, TICKER_REDIS_PASSWORD
+    or --redis-password-file.
+
     OPTIONS:
       --host ADDR              Address to listen on (default 127.0.0.1; 0.0.0.0 for all)
       --port N                 TCP port (default 8080; 0 picks a free one)
@@ -60,16 +67,20 @@ enum ServeCommand {
       --accept-rate N          New connections accepted per second (default 60000)
       --drain-ms N             Shutdown drain deadline after close 1001 (default 2000)
       --allow-origin ORIGIN    Accept browser upgrades only from this Origin (repeatable)
-      --publish-token TOKEN    Enable /v1/publish with this bearer token
-                               (or set TICKER_PUBLISH_TOKEN)
+      --publish-token TOKEN    Enable /v1/publish with this bearer token (shows in ps:
+                               prefer TICKER_PUBLISH_TOKEN or --publish-token-file)
+      --publish-token-file F   Read the publish token from file F (first line)
       --echo                   Serve /echo, a 16 MiB-message echo endpoint for conformance tests
       --log-level LEVEL        debug, info, warn or error (default info)
       --redis URL              Gateway mode: no local feed; ticks come from the feed node
                                writing to this Redis (redis://[user:pass@]host[:port][/db];
                                give an IP literal). See docs/DEPLOYMENT.md
+      --redis-password-file F  The Redis password from file F (first line), instead of in
+                               the URL (or set TICKER_REDIS_PASSWORD)
       --redis-shards N         Streams the symbols are spread over (default 4; the same on
                                the feed node and every gateway)
       --redis-maxlen N         Entries each stream retains (MAXLEN ~, default 10000)
+      --version                Print the version and exit
       -h, --help               Show this help
     """
 
@@ -93,6 +104,13 @@ enum ServeCommand {
         } else if feedNode {
             throw ArgumentError(message: "ticker feed needs --redis URL (e.g. redis://127.0.0.1:6379)")
         }
+        if let password = try secret(&args, file: "--redis-password-file", variable: "TICKER_REDIS_PASSWORD") {
+            switch config.redis {
+            case .feed(var url): url.password = password; config.redis = .feed(url)
+            case .gateway(var url): url.password = password; config.redis = .gateway(url)
+            case nil: throw ArgumentError(message: "a Redis password (--redis-password-file, TICKER_REDIS_PASSWORD) needs --redis")
+            }
+        }
         if let n: Int = try args.int("--redis-shards", in: 1...1024) { config.redisLayout.shardCount = n }
         if let n: Int = try args.int("--redis-maxlen", in: 100...100_000_000) { config.redisLayout.maxLength = n }
         if let host = try args.value("--host") { config.host = host }
@@ -102,7 +120,7 @@ enum ServeCommand {
         if let seed: UInt64 = try args.int("--seed", in: 0...UInt64.max) { config.seed = seed }
         if let x = try args.double("--interval-ms", in: 0.1...60_000) { config.meanIntervalMs = x }
         if let x = try args.double("--feed-period-ms", in: 0.05...1_000) { config.feedPeriodMs = x }
-        if args.flag("--no-feed") { config.simulatedFeed = false }
+        if try args.setting("--no-feed") { config.simulatedFeed = false }
         if let mode: DeliveryModeName = try args.choice("--delivery") { config.hub.delivery = mode.mode }
         if let n: Int = try args.int("--high-water", in: 4096...(1 << 30)) {
             config.hub.highWaterMark = n
@@ -130,8 +148,13 @@ enum ServeCommand {
         if let n: Int = try args.int("--accept-rate", in: 1...10_000_000) { config.acceptsPerSecond = n }
         let origins = try args.values("--allow-origin")
         if !origins.isEmpty { config.allowedOrigins = Set(origins) }
-        config.publishToken = try args.value("--publish-token") ?? ProcessInfo.processInfo.environment["TICKER_PUBLISH_TOKEN"]
-        if args.flag("--echo") { config.enableEcho = true }
+        let fileToken = try secret(&args, file: "--publish-token-file", variable: nil)
+        let token = try args.value("--publish-token")
+        if fileToken != nil && token != nil {
+            throw ArgumentError(message: "give the publish token once: --publish-token-file or --publish-token/TICKER_PUBLISH_TOKEN")
+        }
+        config.publishToken = fileToken ?? token
+        if try args.setting("--echo") { config.enableEcho = true }
         if let level = try args.value("--log-level") {
             let levels: [String: Log.Level] = ["debug": .debug, "info": .info, "warn": .warning, "error": .error]
             guard let parsed = levels[level] else {
@@ -140,6 +163,10 @@ enum ServeCommand {
             Log.minimum = parsed
         }
         try args.finish()
+        let unknown = args.unknownVariables(alsoKnown: knownVariables)
+        if !unknown.isEmpty {
+            Log.warning("ignoring environment variables that name no option: \(unknown.joined(separator: ", "))")
+        }
         if case .gateway = config.redis {
             if config.publishToken != nil {
                 throw ArgumentError(message: "a gateway (serve --redis) takes no --publish-token: publish to the feed node")
@@ -147,6 +174,29 @@ enum ServeCommand {
             config.simulatedFeed = false
         }
         return config
+    }
+
+    /// `TICKER_*` variables read other than as an option's: the secrets,
+    /// and those of the project's benchmarks and tests that servers inherit.
+    static let knownVariables: Set<String> = [
+        "TICKER_REDIS_PASSWORD", "TICKER_BENCH_PIN", "TICKER_BENCH_WRAP", "TICKER_FAULT_PIN", "TICKER_GATEWAY_SECONDS",
+    ]
+
+    /// A secret from `file` (its first line), or else from the environment
+    /// variable `variable`; never required on the command line, never logged.
+    static func secret(_ args: inout Arguments, file option: String, variable: String?) throws(ArgumentError) -> String? {
+        if let path = try args.value(option) {
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw ArgumentError(message: "\(option): cannot read '\(path)' (\(error.localizedDescription))")
+            }
+            let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let value = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            if value.isEmpty { throw ArgumentError(message: "\(option): '\(path)' is empty") }
+            return value
+        }
+        guard let variable, let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else { return nil }
+        return value
     }
 
     static func run(_ given: ServerConfig) throws {

@@ -9,6 +9,7 @@ COMMANDS:
            --redis URL a gateway of a feed node
   feed     Run the feed node writing to Redis (ticker feed --help)
   tap      Print decoded ticks from a server (ticker tap --help)
+  version  Print the version (also ticker --version)
 
 Run 'ticker <command> --help' for a command's options.
 """
@@ -21,6 +22,10 @@ func fail(_ message: String) -> Never {
 var args = Arguments(CommandLine.arguments.dropFirst())
 let command = args.popPositional()
 let wantsHelp = args.flag("--help") || args.flag("-h")
+if args.flag("--version") || command == "version" {
+    print("ticker \(BuildInfo.version) (protocol v\(BuildInfo.protocolVersion), \(BuildInfo.compiler))")
+    exit(0)
+}
 
 switch command {
 case nil:
@@ -28,6 +33,7 @@ case nil:
     exit(wantsHelp ? 0 : 2)
 case "serve":
     if wantsHelp { print(ServeCommand.help); exit(0) }
+    args.readEnvironment(ProcessInfo.processInfo.environment)
     do {
         try ServeCommand.run(try ServeCommand.parse(&args))
     } catch let error as ArgumentError {
@@ -37,6 +43,7 @@ case "serve":
     }
 case "feed":
     if wantsHelp { print(ServeCommand.feedHelp); exit(0) }
+    args.readEnvironment(ProcessInfo.processInfo.environment)
     do {
         try ServeCommand.run(try ServeCommand.parse(&args, feedNode: true))
     } catch let error as ArgumentError {

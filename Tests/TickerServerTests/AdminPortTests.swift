@@ -33,7 +33,7 @@ import TickerServer
 
             let stream = try get(upgradeRequest(), port: port)
             #expect(stream.status == 404, "no WebSocket on the admin port")
-            #expect(stream.text.contains("the admin port serves /healthz and /metrics"))
+            #expect(stream.text.contains("the admin port serves /healthz, /livez, /readyz and /metrics"))
 
             let post = try get("POST /healthz HTTP/1.1\r\nHost: x\r\n\r\n", port: port)
             #expect(post.status == 405)

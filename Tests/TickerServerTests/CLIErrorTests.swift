@@ -1,24 +1,41 @@
 import Foundation
 import PosixIO
+import Synchronization
 import Testing
 import TickerClient
 import TickerServer
 
 /// Runs the built `ticker` executable to completion.
 enum CLI {
+    private final class Collected: Sendable {
+        let data = Mutex<Data>(Data())
+    }
+
     struct Outcome {
         var status: Int32
         var stderr: String
+        var stdout = ""
     }
 
-    static func run(_ arguments: [String], timeout: TimeInterval) throws -> Outcome {
+    /// `environment`: variables set over the test's own.
+    static func run(_ arguments: [String], timeout: TimeInterval, environment: [String: String] = [:]) throws -> Outcome {
         guard let binary = ServerProcess.binary else { throw TestError.timeout("no ticker binary beside \(CommandLine.arguments[0])") }
         let process = Process()
         let errors = Pipe()
+        let output = Pipe()
         process.executableURL = binary
         process.arguments = arguments
         process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = output
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        // Drained as it comes: a chatty command never blocks on a full pipe.
+        let collected = Collected()
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            collected.data.withLock { $0.append(data) }
+        }
         try process.run()
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(10_000) }
@@ -28,7 +45,10 @@ enum CLI {
             throw TestError.timeout("ticker \(arguments.joined(separator: " ")) still running after \(timeout) s")
         }
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return Outcome(status: process.terminationStatus, stderr: text)
+        output.fileHandleForReading.readabilityHandler = nil
+        let rest = output.fileHandleForReading.readDataToEndOfFile()
+        let out = String(decoding: collected.data.withLock { $0 + rest }, as: UTF8.self)
+        return Outcome(status: process.terminationStatus, stderr: text, stdout: out)
     }
 }
 

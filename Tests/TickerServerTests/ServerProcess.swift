@@ -27,15 +27,22 @@ final class ServerProcess: Sendable {
 
     /// `fileLimit` runs the server under `ulimit -n` (to exhaust descriptors on purpose).
     /// `command`: `serve` (default) or `feed` (the Redis feed node).
-    init(_ arguments: [String], fileLimit: Int? = nil, command: String = "serve") throws {
+    /// `environment`: variables set over the test's own (`TICKER_<OPTION>`);
+    /// `anyPort: false` leaves out `--port 0` (the port then comes from them).
+    init(_ arguments: [String], fileLimit: Int? = nil, command: String = "serve",
+         environment: [String: String] = [:], anyPort: Bool = true) throws {
         guard ServerGate.held == .exclusive else { throw TestError.notGated("a ticker server process") }
         guard let binary = Self.binary else { throw TestError.timeout("no ticker binary beside \(CommandLine.arguments[0])") }
+        let portFlag = anyPort ? ["--port", "0"] : []
         if let fileLimit {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", binary.path, command, "--port", "0"] + arguments
+            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", binary.path, command] + portFlag + arguments
         } else {
             process.executableURL = binary
-            process.arguments = [command, "--port", "0"] + arguments
+            process.arguments = [command] + portFlag + arguments
+        }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
