@@ -121,12 +121,7 @@ extension Runner {
         usleep(1_000_000)   // warm-up: the loops' tables and queues reach their working size
         fleet.resetMeasurements()
         let sends0 = ServerSends.read(port: server.port)
-        let serverCPU0 = server.cpuTicks, selfCPU0 = ProcFile.cpuTicks(pid: nil)
-        let t0 = Clock.monotonicNanos()
-        usleep(UInt32(seconds * 1_000_000))
-        let elapsed = Double(Clock.monotonicNanos() - t0) / 1e9
-        let serverCPU = Double(server.cpuTicks - serverCPU0) / ProcFile.ticksPerSecond / elapsed * 100
-        let selfCPU = Double(ProcFile.cpuTicks(pid: nil) - selfCPU0) / ProcFile.ticksPerSecond / elapsed * 100
+        let (elapsed, serverCPU, selfCPU) = window(server) { usleep(UInt32(seconds * 1_000_000)) }
         let sends1 = ServerSends.read(port: server.port)
         let windowRecords = fleet.counters.records.load(ordering: .relaxed)
         let windowFrames = fleet.counters.frames.load(ordering: .relaxed)

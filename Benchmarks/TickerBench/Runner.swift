@@ -164,15 +164,10 @@ struct Runner {
         for _ in 0..<3 { try round() }   // warm-up
         fleet.resetMeasurements()
         expected = 0
-        let serverCPU0 = server.cpuTicks, selfCPU0 = ProcFile.cpuTicks(pid: nil)
-        let t0 = Clock.monotonicNanos()
-        var elapsed = 0.0
-        repeat {
-            try round()
-            elapsed = Double(Clock.monotonicNanos() - t0) / 1e9
-        } while elapsed < seconds
-        let serverCPU = Double(server.cpuTicks - serverCPU0) / ProcFile.ticksPerSecond / elapsed * 100
-        let selfCPU = Double(ProcFile.cpuTicks(pid: nil) - selfCPU0) / ProcFile.ticksPerSecond / elapsed * 100
+        let (elapsed, serverCPU, selfCPU) = try window(server) {
+            let t0 = Clock.monotonicNanos()
+            repeat { try round() } while Double(Clock.monotonicNanos() - t0) / 1e9 < seconds
+        }
         let result = fleet.result()
         let records = fleet.counters.records.load(ordering: .relaxed)
         var run = summarize(preset: preset, mode: (setup?.label ?? mode) + (pinned ? " pinned" : " unpinned"), clients: clients, symbols: symbols,
@@ -199,12 +194,7 @@ struct Runner {
         try connect(fleet, port: server.port, queries: queries(assignments(clients: clients, symbols: symbols, perClient: perClient)))
         usleep(500_000)
         fleet.resetMeasurements()
-        let serverCPU0 = server.cpuTicks, selfCPU0 = ProcFile.cpuTicks(pid: nil)
-        let t0 = Clock.monotonicNanos()
-        usleep(UInt32(seconds * 1_000_000))
-        let elapsed = Double(Clock.monotonicNanos() - t0) / 1e9
-        let serverCPU = Double(server.cpuTicks - serverCPU0) / ProcFile.ticksPerSecond / elapsed * 100
-        let selfCPU = Double(ProcFile.cpuTicks(pid: nil) - selfCPU0) / ProcFile.ticksPerSecond / elapsed * 100
+        let (elapsed, serverCPU, selfCPU) = window(server) { usleep(UInt32(seconds * 1_000_000)) }
         let result = fleet.result()
         var run = summarize(preset: "steady", mode: "batch", clients: clients, symbols: symbols, perClient: perClient,
                             elapsed: elapsed, fleet: fleet, result: result, serverCPU: serverCPU, selfCPU: selfCPU,
@@ -235,6 +225,20 @@ struct Runner {
             bytes: 0, framesPerSecond: 0, ticksPerSecond: 0, megabytesPerSecond: 0, serverCPUPercent: 0,
             generatorCPUPercent: 0, serverRSSMB: Double(after) / 1_048_576, bytesPerIdleConnection: perConnection,
             lossCheck: "\(clients) open (RSS \(before / 1024) KiB -> \(after / 1024) KiB)", lossClean: true)
+    }
+
+    /// Runs `body` (the measured window) and returns its wall time in
+    /// seconds and the CPU the server and this generator used meanwhile, in
+    /// percent of one core (`/proc/PID/stat`).
+    func window(_ server: BenchServer, _ body: () throws -> Void) rethrows
+        -> (elapsed: Double, serverCPU: Double, selfCPU: Double) {
+        let serverCPU0 = server.cpuTicks, selfCPU0 = ProcFile.cpuTicks(pid: nil)
+        let t0 = Clock.monotonicNanos()
+        try body()
+        let elapsed = Double(Clock.monotonicNanos() - t0) / 1e9
+        return (elapsed,
+                Double(server.cpuTicks - serverCPU0) / ProcFile.ticksPerSecond / elapsed * 100,
+                Double(ProcFile.cpuTicks(pid: nil) - selfCPU0) / ProcFile.ticksPerSecond / elapsed * 100)
     }
 
     func summarize(preset: String, mode: String, clients: Int, symbols: Int, perClient: Int, elapsed: Double,
