@@ -70,7 +70,8 @@ SCENARIO OPTIONS:
   --baseline PATH   also run every setup against another ticker binary (e.g.
                     a build of main), alternating with this one
   --pin / --no-pin  server on CPU 0 and generator on CPU 1, or nothing
-                    pinned (default: pinned, except the open-loop presets)
+                    pinned (default: pinned, unless every preset of the run
+                    is open-loop: m1, m2, m3, market)
 """
 
 var args = Array(CommandLine.arguments.dropFirst())
