@@ -18,8 +18,12 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # (policy-rc.d below keeps the package's postinst from starting it).
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
-# systemd-analyze checks the service units in docs/deploy (DeployUnitTests).
+# systemd-analyze checks the service units in docs/deploy (OperatorKitTests);
+# Prometheus (promtool, and a server the dashboard test starts on a free
+# port of its own) checks the alert rules and the Grafana dashboard's
+# queries (Scripts/monitoring-test.sh). The packaged service is not started.
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-tools: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -39,6 +43,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   # undo that for an nginx installed just now (the tests run their own).
   if [[ " ${need_apt[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
+  if [[ " ${need_apt[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
   fi
 fi
 

@@ -70,6 +70,12 @@ int64_t ticker_raise_nofile_limit(void) {
     return (int64_t)rl.rlim_cur;
 }
 
+int64_t ticker_nofile_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return -errno;
+    return rl.rlim_cur == RLIM_INFINITY ? INT64_MAX : (int64_t)rl.rlim_cur;
+}
+
 int ticker_connect_from(const char *host, uint16_t port, const char *source, int rcvbuf) {
     struct sockaddr_in to = {0}, from = {0};
     to.sin_family = AF_INET;

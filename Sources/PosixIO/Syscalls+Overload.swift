@@ -44,6 +44,12 @@ public enum LoopbackSources {
 
 /// What the process holds, for `/metrics` and the memory-after-a-storm rule.
 public enum ProcessStats {
+    /// The soft open-file limit in force (`RLIMIT_NOFILE`); nil when unreadable.
+    public static func openFileLimit() -> Int? {
+        let n = ticker_nofile_limit()
+        return n < 0 ? nil : Int(n)
+    }
+
     /// Resident set size in bytes; nil when /proc cannot be read.
     public static func residentBytes() -> Int? {
         let n = ticker_resident_bytes()

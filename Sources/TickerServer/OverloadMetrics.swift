@@ -143,6 +143,8 @@ extension MetricsRenderer {
         }
         header("ticker_process_open_fds", "gauge", "Open file descriptors of the server process.")
         out += "ticker_process_open_fds \(ProcessStats.openDescriptors() ?? -1)\n"
+        header("ticker_process_max_fds", "gauge", "The process's open-file limit (soft RLIMIT_NOFILE, raised to the hard limit at start).")
+        out += "ticker_process_max_fds \(ProcessStats.openFileLimit() ?? -1)\n"
         return out
     }
 }

@@ -23,6 +23,8 @@ int ticker_available_cpus(void);
 void ticker_heap_stats(int64_t *in_use, int64_t *free_held);
 /// Raises the soft open-file limit to the hard limit; returns the new soft limit or -errno.
 int64_t ticker_raise_nofile_limit(void);
+/* The soft RLIMIT_NOFILE in force (INT64_MAX when unlimited); -errno on failure. */
+int64_t ticker_nofile_limit(void);
 
 /// Non-blocking IPv4 connect from a chosen local address (load tests use
 /// many addresses of 127.0.0.0/8). Returns fd or -errno.
