@@ -72,6 +72,8 @@ enum ServeCommand {
       --publish-token-file F   Read the publish token from file F (first line)
       --echo                   Serve /echo, a 16 MiB-message echo endpoint for conformance tests
       --log-level LEVEL        debug, info, warn or error (default info)
+      --log-format FORMAT      text (default) or json: one object per line with time,
+                               level, message and fields
       --redis URL              Gateway mode: no local feed; ticks come from the feed node
                                writing to this Redis (redis://[user:pass@]host[:port][/db];
                                give an IP literal). See docs/DEPLOYMENT.md
@@ -155,6 +157,7 @@ enum ServeCommand {
         }
         config.publishToken = fileToken ?? token
         if try args.setting("--echo") { config.enableEcho = true }
+        if let format: Log.Format = try args.choice("--log-format") { Log.format = format }
         if let level = try args.value("--log-level") {
             let levels: [String: Log.Level] = ["debug": .debug, "info": .info, "warn": .warning, "error": .error]
             guard let parsed = levels[level] else {
@@ -214,7 +217,8 @@ enum ServeCommand {
         // Before accepting anything: once clients arrive the process may run
         // out of descriptors, and the signal source needs one of its own.
         SignalWatcher.onTerminate {
-            Log.info("shutting down: close 1001 to every client, drain \(config.drainTimeoutMs) ms")
+            Log.info("shutting down: close 1001 to every client, drain \(config.drainTimeoutMs) ms",
+                     ["open_connections": "\(server.openConnections)"])
             // The drain deadline is the process's, not the loops': whatever a
             // loop is doing, the process exits 0 shortly after it passes (the
             // loops' own sweep closes leftovers within 250 ms of it first).
@@ -230,7 +234,8 @@ enum ServeCommand {
             server.shutdown()
         }
         try server.start()
-        Log.info("ticker listening on http://\(config.host):\(server.port)/ (stream: ws://\(config.host):\(server.port)/v1/stream) with \(server.symbols.count) symbols, \(config.loops) loop(s), seed \(config.seed)")
+        Log.info("ticker listening on http://\(config.host):\(server.port)/ (stream: ws://\(config.host):\(server.port)/v1/stream) with \(server.symbols.count) symbols, \(config.loops) loop(s), seed \(config.seed)",
+                 ["version": BuildInfo.version])
         let uringLoops = server.ioUringLoops
         if !config.ioUring {
             Log.info("flushes: one sendmsg per connection (--io-uring off)")
