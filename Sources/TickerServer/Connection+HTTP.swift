@@ -44,6 +44,11 @@ extension Connection {
         switch answer(head) {
         case .response(let response):
             send(response: response, includeBody: !headOnly)
+        case .upgrade where !headOnly && !admitForwardedClient(head):
+            worker.metrics.overload.countRejected("per_address")
+            send(response: Self.textResponse(
+                status: 429, text: "too many connections from your address (limit \(worker.config.maxConnectionsPerAddress))",
+                extraHeaders: [("Retry-After", "1")]))
         case .upgrade(let route) where !headOnly:
             switch WebSocketHandshake.validate(head, allowedOrigins: worker.config.allowedOrigins) {
             case .failure(let rejection):
@@ -103,6 +108,23 @@ extension Connection {
             return .response(Self.textResponse(status: 404, text: "no such path"))
         }
     }
+
+    /// Behind a trusted proxy (`--trusted-proxies`) the per-address limit,
+    /// not checked at accept, applies at the upgrade to the client the proxy
+    /// names (or to the proxy itself when it names none). False: over the limit.
+    private func admitForwardedClient(_ head: HTTPRequestHead) -> Bool {
+        let trust = worker.config.trustedProxies
+        guard !trust.isEmpty, peer == nil, refusal == nil,
+              let proxy = Syscall.peerAddress(descriptor).map(IPAddress.bytes(key:)), trust.trusts(proxy) else { return true }
+        let client = trust.forwardedClient(forwardedFor: head.headers(named: "X-Forwarded-For"), realIP: head.header("X-Real-IP")) ?? proxy
+        let key = IPAddress.key(client)
+        guard worker.shared.admit(address: key) else { return false }
+        peer = key
+        return true
+    }
+
+    /// The client's address for logs: the peer, or the client a trusted proxy named.
+    var clientText: String { peer.map { IPAddress.text(IPAddress.bytes(key: $0)) } ?? "-" }
 
     private func publishTokenMatches(_ head: HTTPRequestHead, expected: String) -> Bool {
         let given = head.header("Authorization").flatMap(Self.bearerToken) ?? QueryString.value("token", in: head.query)

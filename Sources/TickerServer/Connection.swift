@@ -260,7 +260,7 @@ final class Connection: EventHandler {
         if !alreadyFailed, let failure = ws.failure {
             worker.metrics.add(worker.metrics.protocolErrors)
             worker.metrics.overload.countClose(failure.closeCode.rawValue)
-            Log.debug("\(descriptor): protocol error \(failure), closing with \(failure.closeCode)")
+            Log.debug("\(descriptor): protocol error \(failure), closing with \(failure.closeCode)", ["client": clientText])
         }
         perform(actions)
         actions.removeAll(keepingCapacity: true)

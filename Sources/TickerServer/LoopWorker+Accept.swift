@@ -80,6 +80,10 @@ extension LoopWorker {
             refusal = .capacity
         }
         var peer = Syscall.peerAddress(fd)
+        if let address = peer, !config.trustedProxies.isEmpty, config.trustedProxies.trusts(IPAddress.bytes(key: address)) {
+            // A trusted proxy: its client is counted at the upgrade (`Connection.admitForwardedClient`).
+            peer = nil
+        }
         if refusal == nil, let address = peer, !shared.admit(address: address) {
             shared.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
             refusal = .perAddress

@@ -71,6 +71,10 @@ public struct ServerConfig: Sendable {
     /// one runaway script) cannot take every slot. Behind a reverse proxy
     /// every client shares the proxy's address: raise it or set 0 there.
     public var maxConnectionsPerAddress = 4_096
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Real-IP` name the client:
+    /// their connections are not counted per address at accept; the upgrade
+    /// counts the forwarded client instead (and logs name it).
+    public var trustedProxies = ProxyTrust()
     /// New connections accepted per second by the whole process (token
     /// bucket per loop, burst of a quarter second): a reconnect storm is
     /// admitted at a pace that leaves the loops time for fan-out; the rest

@@ -218,7 +218,7 @@ struct StreamSession {
 
     private func rejectPublish(_ rejection: IngestRejection, on c: Connection) {
         c.worker.metrics.ingestRejected.withLock { $0[rejection.reason, default: 0] += 1 }
-        Log.debug("\(c.descriptor): publish refused: \(rejection)")
+        Log.debug("\(c.descriptor): publish refused: \(rejection)", ["client": c.clientText])
         sendError(rejection.controlError(symbols: c.worker.shared.symbols), on: c)
     }
 

@@ -63,7 +63,12 @@ enum ServeCommand {
                                thread of their own: probes never wait behind a connect storm
                                (default: off; 0 picks a free port)
       --max-per-address N      Connections per peer address, 0 = no limit (default 4096;
-                               behind a reverse proxy raise it or use 0)
+                               behind a reverse proxy raise it, use 0, or name the proxy
+                               in --trusted-proxies)
+      --trusted-proxies LIST   Reverse proxies (addresses or CIDR ranges, comma-separated)
+                               whose X-Forwarded-For / X-Real-IP name the client: the
+                               per-address limit then counts the client, checked at the
+                               upgrade, and logs name it (default: none)
       --accept-rate N          New connections accepted per second (default 60000)
       --drain-ms N             Shutdown drain deadline after close 1001 (default 2000)
       --allow-origin ORIGIN    Accept browser upgrades only from this Origin (repeatable)
@@ -148,6 +153,10 @@ enum ServeCommand {
         if let port: UInt16 = try args.int("--admin-port", in: 0...65535) { config.adminPort = port }
         if let n: Int = try args.int("--max-per-address", in: 0...1_000_000) { config.maxConnectionsPerAddress = n }
         if let n: Int = try args.int("--accept-rate", in: 1...10_000_000) { config.acceptsPerSecond = n }
+        let proxies = try args.values("--trusted-proxies").flatMap { $0.split(separator: ",").map(String.init) }
+        do { config.trustedProxies = try ProxyTrust(parsing: proxies) } catch {
+            throw ArgumentError(message: "--trusted-proxies: \(error)")
+        }
         let origins = try args.values("--allow-origin")
         if !origins.isEmpty { config.allowedOrigins = Set(origins) }
         let fileToken = try secret(&args, file: "--publish-token-file", variable: nil)
