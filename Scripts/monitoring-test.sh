@@ -35,31 +35,8 @@ done
 
 mkdir -p "$root/.build"
 dir=$(mktemp -d "$root/.build/monitoring-test.XXXXXX")
-pids=()
-redis_pid=""
-redis_dir=""
-watchdog=""
-cleanup() {
-    local rc=$?
-    if [[ -n "$watchdog" ]]; then
-        local nap; nap=$(pgrep -P "$watchdog" || true)
-        kill -TERM "$watchdog" $nap 2>/dev/null || true
-    fi
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
-    [[ -n "$redis_pid" ]] && bash "$root/Scripts/redis.sh" stop "$redis_pid" "$redis_dir" || true
-    if [[ $rc -eq 0 ]]; then rm -rf "$dir"; else echo "monitoring-test: FAILED (exit $rc); logs kept in $dir" >&2; fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-( sleep "$limit"; echo "monitoring-test: timed out after ${limit}s" >&2; kill -TERM $$ 2>/dev/null ) &
-watchdog=$!
-
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source Scripts/processes.sh
+processes_begin monitoring-test "$dir" "$limit"
 wait_http() { # port path: until it answers (10 s)
     for _ in $(seq 100); do
         "$PYTHON" - "$1" "$2" <<'PY' && return 0

@@ -38,34 +38,10 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 mkdir -p "$root/.build"
 dir=$(mktemp -d "$root/.build/tls-test.XXXXXX")
-pids=()
 nginx_pid=""
-redis_pid=""
-redis_dir=""
-watchdog=""
-cleanup() {
-    local rc=$?
-    if [[ -n "$watchdog" ]]; then                  # the watchdog first, then its sleep
-        local nap; nap=$(pgrep -P "$watchdog" || true)
-        kill -TERM "$watchdog" $nap 2>/dev/null || true
-    fi
-    [[ -n "$nginx_pid" ]] && kill -QUIT "$nginx_pid" 2>/dev/null || true
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}" $nginx_pid; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
-    [[ -n "$redis_pid" ]] && bash "$root/Scripts/redis.sh" stop "$redis_pid" "$redis_dir" || true
-    if [[ $rc -eq 0 ]]; then rm -rf "$dir"; else echo "tls-test: FAILED (exit $rc); logs kept in $dir" >&2; fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-# Watchdog: the whole test is bounded in time.
-( sleep "$limit"; echo "tls-test: timed out after ${limit}s" >&2; kill -TERM $$ 2>/dev/null ) &
-watchdog=$!
-
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source Scripts/processes.sh
+before_stop() { [[ -n "$nginx_pid" ]] && kill -QUIT "$nginx_pid" 2>/dev/null; wait_also=($nginx_pid); }
+processes_begin tls-test "$dir" "$limit"
 
 # 1. Throwaway CA and a server certificate signed by it (SAN: 127.0.0.1, localhost).
 t0=$(date +%s%N)
