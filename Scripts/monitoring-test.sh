@@ -18,14 +18,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 limit=${MONITORING_TIMEOUT:-120}
 
-if [[ -z "${TICKER_BIN:-}" ]]; then
-    bash Scripts/install-test-tools.sh >/dev/null
-    swift build -c release -Xswiftc -warnings-as-errors --product ticker >/dev/null
-    TICKER_BIN="$(swift build -c release -Xswiftc -warnings-as-errors --show-bin-path)/ticker"
-fi
-[[ -x "$TICKER_BIN" ]] || { echo "monitoring-test: TICKER_BIN=$TICKER_BIN is not an executable" >&2; exit 2; }
-PYTHON="${PYTHON:-$root/.build-tools/py3-venv/bin/python}"
-[[ -x "$PYTHON" ]] || { echo "monitoring-test: $PYTHON missing (run Scripts/install-test-tools.sh)" >&2; exit 2; }
+source Scripts/processes.sh
+processes_tools monitoring-test
 for tool in promtool prometheus; do
     command -v "$tool" >/dev/null || { echo "monitoring-test: $tool missing (run Scripts/install-test-tools.sh)" >&2; exit 2; }
 done
@@ -35,7 +29,6 @@ done
 
 mkdir -p "$root/.build"
 dir=$(mktemp -d "$root/.build/monitoring-test.XXXXXX")
-source Scripts/processes.sh
 processes_begin monitoring-test "$dir" "$limit"
 wait_http() { # port path: until it answers (10 s)
     for _ in $(seq 100); do

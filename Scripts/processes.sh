@@ -4,6 +4,7 @@
 # watchdog that bounds the whole run, and a work directory kept on failure.
 #
 #   source Scripts/processes.sh
+#   processes_tools NAME                     # TICKER_BIN (built when unset) and PYTHON (the test venv)
 #   processes_begin NAME DIR LIMIT_SECONDS   # installs the traps, starts the watchdog
 #   pids+=($!)                               # after each background process
 #   read -r redis_port redis_pid redis_dir < <(bash Scripts/redis.sh start)
@@ -41,6 +42,18 @@ processes_begin() { # NAME DIR LIMIT
     trap 'exit 130' INT TERM
     ( sleep "$3"; echo "$1: timed out after ${3}s" >&2; kill -TERM $$ 2>/dev/null ) &
     processes_watchdog=$!
+}
+
+processes_tools() { # NAME: sets TICKER_BIN and PYTHON, or exits 2 saying what is missing
+    local root; root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    if [[ -z "${TICKER_BIN:-}" ]]; then
+        bash "$root/Scripts/install-test-tools.sh" >/dev/null
+        swift build -c release -Xswiftc -warnings-as-errors --product ticker >/dev/null
+        TICKER_BIN="$(swift build -c release -Xswiftc -warnings-as-errors --show-bin-path)/ticker"
+    fi
+    [[ -x "$TICKER_BIN" ]] || { echo "$1: TICKER_BIN=$TICKER_BIN is not an executable" >&2; exit 2; }
+    PYTHON="${PYTHON:-$root/.build-tools/py3-venv/bin/python}"
+    [[ -x "$PYTHON" ]] || { echo "$1: $PYTHON missing (run Scripts/install-test-tools.sh)" >&2; exit 2; }
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -25,21 +25,14 @@ nodes=${TLS_NODES:-3}
 gateways=${TLS_GATEWAYS:-0}
 limit=${TLS_TIMEOUT:-90}
 
-if [[ -z "${TICKER_BIN:-}" ]]; then
-    bash Scripts/install-test-tools.sh >/dev/null
-    swift build -c release -Xswiftc -warnings-as-errors --product ticker >/dev/null
-    TICKER_BIN="$(swift build -c release -Xswiftc -warnings-as-errors --show-bin-path)/ticker"
-fi
-[[ -x "$TICKER_BIN" ]] || { echo "tls-test: TICKER_BIN=$TICKER_BIN is not an executable" >&2; exit 2; }
-PYTHON="${PYTHON:-$root/.build-tools/py3-venv/bin/python}"
-[[ -x "$PYTHON" ]] || { echo "tls-test: $PYTHON missing (run Scripts/install-test-tools.sh)" >&2; exit 2; }
+source Scripts/processes.sh
+processes_tools tls-test
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x "$NGINX" ]] || { echo "tls-test: nginx missing (run Scripts/install-test-tools.sh)" >&2; exit 2; }
 
 mkdir -p "$root/.build"
 dir=$(mktemp -d "$root/.build/tls-test.XXXXXX")
 nginx_pid=""
-source Scripts/processes.sh
 before_stop() { [[ -n "$nginx_pid" ]] && kill -QUIT "$nginx_pid" 2>/dev/null; wait_also=($nginx_pid); }
 processes_begin tls-test "$dir" "$limit"
 
