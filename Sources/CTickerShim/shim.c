@@ -52,7 +52,10 @@ int ticker_epoll_wait(int epfd, ticker_epoll_event *out, int max, int timeout_ms
     int n;
     do {
         n = epoll_wait(epfd, evs, max, timeout_ms);
-    } while (n < 0 && errno == EINTR);
+    } while (n < 0 && errno == EINTR && timeout_ms < 0);
+    /* With a timeout, an interrupted wait returns nothing ready: the caller
+       works out what is left of its deadline rather than waiting it anew. */
+    if (n < 0 && errno == EINTR) n = 0;
     for (int i = 0; i < n; i++) {
         out[i].events = evs[i].events;
         out[i].data = evs[i].data.u64;

@@ -9,7 +9,7 @@ extension LoopWorker {
     // MARK: accepting
 
     func acceptReady(_ listener: Listener) {
-        for _ in 0..<256 {
+        for _ in 0..<256 where !stopping {
             guard acceptBudget.take(now: Clock.now()) else {
                 // Over the accept rate: leave the rest in the listen backlog
                 // until the budget has refilled a little.

@@ -55,6 +55,8 @@ final class LoopWorker {
     var upgrades: UpgradePacer
     var acceptBudget: AcceptBudget
     private(set) var shuttingDown = false
+    /// `stopLoop()` was called: the loop ends after this iteration.
+    private(set) var stopping = false
     /// Connection count at the last heap trim: after a storm drains, free
     /// memory goes back to the kernel instead of staying in malloc's arenas.
     private var liveAtLastTrim = 0
@@ -134,13 +136,21 @@ final class LoopWorker {
         liveCount -= 1
         shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
         metrics.connections.wrappingSubtract(1, ordering: .relaxed)
-        if shuttingDown && liveCount == 0 { loop.stop() }
+        if shuttingDown && liveCount == 0 { stopLoop() }
     }
 
-    /// After the loop's last iteration: its listener closes, so the kernel
-    /// sends new connections to the loops still draining, and `/livez`
-    /// stops expecting its sweeps.
+    /// Ends the loop after this iteration; nothing more is accepted in it
+    /// (a connection adopted now would never be served).
+    func stopLoop() {
+        stopping = true
+        loop.stop()
+    }
+
+    /// After the loop's last iteration: anything still open is closed (and
+    /// counted out), the listener closes (connections still in its accept
+    /// queue are reset by the kernel), and `/livez` stops expecting its sweeps.
     func stopped() {
+        for case let connection? in connections { connection.close() }
         if let listener {
             loop.unregister(listener.descriptor, token: listener.token)
             Syscall.close(listener.descriptor)
@@ -365,7 +375,7 @@ final class LoopWorker {
             connection.shutdown(deadline: deadline)
         }
         if liveCount == 0 {
-            loop.stop()
+            stopLoop()
             return
         }
         // The 250 ms sweep would find the deadline up to a quarter second

@@ -87,15 +87,24 @@ public struct ProxyTrust: Sendable, Equatable {
 
     /// The client a trusted proxy forwarded: the rightmost `X-Forwarded-For`
     /// entry that is not itself a trusted proxy (entries to its left were
-    /// written by whoever sent the request, and can be forged), else
-    /// `X-Real-IP`; nil when neither names an address.
+    /// written by whoever sent the request, and can be forged), or the
+    /// leftmost when every hop is trusted; `X-Real-IP` only when there is no
+    /// `X-Forwarded-For`. nil when nothing usable is named (then the proxy
+    /// itself counts): an unparsable hop, or the unspecified address `::`.
     public func forwardedClient(forwardedFor: [String], realIP: String?) -> [UInt8]? {
         let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map(String.init)
-        for hop in hops.reversed() {
-            guard let address = IPAddress.bytes(hop) else { return nil }   // garbage: believe nothing further left
-            if !trusts(address) { return address }
+        var client: [UInt8]?
+        if hops.isEmpty {
+            client = realIP.flatMap(IPAddress.bytes)
+        } else {
+            for hop in hops.reversed() {
+                guard let address = IPAddress.bytes(hop) else { return nil }   // garbage: believe nothing further left
+                client = address
+                if !trusts(address) { break }
+            }
         }
-        return realIP.flatMap(IPAddress.bytes)
+        guard let client, client.contains(where: { $0 != 0 }) else { return nil }
+        return client
     }
 }
 

@@ -61,8 +61,8 @@ struct Arguments {
         return first
     }
 
-    /// Removes `--name` (a switch). True when it was present, or when the
-    /// environment sets it to 1, true, yes or on.
+    /// Removes `--name` (a switch). True when it was present; the
+    /// environment is not read (`setting(_:)` reads it).
     mutating func flag(_ name: String) -> Bool {
         if let i = items.firstIndex(of: name) {
             items.remove(at: i)
@@ -113,9 +113,23 @@ struct Arguments {
 
     /// The option's one value: the command line's, or else the environment's (as it is).
     mutating func value(_ name: String) throws(ArgumentError) -> String? {
+        try sourcedValue(name)?.value
+    }
+
+    /// `value(_:)`, and whether it came from the environment (for options
+    /// that compete, where a flag must win over a variable).
+    mutating func sourcedValue(_ name: String) throws(ArgumentError) -> (value: String, fromEnvironment: Bool)? {
         let all = try commandLineValues(name)
         if all.count > 1 { throw ArgumentError(message: "\(name) given more than once") }
-        return all.first ?? environmentValue(name)
+        if let given = all.first { return (given, false) }
+        return environmentValue(name).map { ($0, true) }
+    }
+
+    /// A variable of the environment that stands for no option (a secret),
+    /// from the same environment the options are read from.
+    mutating func variable(_ name: String) -> String? {
+        consultedVariables.insert(name)
+        return environment[name]
     }
 
     /// One of `T`'s cases by name ("--delivery batch"); an unknown name is

@@ -111,7 +111,14 @@ enum ServeCommand {
         } else if feedNode {
             throw ArgumentError(message: "ticker feed needs --redis URL (e.g. redis://127.0.0.1:6379)")
         }
-        if let password = try secret(&args, file: "--redis-password-file", variable: "TICKER_REDIS_PASSWORD") {
+        if let password = try redisPassword(&args) {
+            switch config.redis {
+            case .feed(let url), .gateway(let url):
+                if url.password != nil {
+                    throw ArgumentError(message: "give the Redis password once: in the --redis URL, or in --redis-password-file / TICKER_REDIS_PASSWORD")
+                }
+            case nil: break
+            }
             switch config.redis {
             case .feed(var url): url.password = password; config.redis = .feed(url)
             case .gateway(var url): url.password = password; config.redis = .gateway(url)
@@ -159,12 +166,7 @@ enum ServeCommand {
         }
         let origins = try args.values("--allow-origin")
         if !origins.isEmpty { config.allowedOrigins = Set(origins) }
-        let fileToken = try secret(&args, file: "--publish-token-file", variable: nil)
-        let token = try args.value("--publish-token")
-        if fileToken != nil && token != nil {
-            throw ArgumentError(message: "give the publish token once: --publish-token-file or --publish-token/TICKER_PUBLISH_TOKEN")
-        }
-        config.publishToken = fileToken ?? token
+        config.publishToken = try publishToken(&args)
         if try args.setting("--echo") { config.enableEcho = true }
         if let format: Log.Format = try args.choice("--log-format") { Log.format = format }
         if let level = try args.value("--log-level") {
@@ -192,22 +194,51 @@ enum ServeCommand {
     /// and those of the project's benchmarks and tests that servers inherit.
     static let knownVariables: Set<String> = [
         "TICKER_REDIS_PASSWORD", "TICKER_BENCH_PIN", "TICKER_BENCH_WRAP", "TICKER_FAULT_PIN", "TICKER_GATEWAY_SECONDS",
+        "TICKER_BIN",
     ]
 
-    /// A secret from `file` (its first line), or else from the environment
-    /// variable `variable`; never required on the command line, never logged.
-    static func secret(_ args: inout Arguments, file option: String, variable: String?) throws(ArgumentError) -> String? {
-        if let path = try args.value(option) {
-            let text: String
-            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw ArgumentError(message: "\(option): cannot read '\(path)' (\(error.localizedDescription))")
+    /// The publish token: `--publish-token` or `--publish-token-file`, each
+    /// also as its `TICKER_` variable. A flag wins over a variable; two of the
+    /// same rank are an error; an empty token is refused (it would match
+    /// `?token=`).
+    static func publishToken(_ args: inout Arguments) throws(ArgumentError) -> String? {
+        let direct = try args.sourcedValue("--publish-token")
+        let file = try args.sourcedValue("--publish-token-file")
+        var useFile = file != nil
+        if let direct, let file {
+            guard direct.fromEnvironment != file.fromEnvironment else {
+                throw ArgumentError(message: "give the publish token once: --publish-token or --publish-token-file (or their TICKER_ variables)")
             }
-            let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            let value = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if value.isEmpty { throw ArgumentError(message: "\(option): '\(path)' is empty") }
-            return value
+            useFile = direct.fromEnvironment
         }
-        guard let variable, let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else { return nil }
+        let token = try useFile ? readSecret(option: "--publish-token-file", path: file!.value) : direct?.value
+        if let token, token.isEmpty {
+            throw ArgumentError(message: "the publish token is empty (--publish-token or TICKER_PUBLISH_TOKEN)")
+        }
+        return token
+    }
+
+    /// The Redis password: `--redis-password-file` (or its variable) or
+    /// `TICKER_REDIS_PASSWORD`; the file given as a flag wins over the variable.
+    static func redisPassword(_ args: inout Arguments) throws(ArgumentError) -> String? {
+        let file = try args.sourcedValue("--redis-password-file")
+        let variable = args.variable("TICKER_REDIS_PASSWORD").flatMap { $0.isEmpty ? nil : $0 }
+        if let file, variable != nil, file.fromEnvironment {
+            throw ArgumentError(message: "give the Redis password once: TICKER_REDIS_PASSWORD or TICKER_REDIS_PASSWORD_FILE")
+        }
+        if let file { return try readSecret(option: "--redis-password-file", path: file.value) }
+        return variable
+    }
+
+    /// A secret file's first line, trimmed; never logged.
+    static func readSecret(option: String, path: String) throws(ArgumentError) -> String {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ArgumentError(message: "\(option): cannot read '\(path)' (\(error.localizedDescription))")
+        }
+        let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let value = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        if value.isEmpty { throw ArgumentError(message: "\(option): '\(path)' is empty") }
         return value
     }
 

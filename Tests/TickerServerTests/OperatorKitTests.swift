@@ -68,8 +68,10 @@ import TickerServer
         try (secret + "\n").write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         try await gated(.exclusive) {
+            // The file, the variable, and the file flag winning over a variable.
             for (arguments, environment) in [(["--publish-token-file", file.path], [String: String]()),
-                                              ([], ["TICKER_PUBLISH_TOKEN": secret])] {
+                                              ([], ["TICKER_PUBLISH_TOKEN": secret]),
+                                              (["--publish-token-file", file.path], ["TICKER_PUBLISH_TOKEN": "loses"])] {
                 let server = try ServerProcess(["--no-feed"] + arguments, environment: environment)
                 defer { server.stop() }
                 let cmdline = try String(contentsOfFile: "/proc/\(server.process.processIdentifier)/cmdline", encoding: .utf8)
@@ -91,6 +93,13 @@ import TickerServer
         #expect(outcome.stderr == "ticker: --publish-token-file: '\(empty.path)' is empty\n")
         let noRedis = try CLI.run(["serve", "--port", "0"], timeout: 20, environment: ["TICKER_REDIS_PASSWORD": "x"])
         #expect(noRedis.stderr == "ticker: a Redis password (--redis-password-file, TICKER_REDIS_PASSWORD) needs --redis\n")
+        let twice = try CLI.run(["serve", "--port", "0", "--redis", "redis://:inurl@127.0.0.1:1"], timeout: 20,
+                                environment: ["TICKER_REDIS_PASSWORD": "x"])
+        #expect(twice.stderr.hasPrefix("ticker: give the Redis password once"))
+        let emptyToken = try CLI.run(["serve", "--port", "0", "--publish-token", ""], timeout: 20)
+        #expect(emptyToken.stderr == "ticker: the publish token is empty (--publish-token or TICKER_PUBLISH_TOKEN)\n")
+        let bothFlags = try CLI.run(["serve", "--port", "0", "--publish-token", "a", "--publish-token-file", empty.path], timeout: 20)
+        #expect(bothFlags.stderr.hasPrefix("ticker: give the publish token once"))
     }
 
     /// SIGTERM: `/readyz` turns 503 at once and `/livez` stays 200 until

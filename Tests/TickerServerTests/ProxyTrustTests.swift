@@ -40,8 +40,13 @@ import Testing
         #expect(trust.forwardedClient(forwardedFor: ["198.51.100.1, 203.0.113.7"], realIP: nil) == client)
         #expect(trust.forwardedClient(forwardedFor: ["203.0.113.7, 10.1.1.1", "10.2.2.2"], realIP: nil) == client)
         #expect(trust.forwardedClient(forwardedFor: [], realIP: "203.0.113.7") == client)
-        #expect(trust.forwardedClient(forwardedFor: ["10.1.1.1"], realIP: nil) == nil, "only proxies: no client named")
+        #expect(trust.forwardedClient(forwardedFor: ["10.9.9.9, 10.1.1.1"], realIP: nil) == IPAddress.bytes("10.9.9.9"),
+                "every hop a proxy: the leftmost")
         #expect(trust.forwardedClient(forwardedFor: ["203.0.113.7, garbage"], realIP: nil) == nil, "garbage: believe nothing")
+        #expect(trust.forwardedClient(forwardedFor: ["10.1.1.1"], realIP: "198.51.100.1") == IPAddress.bytes("10.1.1.1"),
+                "X-Real-IP only without X-Forwarded-For (the client may have written it)")
+        #expect(trust.forwardedClient(forwardedFor: [], realIP: "::") == nil, "the unspecified address is no client")
+        #expect(trust.forwardedClient(forwardedFor: ["::"], realIP: nil) == nil)
     }
 
     /// Upgrades held open until the test ends (each holds its address's slot).
