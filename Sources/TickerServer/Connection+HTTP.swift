@@ -18,37 +18,15 @@ extension Connection {
                                               extraHeaders: [("Allow", "GET, HEAD")]))
             return
         }
-        if worker.shuttingDown, !Probes.isProbe(head.path) {
-            worker.metrics.overload.countRejected("shutting_down")
-            send(response: Self.textResponse(
-                status: 503, text: "server shutting down; connect to another node or retry shortly",
-                extraHeaders: [("Retry-After", "1")]), includeBody: !headOnly)
-            return
-        }
-        if let refusal, !Probes.isProbe(head.path) {
-            switch refusal {
-            case .capacity:
-                worker.metrics.add(worker.metrics.rejectedOverCapacity)
-                worker.metrics.overload.countRejected("capacity")
-                send(response: Self.textResponse(
-                    status: 503, text: "server at capacity (\(worker.config.maxConnections) connections); retry shortly",
-                    extraHeaders: [("Retry-After", "1")]), includeBody: !headOnly)
-            case .perAddress:
-                worker.metrics.overload.countRejected("per_address")
-                send(response: Self.textResponse(
-                    status: 429, text: "too many connections from your address (limit \(worker.config.maxConnectionsPerAddress))",
-                    extraHeaders: [("Retry-After", "1")]), includeBody: !headOnly)
-            }
+        if let why = worker.shuttingDown ? .draining : refusal, !Probes.isProbe(head.path) {
+            refuse(why, includeBody: !headOnly)
             return
         }
         switch answer(head) {
         case .response(let response):
             send(response: response, includeBody: !headOnly)
         case .upgrade where !headOnly && !admitForwardedClient(head):
-            worker.metrics.overload.countRejected("per_address")
-            send(response: Self.textResponse(
-                status: 429, text: "too many connections from your address (limit \(worker.config.maxConnectionsPerAddress))",
-                extraHeaders: [("Retry-After", "1")]))
+            refuse(.perAddress, includeBody: true)
         case .upgrade(let route) where !headOnly:
             switch WebSocketHandshake.validate(head, allowedOrigins: worker.config.allowedOrigins) {
             case .failure(let rejection):
@@ -73,6 +51,24 @@ extension Connection {
                 send(response: Self.textResponse(status: 400, text: "WebSocket upgrade requires GET"), includeBody: false)
             }
         }
+    }
+
+    /// A refusal the client may retry (`Retry-After`), counted by reason.
+    private func refuse(_ why: Refusal, includeBody: Bool) {
+        let config = worker.config
+        let (status, reason, text): (Int, String, String)
+        switch why {
+        case .capacity:
+            worker.metrics.add(worker.metrics.rejectedOverCapacity)
+            (status, reason, text) = (503, "capacity", "server at capacity (\(config.maxConnections) connections); retry shortly")
+        case .perAddress:
+            (status, reason, text) = (429, "per_address",
+                                      "too many connections from your address (limit \(config.maxConnectionsPerAddress))")
+        case .draining:
+            (status, reason, text) = (503, "shutting_down", "server shutting down; connect to another node or retry shortly")
+        }
+        worker.metrics.overload.countRejected(reason)
+        send(response: Self.textResponse(status: status, text: text, extraHeaders: [("Retry-After", "1")]), includeBody: includeBody)
     }
 
     private enum Answer {
@@ -177,19 +173,6 @@ extension Connection {
 
     func respond(status: Int, contentType: String, body: [UInt8], extraHeaders: [(String, String)] = []) {
         send(response: Self.response(status: status, contentType: contentType, body: body, extraHeaders: extraHeaders))
-    }
-
-    /// `/healthz`, the same on the main port and the admin port.
-    static func healthResponse(_ shared: ServerShared) -> HTTPResponse {
-        if let reason = shared.degradedReason() {
-            return textResponse(status: 503, text: "degraded: \(reason)")
-        }
-        return textResponse(status: 200, text: "ok")
-    }
-
-    /// `/metrics`, the same on the main port and the admin port.
-    static func metricsResponse(_ shared: ServerShared) -> HTTPResponse {
-        response(status: 200, contentType: "text/plain; version=0.0.4", body: Array(shared.renderMetrics().utf8))
     }
 
     /// `response` with `Connection: close` unless it names a connection option already.

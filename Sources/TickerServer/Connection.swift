@@ -160,7 +160,10 @@ final class Connection: EventHandler {
         set { set(.answeringBeforeClose, newValue) }
     }
 
-    enum Refusal { case capacity, perAddress }
+    /// Why a request gets a retryable refusal instead of its answer; a
+    /// connection holds `capacity` or `perAddress` from its accept on,
+    /// `draining` applies to every request once shutdown began.
+    enum Refusal { case capacity, perAddress, draining }
 
     init(descriptor: Descriptor, index: Int, worker: LoopWorker) {
         transport = SocketTransport(descriptor: descriptor)

@@ -25,12 +25,20 @@ enum Probes {
     /// The answer for a probe path, nil for any other.
     static func response(path: String, shared: ServerShared) -> HTTPResponse? {
         switch path {
-        case "/healthz": return Connection.healthResponse(shared)
+        case "/healthz": return health(shared)
         case "/livez": return live(shared)
         case "/readyz": return ready(shared)
-        case "/metrics": return Connection.metricsResponse(shared)
+        case "/metrics":
+            return Connection.response(status: 200, contentType: "text/plain; version=0.0.4", body: Array(shared.renderMetrics().utf8))
         default: return nil
         }
+    }
+
+    static func health(_ shared: ServerShared) -> HTTPResponse {
+        if let reason = shared.degradedReason() {
+            return Connection.textResponse(status: 503, text: "degraded: \(reason)")
+        }
+        return Connection.textResponse(status: 200, text: "ok")
     }
 
     static func live(_ shared: ServerShared) -> HTTPResponse {
