@@ -42,7 +42,6 @@ final class OpenLoopPublisher: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     /// Written by the publishing thread only; read after `stop()` returns.
     private(set) var published: [Int]
-    private(set) var batches = 0
     private(set) var skippedBatches = 0
     private(set) var failure: String?
     static let maxBehind = 10
@@ -84,7 +83,6 @@ final class OpenLoopPublisher: @unchecked Sendable {
                 failure = "\(error)"
                 return
             }
-            batches += 1
             next += interval
         }
     }

@@ -12,14 +12,11 @@ struct Arguments {
     /// `TICKER_<OPTION>` variables standing in for options the command line
     /// does not give (`--max-connections` ← `TICKER_MAX_CONNECTIONS`):
     /// flag over environment over default. Empty: the command line only.
-    private var environment: [String: String]
+    private var environment: [String: String] = [:]
     /// The variables an option looked up, so the unknown ones can be named.
     private(set) var consultedVariables: Set<String> = []
 
-    init(_ items: some Sequence<String>, environment: [String: String] = [:]) {
-        self.items = Array(items)
-        self.environment = environment
-    }
+    init(_ items: some Sequence<String>) { self.items = Array(items) }
 
     /// From now on options not on the command line are looked up in `environment`.
     mutating func readEnvironment(_ environment: [String: String]) { self.environment = environment }
@@ -64,11 +61,9 @@ struct Arguments {
     /// Removes `--name` (a switch). True when it was present; the
     /// environment is not read (`setting(_:)` reads it).
     mutating func flag(_ name: String) -> Bool {
-        if let i = items.firstIndex(of: name) {
-            items.remove(at: i)
-            return true
-        }
-        return false
+        guard let i = items.firstIndex(of: name) else { return false }
+        items.remove(at: i)
+        return true
     }
 
     /// A switch that the environment may also set (`TICKER_NO_FEED=1`).
