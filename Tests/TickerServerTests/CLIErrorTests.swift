@@ -1,16 +1,11 @@
 import Foundation
 import PosixIO
-import Synchronization
 import Testing
 import TickerClient
 import TickerServer
 
 /// Runs the built `ticker` executable to completion.
 enum CLI {
-    private final class Collected: Sendable {
-        let data = Mutex<Data>(Data())
-    }
-
     struct Outcome {
         var status: Int32
         var stderr: String
@@ -22,19 +17,23 @@ enum CLI {
         guard let binary = ServerProcess.binary else { throw TestError.timeout("no ticker binary beside \(CommandLine.arguments[0])") }
         let process = Process()
         let errors = Pipe()
-        let output = Pipe()
+        // Standard output goes to a file, read after the exit: a chatty command
+        // never blocks on a full pipe, and no readability handler runs (its
+        // dispatch source closed the pipe's descriptor a second time, by
+        // then another test's socket).
+        let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("ticker-cli-\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: outputURL.path, contents: nil) else {
+            throw TestError.unmeasurable("cannot create \(outputURL.path)")
+        }
+        defer { try? FileManager.default.removeItem(at: outputURL) }
+        let output = try FileHandle(forWritingTo: outputURL)
+        defer { try? output.close() }
         process.executableURL = binary
         process.arguments = arguments
         process.standardError = errors
         process.standardOutput = output
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        // Drained as it comes: a chatty command never blocks on a full pipe.
-        let collected = Collected()
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            collected.data.withLock { $0.append(data) }
         }
         try process.run()
         let deadline = Date().addingTimeInterval(timeout)
@@ -45,9 +44,7 @@ enum CLI {
             throw TestError.timeout("ticker \(arguments.joined(separator: " ")) still running after \(timeout) s")
         }
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        output.fileHandleForReading.readabilityHandler = nil
-        let rest = output.fileHandleForReading.readDataToEndOfFile()
-        let out = String(decoding: collected.data.withLock { $0 + rest }, as: UTF8.self)
+        let out = String(decoding: (try? Data(contentsOf: outputURL)) ?? Data(), as: UTF8.self)
         return Outcome(status: process.terminationStatus, stderr: text, stdout: out)
     }
 }
