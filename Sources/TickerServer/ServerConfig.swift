@@ -109,14 +109,13 @@ public struct ServerConfig: Sendable {
     /// values bound the kernel memory a stuck client can pin.
     public var socketSendBufferBytes: Int?
     /// Flush each loop's connections in batches through io_uring, one
-    /// `io_uring_enter` per batch instead of one `sendmsg` per connection:
-    /// 10% less server CPU per delivered tick on `TickerBench s1`, 20% on
-    /// `s4` (docs/ARCHITECTURE.md). Falls back to `sendmsg` where io_uring
+    /// `io_uring_enter` per batch instead of one `sendmsg` per connection,
+    /// which costs less server CPU per delivered tick (docs/ARCHITECTURE.md,
+    /// "What was measured"). Falls back to `sendmsg` where io_uring
     /// is unavailable (old kernel, sysctl, seccomp).
     public var ioUring = true
     /// Connections flushed per `io_uring_enter` (light ones; heavy ones go
-    /// 8 at a time so a batch stays well inside the 5 ms flush slice).
-    /// Measured on `TickerBench s1`; see docs/ARCHITECTURE.md.
+    /// 8 at a time so a batch stays inside the flush slice).
     public var ioUringBatch = 64
 
     /// Scale-out through Redis (docs/DEPLOYMENT.md): a feed node writes every batch

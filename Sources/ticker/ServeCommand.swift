@@ -261,7 +261,7 @@ enum ServeCommand {
                      ["open_connections": "\(server.openConnections)"])
             // The drain deadline is the process's, not the loops': whatever a
             // loop is doing, the process exits 0 shortly after it passes (the
-            // loops' own sweep closes leftovers within 250 ms of it first).
+            // loops close leftovers within 20 ms of it first).
             let deadline = Clock.monotonicNanos() + UInt64(config.drainTimeoutMs) * 1_000_000 + 400_000_000
             let watchdog = Thread {
                 Clock.sleep(untilMonotonic: deadline)
