@@ -10,6 +10,9 @@ let package = Package(
     products: [
         .executable(name: "ticker", targets: ["ticker"]),
         .library(name: "TickerClient", targets: ["TickerClient"]),
+        // wss:// for TickerClient through the system's OpenSSL (libssl-dev);
+        // a product of its own so ws:// users need no OpenSSL headers.
+        .library(name: "TickerClientTLS", targets: ["TickerClientTLS"]),
     ],
     targets: [
         // C headers Glibc's Swift module does not expose (epoll, eventfd, timerfd).
@@ -52,8 +55,11 @@ let package = Package(
             name: "TickerClient",
             dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PosixIO"],
             swiftSettings: strict),
+        // The system's OpenSSL (pkg-config `openssl`; Debian `libssl-dev`).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "TickerClientTLS", dependencies: ["TickerClient", "COpenSSL"], swiftSettings: strict),
         .executableTarget(
-            name: "ticker", dependencies: ["TickerServer", "TickerClient", "FanoutHub", "MarketData", "PosixIO", "RESP", "RedisClient"],
+            name: "ticker", dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "FanoutHub", "MarketData", "PosixIO", "RESP", "RedisClient"],
             swiftSettings: strict),
 
         // Benchmark support (statistics, loss ledger, SVG) and the benchmark itself.
@@ -85,6 +91,6 @@ let package = Package(
         .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol", "TickerServer"]),
         .testTarget(
             name: "TickerServerTests",
-            dependencies: ["TickerServer", "TickerClient", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient", "TestSupport"]),
+            dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient", "TestSupport"]),
     ]
 )

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every outside tool the test suites use: Debian packages (node-ws,
+# Installs every outside tool the build and test suites use: Debian packages
+# (libssl-dev and pkg-config for the TLS client, node-ws,
 # chromium, redis, nginx, openssl, systemd's systemd-analyze), PyPI packages (websockets, selenium) and a Python 2.7
 # virtualenv holding the Autobahn testsuite (it runs on Python 2 only).
 # Idempotent: each step is skipped when its result is already there.
@@ -9,6 +10,10 @@ venv_dir=${AUTOBAHN_VENV:-$here/.build-tools/autobahn-venv}
 py3_venv=${PY3_VENV:-$here/.build-tools/py3-venv}
 
 need_apt=()
+# OpenSSL's headers and pkg-config file: the `ticker` executable and the
+# TickerClientTLS product build against them (wss:// in the Swift client).
+[ -f /usr/include/openssl/ssl.h ] || need_apt+=(libssl-dev)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 [ -d /usr/share/nodejs/ws ] || [ -d /usr/lib/nodejs/ws ] || need_apt+=(node-ws)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)

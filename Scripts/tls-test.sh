@@ -36,28 +36,8 @@ nginx_pid=""
 before_stop() { [[ -n "$nginx_pid" ]] && kill -QUIT "$nginx_pid" 2>/dev/null; wait_also=($nginx_pid); }
 processes_begin tls-test "$dir" "$limit"
 
-# 1. Throwaway CA and a server certificate signed by it (SAN: 127.0.0.1, localhost).
 t0=$(date +%s%N)
-(
-    cd "$dir"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-        -keyout ca.key -out ca.pem -subj "/CN=ticker tls-test CA" \
-        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout server.key -out server.csr -subj "/CN=localhost" 2>/dev/null
-    printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
-        "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" > server.ext
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-        -extfile server.ext -out server.pem 2>/dev/null
-    cat server.pem ca.pem > fullchain.pem        # nginx sends the leaf and the CA
-    openssl verify -CAfile ca.pem server.pem >/dev/null
-)
-# Chromium trusts the test CA through --ignore-certificate-errors-spki-list
-# with the CA key's SHA-256 SPKI hash (the CA is in the chain nginx sends).
-spki=$(openssl x509 -in "$dir/ca.pem" -pubkey -noout | openssl pkey -pubin -outform der |
-       openssl dgst -sha256 -binary | base64)
-
-# 2. The nodes. --max-per-address 0: behind nginx every client shares one address.
+# 1. The nodes. --max-per-address 0: behind nginx every client shares one address.
 # Gateway mode: Redis and the feed node first; the nodes are then gateways of it.
 redis_args=()
 if [[ "$gateways" != 0 ]]; then
@@ -77,57 +57,19 @@ for i in $(seq "$nodes"); do
     node_ports+=("$p")
 done
 
-# 3. nginx: the template inside a minimal main config, all paths under $dir.
-tls_port=$(free_port)
-mkdir -p "$dir/nginx/logs" "$dir/nginx/tmp"
-NGX_LISTEN="127.0.0.1:$tls_port" NGX_CERT="$dir/fullchain.pem" NGX_KEY="$dir/server.key" \
-NGX_UPSTREAMS="$(for p in "${node_ports[@]}"; do printf '    server 127.0.0.1:%s max_fails=1 fail_timeout=5s;\n' "$p"; done)" \
-"$PYTHON" - Scripts/nginx/ticker.conf.template "$dir/nginx/ticker.conf" <<'PY'
-import os, sys
-values = {"@LISTEN@": os.environ["NGX_LISTEN"], "@SERVER_NAME@": "localhost 127.0.0.1",
-          "@CERT@": os.environ["NGX_CERT"], "@KEY@": os.environ["NGX_KEY"],
-          "@UPSTREAMS@": os.environ["NGX_UPSTREAMS"]}
-out = []
-for line in open(sys.argv[1]).read().splitlines():
-    if not line.lstrip().startswith("#"):      # comments keep their placeholders
-        for key, value in values.items():
-            line = line.replace(key, value)
-        assert "@" not in line, f"unreplaced placeholder: {line}"
-    out.append(line)
-open(sys.argv[2], "w").write("\n".join(out) + "\n")
-PY
-# As root, the workers would otherwise switch to `nobody`, who cannot enter $dir.
-user_line=""
-[[ $(id -u) -eq 0 ]] && user_line="user $(id -un) $(id -gn);"
-cat > "$dir/nginx/nginx.conf" <<NGX
-$user_line
-worker_processes 2;
-error_log $dir/nginx/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log $dir/nginx/logs/access.log;
-    client_body_temp_path $dir/nginx/tmp/body;
-    proxy_temp_path       $dir/nginx/tmp/proxy;
-    fastcgi_temp_path     $dir/nginx/tmp/fastcgi;
-    uwsgi_temp_path       $dir/nginx/tmp/uwsgi;
-    scgi_temp_path        $dir/nginx/tmp/scgi;
-    default_type application/octet-stream;
-    include $dir/nginx/ticker.conf;
-}
-NGX
-"$NGINX" -t -q -p "$dir/nginx" -e "$dir/nginx/logs/error.log" -c "$dir/nginx/nginx.conf" \
-    -g "pid $dir/nginx/nginx.pid;"
-"$NGINX" -p "$dir/nginx" -e "$dir/nginx/logs/error.log" -c "$dir/nginx/nginx.conf" \
-    -g "daemon off; pid $dir/nginx/nginx.pid;" &
-nginx_pid=$!
-
-# Wait until every node answers /healthz and nginx accepts TLS.
+# 2. Every node answers /healthz; then the test CA, the certificate and nginx
+# (Scripts/tls-front.sh, shared with the Swift client's TLS tests).
 ready() {
     for p in "${node_ports[@]}"; do curl -sf -o /dev/null "http://127.0.0.1:$p/healthz" || return 1; done
-    curl -sf -o /dev/null --cacert "$dir/ca.pem" "https://127.0.0.1:$tls_port/healthz"
 }
 for _ in $(seq 100); do ready && break; sleep 0.1; done
-ready || { echo "tls-test: nodes or nginx not ready; see $dir" >&2; exit 1; }
+ready || { echo "tls-test: nodes not ready; see $dir" >&2; exit 1; }
+read -r tls_port nginx_pid < <(bash Scripts/tls-front.sh start "$dir" "${node_ports[@]}")
+[[ -n "${nginx_pid:-}" ]] || { echo "tls-test: nginx did not start; see $dir/nginx/logs" >&2; exit 1; }
+# Chromium trusts the test CA through --ignore-certificate-errors-spki-list
+# with the CA key's SHA-256 SPKI hash (the CA is in the chain nginx sends).
+spki=$(openssl x509 -in "$dir/ca.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+       openssl dgst -sha256 -binary | base64)
 setup_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 kind="nodes"
 [[ "$gateways" != 0 ]] && kind="gateways of the feed node on :$feed_port through redis :$redis_port (pid $redis_pid)"
@@ -139,3 +81,24 @@ echo "tls-test: CA + certificate, $nodes $kind (ports ${node_ports[*]}), nginx p
 check_pid=$!
 pids+=("$check_pid")
 wait "$check_pid"
+
+# 3. The Swift client (TickerClientTLS) through the same nginx: `ticker tap`
+# over wss:// trusting the test CA receives ticks; an untrusted certificate
+# (the system's CAs only) and a host the certificate does not name
+# (127.0.0.2 reaches the same nginx) each end with a one-line error.
+taps=$("$TICKER_BIN" tap --url "wss://127.0.0.1:$tls_port/v1/stream" --ca-file "$dir/ca.pem" \
+    --symbols AAPL,MSFT --count 50 --seconds 20 2>"$dir/tap.err" | wc -l)
+[[ "$taps" -eq 50 ]] || { echo "tls-test: FAIL ticker tap over wss:// printed $taps of 50 ticks: $(cat "$dir/tap.err")" >&2; exit 1; }
+echo "tls-test: ok   ticker tap --url wss://127.0.0.1:$tls_port/v1/stream --ca-file ca.pem: 50 ticks"
+refused() { # EXPECTED-TEXT TAP-ARGS...: tap must fail with one line containing the text
+    local want=$1; shift
+    local rc=0
+    "$TICKER_BIN" tap --symbols AAPL --count 1 --seconds 20 "$@" >/dev/null 2>"$dir/refused.err" || rc=$?
+    local lines; lines=$(wc -l <"$dir/refused.err")
+    if [[ $rc -eq 0 || $lines -ne 1 ]] || ! grep -qF "$want" "$dir/refused.err"; then
+        echo "tls-test: FAIL tap $* (exit $rc, $lines lines): $(cat "$dir/refused.err")" >&2; exit 1
+    fi
+    echo "tls-test: ok   refused in one line: $(cat "$dir/refused.err")"
+}
+refused "certificate is not trusted" --url "wss://127.0.0.1:$tls_port/v1/stream"
+refused "not valid for 127.0.0.2" --url "wss://127.0.0.2:$tls_port/v1/stream" --ca-file "$dir/ca.pem"

@@ -33,6 +33,10 @@ public final class AsyncTickerClient: Sendable {
         /// A connection silent this long is dead and replaced; nil: two
         /// server heartbeats plus 5 s (35 s with the default 15 s heartbeat).
         public var idleTimeoutNanos: UInt64?
+        /// The TLS layer for `wss://` URLs (`TLSSecurity()` from the
+        /// `TickerClientTLS` product); nil: a `wss://` URL ends the stream
+        /// with `TickerClientError.needsTLS`.
+        public var security: (any TransportSecurity)?
 
         public init(urls: [TickerURL], symbols: [String], from: [String: UInt64] = [:]) {
             self.urls = urls
@@ -67,7 +71,7 @@ public final class AsyncTickerClient: Sendable {
         }
     }
 
-    /// Convenience: URLs as strings (`ws://host:port/v1/stream`).
+    /// Convenience: URLs as strings (`ws://host:port/v1/stream`, or `wss://` with `security`).
     public convenience init(urls: [String], symbols: [String], from: [String: UInt64] = [:]) throws {
         var parsed: [TickerURL] = []
         for text in urls {

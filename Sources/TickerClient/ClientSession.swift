@@ -18,15 +18,19 @@ final class ClientSession: EventHandler {
 
     let id: Int
     private let configuration: AsyncTickerClient.Configuration
-    private let state: ClientLoopState
+    let state: ClientLoopState
     private let continuation: AsyncThrowingStream<TickerEvent, any Error>.Continuation
     private var phase: Phase
-    private var schedule: ReconnectSchedule<SystemRandomNumberGenerator>
+    private(set) var schedule: ReconnectSchedule<SystemRandomNumberGenerator>
     private(set) var book: ResumeBook
-    private var fd: Int32 = -1
-    private var token = EventToken.none
-    private var ws = WebSocketConnection(role: .client)
-    private var outbox: [UInt8] = []
+    var fd: Int32 = -1
+    var token = EventToken.none
+    var ws = WebSocketConnection(role: .client)
+    var outbox: [UInt8] = []
+    /// `wss://`: the TLS layer between the socket and the WebSocket bytes,
+    /// and what was written before its handshake completed.
+    var channel: (any SecureChannel)?
+    var beforeTLS: [UInt8] = []
     private var actions: [WebSocketAction] = []
     private var welcomed = false
     /// The current connection's subscription was acknowledged: losing it is
@@ -98,6 +102,21 @@ final class ClientSession: EventHandler {
         established = false
         ws = WebSocketConnection(role: .client)
         outbox.removeAll()
+        channel = nil
+        beforeTLS.removeAll()
+        if url.isSecure {
+            // A configuration error, not a network one: no retry helps.
+            guard let security = configuration.security else {
+                scheduleNext(reason: TickerClientError.needsTLS(url).description, error: .needsTLS(url), at: nil, now: now)
+                return
+            }
+            do {
+                channel = try security.makeChannel(host: url.host)
+            } catch {
+                scheduleNext(reason: error.message, error: .tls(host: url.host, port: url.port, error), at: nil, now: now)
+                return
+            }
+        }
         do {
             fd = try Syscall.connect(host: url.host, port: url.port)
             token = try state.loop.register(fd: fd, events: EpollEvents.writable | EpollEvents.readHangUp, handler: self)
@@ -118,11 +137,19 @@ final class ClientSession: EventHandler {
             }
             Syscall.setNoDelay(fd)
             let url = schedule.currentURL
-            let host = url.port == 80 ? url.host : "\(url.host):\(url.port)"
-            let request = WebSocketHandshake.clientRequest(host: host, path: url.target)
+            let request = WebSocketHandshake.clientRequest(host: url.hostHeader, path: url.target)
             phase = .handshaking(deadline: Clock.monotonicNanos() &+ configuration.connectTimeoutNanos,
                                  parser: HTTPResponseParser(), key: request.key)
             try? loop.modify(fd: fd, token: token, events: EpollEvents.readable | EpollEvents.readHangUp)
+            if let channel {
+                do {
+                    try channel.start(network: &outbox)
+                } catch {
+                    tlsFailed(error)
+                    return
+                }
+                flush()
+            }
             write(request.bytes)
         case .handshaking, .open:
             if events & EpollEvents.writable != 0 { flush() }
@@ -148,24 +175,31 @@ final class ClientSession: EventHandler {
             case .wouldBlock:
                 return
             case .processed(0):
-                if case .open = phase {
-                    actions.removeAll(keepingCapacity: true)
-                    ws.receiveEOF(into: &actions)
-                    var code: WebSocketCloseCode?
-                    for case .closeTransport(let c) in actions { code = c }
-                    lost("the server closed the connection" + (code.map { " (code \($0.rawValue))" } ?? ""))
-                } else {
-                    failed(.handshake("the server closed the connection before answering"))
-                }
+                endOfStream()
                 return
             case .processed(let n):
                 lastHeard = Clock.monotonicNanos()
-                absorb(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+                if channel != nil { decrypt(bytes) } else { absorb(bytes) }
             }
         }
     }
 
-    private func absorb(_ bytes: UnsafeRawBufferPointer) {
+    func endOfStream() {
+        if case .open = phase {
+            actions.removeAll(keepingCapacity: true)
+            ws.receiveEOF(into: &actions)
+            var code: WebSocketCloseCode?
+            for case .closeTransport(let c) in actions { code = c }
+            lost("the server closed the connection" + (code.map { " (code \($0.rawValue))" } ?? ""))
+        } else if let channel, !channel.isEstablished {
+            tlsFailed(SecureChannelError("the server closed the connection during the TLS handshake"))
+        } else {
+            failed(.handshake("the server closed the connection before answering"))
+        }
+    }
+
+    func absorb(_ bytes: UnsafeRawBufferPointer) {
         if case .handshaking(let deadline, var parser, let key) = phase {
             switch parser.append(bytes) {
             case .needMore:
@@ -265,7 +299,7 @@ final class ClientSession: EventHandler {
     }
 
     /// An attempt that never got as far as a subscription.
-    private func failed(_ error: TickerClientError) {
+    func failed(_ error: TickerClientError) {
         if established {
             lost(error.description)
             return
@@ -279,7 +313,7 @@ final class ClientSession: EventHandler {
     }
 
     /// A session that was up ended.
-    private func lost(_ reason: String) {
+    func lost(_ reason: String) {
         guard established else {
             failed(.handshake(reason))
             return
@@ -310,6 +344,8 @@ final class ClientSession: EventHandler {
     }
 
     private func dropSocket() {
+        channel = nil
+        beforeTLS.removeAll()
         guard fd >= 0 else { return }
         state.loop.unregister(fd: fd, token: token)
         Syscall.close(fd)
@@ -318,36 +354,4 @@ final class ClientSession: EventHandler {
         outbox.removeAll()
     }
 
-    // MARK: writing
-
-    private func sendText(_ text: String) {
-        guard let frame = ws.encode(.text, payload: Array(text.utf8)) else { return }
-        write(frame)
-    }
-
-    private func write(_ bytes: [UInt8]) {
-        guard fd >= 0 else { return }
-        outbox += bytes
-        flush()
-    }
-
-    private func flush() {
-        guard fd >= 0, !outbox.isEmpty else { return }
-        var written = 0
-        while written < outbox.count {
-            let result: IOResult
-            do {
-                result = try outbox.withUnsafeBytes { try Syscall.send(fd, UnsafeRawBufferPointer(rebasing: $0[written...])) }
-            } catch {
-                outbox.removeAll()
-                lost("write failed: \((error as? SystemError)?.reason ?? "\(error)")")
-                return
-            }
-            guard case .processed(let n) = result else { break }
-            written += n
-        }
-        outbox.removeFirst(written)
-        let mask = EpollEvents.readable | EpollEvents.readHangUp | (outbox.isEmpty ? 0 : EpollEvents.writable)
-        try? state.loop.modify(fd: fd, token: token, events: mask)
-    }
 }

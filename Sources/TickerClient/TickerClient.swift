@@ -14,10 +14,18 @@ public enum TickerClientError: Error, CustomStringConvertible {
     case rejected(status: Int, reason: String, detail: String?)
     case handshake(String)
     case closed
+    /// A `wss://` URL without a TLS layer (`Configuration.security`).
+    case needsTLS(TickerURL)
+    /// TLS with the server failed (certificate, host name, protocol).
+    case tls(host: String, port: UInt16, SecureChannelError)
 
     public var description: String {
         switch self {
-        case .badURL(let url): "'\(url)' is not a ws://HOST:PORT/PATH URL"
+        case .badURL(let url): "'\(url)' is not a ws:// or wss://HOST:PORT/PATH URL"
+        case .needsTLS(let url):
+            "\(url) needs TLS: set the configuration's security to TLSSecurity() from the TickerClientTLS product"
+                + " (the blocking TickerClient speaks ws:// only)"
+        case .tls(let host, let port, let error): "TLS with \(host) port \(port) failed: \(error.message)"
         case .connect(let host, let port, let error): "cannot connect to \(host) port \(port): \(error.reason)"
         case .timeout(let what): "timed out \(what)"
         case .rejected(let status, let reason, let detail):
@@ -57,6 +65,7 @@ public final class TickerClient {
     /// Connects and completes the upgrade within `timeoutMs`.
     public init(url: TickerURL, timeoutMs: Int32 = 5_000, extraHeaders: [(String, String)] = []) throws {
         self.url = url
+        guard !url.isSecure else { throw TickerClientError.needsTLS(url) }
         Syscall.ignoreSIGPIPE()
         do {
             fd = try Syscall.connect(host: url.host, port: url.port)
@@ -86,8 +95,7 @@ public final class TickerClient {
     }
 
     private func handshake(timeoutMs: Int32, extraHeaders: [(String, String)]) throws {
-        let hostHeader = url.port == 80 ? url.host : "\(url.host):\(url.port)"
-        let request = WebSocketHandshake.clientRequest(host: hostHeader, path: url.target, extraHeaders: extraHeaders)
+        let request = WebSocketHandshake.clientRequest(host: url.hostHeader, path: url.target, extraHeaders: extraHeaders)
         try writeAll(request.bytes, timeoutMs: timeoutMs)
         var parser = HTTPResponseParser()
         let deadline = Clock.monotonicNanos() + UInt64(timeoutMs) * 1_000_000

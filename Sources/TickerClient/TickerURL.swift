@@ -1,21 +1,29 @@
-/// `ws://host:port/path?query`, the only form the client speaks (no TLS:
-/// put a TLS terminator in front for wss).
+/// `ws://host:port/path?query` or `wss://…` (TLS, which needs a
+/// `TransportSecurity` such as `TickerClientTLS`'s `TLSSecurity`).
+/// `http://` and `https://` are accepted as the same addresses.
 public struct TickerURL: Equatable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: UInt16
     public var path: String
     public var query: String?
+    /// `wss://`: the bytes go through TLS.
+    public var isSecure: Bool
 
-    public init(host: String, port: UInt16, path: String = "/v1/stream", query: String? = nil) {
+    public init(host: String, port: UInt16, path: String = "/v1/stream", query: String? = nil, isSecure: Bool = false) {
         self.host = host
         self.port = port
         self.path = path
         self.query = query
+        self.isSecure = isSecure
     }
 
     public init?(string: String) {
         var rest = Substring(string)
-        if rest.hasPrefix("ws://") { rest = rest.dropFirst(5) } else if rest.hasPrefix("http://") { rest = rest.dropFirst(7) } else { return nil }
+        let schemes: [(String, Bool)] = [("ws://", false), ("http://", false), ("wss://", true), ("https://", true)]
+        guard let (scheme, secure) = schemes.first(where: { rest.lowercased().hasPrefix($0.0) }) else { return nil }
+        rest = rest.dropFirst(scheme.count)
+        isSecure = secure
+        let defaultPort: UInt16 = secure ? 443 : 80
         let hostEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
         let authority = rest[..<hostEnd]
         var target = rest[hostEnd...]
@@ -30,19 +38,28 @@ public struct TickerURL: Equatable, Sendable, CustomStringConvertible {
         if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
             host = String(authority[authority.index(after: authority.startIndex)..<close])
             let after = authority[authority.index(after: close)...]
-            if after.isEmpty { port = 80 } else if after.first == ":", let p = UInt16(after.dropFirst()) { port = p } else { return nil }
+            if after.isEmpty { port = defaultPort } else if after.first == ":", let p = UInt16(after.dropFirst()) { port = p } else { return nil }
         } else if let colon = authority.lastIndex(of: ":") {
             host = String(authority[..<colon])
             guard let p = UInt16(authority[authority.index(after: colon)...]) else { return nil }
             port = p
         } else {
             host = String(authority)
-            port = 80
+            port = defaultPort
         }
         if host.isEmpty { return nil }
     }
 
     /// Path plus query, as sent in the request line.
     public var target: String { query.map { "\(path)?\($0)" } ?? path }
-    public var description: String { "ws://\(host.contains(":") ? "[\(host)]" : host):\(port)\(target)" }
+
+    /// The `Host` header: the port only when it is not the scheme's default.
+    public var hostHeader: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        return port == (isSecure ? 443 : 80) ? name : "\(name):\(port)"
+    }
+
+    public var description: String {
+        "\(isSecure ? "wss" : "ws")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(target)"
+    }
 }

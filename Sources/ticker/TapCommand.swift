@@ -2,11 +2,12 @@ import Foundation
 import MarketData
 import Synchronization
 import TickerClient
+import TickerClientTLS
 
 enum TapCommand {
     static let help = """
     USAGE: ticker tap --symbols AAPL,MSFT [--url URL]... [--json] [--count N] [--seconds S]
-                      [--no-reconnect] [--from SEQ]
+                      [--no-reconnect] [--from SEQ] [--ca-file PEM]
 
     Connects to a ticker server, subscribes, and prints one decoded tick per
     line. On standard error it reports connections, reconnects, resumes and
@@ -21,7 +22,11 @@ enum TapCommand {
     OPTIONS:
       --symbols LIST   Comma-separated symbols, or * for all (required)
       --url URL        Stream URL (default ws://127.0.0.1:8080/v1/stream);
-                       repeat it to fail over between servers
+                       repeat it to fail over between servers. wss:// URLs
+                       go through TLS: the certificate must chain to a
+                       trusted CA and be valid for the URL's host
+      --ca-file PEM    Trust the CA certificates in this PEM file instead of
+                       the system's (a private CA); for wss:// URLs
       --json           One JSON object per tick instead of a text line
       --count N        Exit after N ticks
       --seconds S      Exit after S seconds
@@ -41,6 +46,7 @@ enum TapCommand {
         var seconds: Double?
         var reconnect = true
         var from: UInt64?
+        var caFile: String?
     }
 
     static func parse(_ args: inout Arguments) throws(ArgumentError) -> Options {
@@ -61,6 +67,10 @@ enum TapCommand {
         options.from = try args.int("--from", in: 0...ResumeRequest.maxSequence)
         if options.from != nil && (options.symbols.count != 1 || options.symbols[0] == ControlRequest.wildcard) {
             throw ArgumentError(message: "--from needs exactly one symbol in --symbols (e.g. --symbols AAPL --from 1234)")
+        }
+        options.caFile = try args.value("--ca-file")
+        if options.caFile != nil && !options.urls.contains(where: { TickerURL(string: $0)?.isSecure == true }) {
+            throw ArgumentError(message: "--ca-file applies to wss:// URLs, and no --url is one")
         }
         try args.finish()
         return options
@@ -83,6 +93,9 @@ enum TapCommand {
             from: options.from.map { [options.symbols[0]: $0] } ?? [:])
         configuration.reconnect = options.reconnect
         configuration.failFast = true
+        if urls.contains(where: \.isSecure) {
+            configuration.security = try TLSSecurity(caFile: options.caFile)
+        }
         let client = AsyncTickerClient(configuration)
         if let seconds = options.seconds {
             Task {

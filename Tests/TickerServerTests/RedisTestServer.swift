@@ -33,18 +33,10 @@ final class RedisTestServer: Sendable {
         state = Mutex((pid, dir))
     }
 
-    /// Runs `Scripts/redis.sh start` through `popen` (its `pclose` reaps the script
-    /// itself; Foundation's `Process` left it a zombie here and `waitUntilExit` hung).
+    /// Runs `Scripts/redis.sh start` (see `shellOutput`).
     private static func launch(port: UInt16?) throws -> (UInt16, Int32, String) {
         let script = repoRoot.appendingPathComponent("Scripts/redis.sh").path
-        let command = "bash '\(script)' start \(port.map { String($0) } ?? "") 2>&1"
-        guard let pipe = popen(command, "r") else { throw TestError.timeout("popen redis.sh failed") }
-        var text = ""
-        var line = [CChar](repeating: 0, count: 4096)
-        while fgets(&line, Int32(line.count), pipe) != nil {
-            text += String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-        let status = pclose(pipe)
+        let (status, text) = shellOutput("bash '\(script)' start \(port.map { String($0) } ?? "") 2>&1")
         let fields = text.split(whereSeparator: \.isWhitespace)
         guard status == 0, fields.count == 3, let p = UInt16(fields[0]), let pid = Int32(fields[1]) else {
             throw TestError.timeout("redis.sh start failed (status \(status)): \(text)")
