@@ -26,8 +26,9 @@ if [[ ! -x "$PYTHON" ]]; then
     exit 2
 fi
 
-# The page's wire decoder module (Sources/TickerServer/Dashboard/wire.js)
-# against the golden batch first (fast, no browser).
+# The decoder of the JavaScript client the page runs on
+# (Sources/TickerServer/Dashboard/ticker-client.js) against the golden batch
+# first (fast, no browser).
 if command -v node >/dev/null 2>&1 && [[ -f Fixtures/golden/tick_batch.hex ]]; then
     node Tests/browser/decode_golden.mjs
 fi

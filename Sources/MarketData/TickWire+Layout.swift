@@ -1,7 +1,7 @@
 /// The byte offsets of every field of a v1 message, named once: the
 /// encoder, the decoder, the in-place patcher, the server's message writer,
 /// the benchmark's clients and the tests read them from here (the JavaScript
-/// decoder, `Dashboard/wire.js`, mirrors them). docs/PROTOCOL.md specifies
+/// decoder, `Dashboard/ticker-client.js`, mirrors them). docs/PROTOCOL.md specifies
 /// the same table; change both together.
 extension TickWire {
     /// Offsets in the 16-byte message header.

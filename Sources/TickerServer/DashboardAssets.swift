@@ -8,11 +8,16 @@ struct DashboardAsset: Sendable {
     /// A strong validator derived from the bytes, so a browser revalidates
     /// with `If-None-Match` and gets `304` until the binary changes.
     let etag: String
+    /// Served with `Access-Control-Allow-Origin: *`, so a page of any origin
+    /// may `import` it. Only for a file meant as a public integration surface
+    /// (the JavaScript client); the page's own modules stay same-origin.
+    let crossOrigin: Bool
 
-    init(contentType: String, body: [UInt8]) {
+    init(contentType: String, body: [UInt8], crossOrigin: Bool = false) {
         self.contentType = contentType
         self.body = body
         self.etag = "\"\(Self.fnv1a64(body))\""
+        self.crossOrigin = crossOrigin
     }
 
     /// FNV-1a, 64-bit, as 16 hex digits: not a security hash, only a cheap
@@ -33,7 +38,8 @@ struct DashboardAsset: Sendable {
 /// the server needs no files at run time. The page is `/`; its stylesheet
 /// and script modules are `/assets/<file>`. Only the paths in this table are
 /// ever served: a lookup, not a file-system path, so no traversal reaches
-/// anything else.
+/// anything else. `/assets/ticker-client.js` is also the JavaScript client
+/// for other pages and Node, hence its CORS header.
 enum DashboardAssets {
     static let javaScript = "text/javascript; charset=utf-8"   // RFC 9239
 
@@ -43,7 +49,10 @@ enum DashboardAssets {
             "/": page,
             "/index.html": page,
             "/assets/dashboard.css": DashboardAsset(contentType: "text/css; charset=utf-8", body: PackageResources.dashboard_css),
-            "/assets/wire.js": DashboardAsset(contentType: javaScript, body: PackageResources.wire_js),
+            // The JavaScript client (docs/CLIENT.md): the dashboard runs on it,
+            // and pages of other origins import it from here.
+            "/assets/ticker-client.js": DashboardAsset(
+                contentType: javaScript, body: PackageResources.ticker_client_js, crossOrigin: true),
             "/assets/state.js": DashboardAsset(contentType: javaScript, body: PackageResources.state_js),
             "/assets/charts.js": DashboardAsset(contentType: javaScript, body: PackageResources.charts_js),
             "/assets/render.js": DashboardAsset(contentType: javaScript, body: PackageResources.render_js),
@@ -58,7 +67,9 @@ enum DashboardAssets {
     /// first; a matching `If-None-Match` (RFC 9110 §13.1.2) gets `304` with no body.
     static func response(path: String, ifNoneMatch: [String]) -> HTTPResponse? {
         guard let asset = byPath[path] else { return nil }
+        // On the 304 too: a revalidated copy must stay importable cross-origin.
         let headers = [("Cache-Control", "no-cache"), ("ETag", asset.etag)]
+            + (asset.crossOrigin ? [("Access-Control-Allow-Origin", "*")] : [])
         if matches(ifNoneMatch, etag: asset.etag) {
             return HTTPResponse(status: 304, headers: headers, body: [])
         }

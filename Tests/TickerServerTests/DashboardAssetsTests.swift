@@ -16,7 +16,7 @@ import WebSocketProtocol
 
     @Test func everyFileInTheDashboardFolderIsServedWithItsBytesAndType() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.dashboard.path).sorted()
-        #expect(files.contains("index.html") && files.contains("wire.js"))
+        #expect(files.contains("index.html") && files.contains("ticker-client.js"))
         for file in files {
             let path = file == "index.html" ? "/" : "/assets/" + file
             let response = try #require(DashboardAssets.response(path: path, ifNoneMatch: []), "\(file) is not served")
@@ -50,23 +50,24 @@ import WebSocketProtocol
     }
 
     @Test func aMatchingETagGets304WithoutABody() throws {
-        let first = try #require(DashboardAssets.response(path: "/assets/wire.js", ifNoneMatch: []))
+        let first = try #require(DashboardAssets.response(path: "/assets/ticker-client.js", ifNoneMatch: []))
         let etag = try #require(header(first, "ETag"))
         #expect(etag.hasPrefix("\"") && etag.hasSuffix("\"") && etag.count == 18)
         for given in [[etag], ["W/" + etag], ["\"other\", " + etag], ["\"other\"", etag], ["*"]] {
-            let again = try #require(DashboardAssets.response(path: "/assets/wire.js", ifNoneMatch: given))
+            let again = try #require(DashboardAssets.response(path: "/assets/ticker-client.js", ifNoneMatch: given))
             #expect(again.status == 304, "\(given)")
             #expect(again.body.isEmpty)
             #expect(header(again, "ETag") == etag)
         }
-        let stale = try #require(DashboardAssets.response(path: "/assets/wire.js", ifNoneMatch: ["\"0000000000000000\""]))
+        let stale = try #require(DashboardAssets.response(path: "/assets/ticker-client.js", ifNoneMatch: ["\"0000000000000000\""]))
         #expect(stale.status == 200)
         #expect(header(DashboardAssets.response(path: "/assets/state.js", ifNoneMatch: [])!, "ETag") != etag)
     }
 
     @Test func unknownAndTraversalPathsAreNotAssets() {
         for path in ["/assets/", "/assets", "/assets/../index.html", "/assets/%2e%2e/x", "/assets/Package.swift",
-                     "/wire.js", "/assets/wire.js/", "/assets/WIRE.JS", "/Dashboard/index.html"] {
+                     "/ticker-client.js", "/assets/ticker-client.js/", "/assets/TICKER-CLIENT.JS", "/Dashboard/index.html",
+                     "/assets/wire.js"] {
             #expect(DashboardAssets.response(path: path, ifNoneMatch: []) == nil, "\(path)")
         }
     }

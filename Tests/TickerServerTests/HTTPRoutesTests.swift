@@ -50,7 +50,7 @@ import TickerServer
             let page = try get("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port)
             #expect(page.status == 200)
             #expect(page.text.contains("assets/app.js"))
-            for (path, type) in [("/assets/wire.js", "text/javascript; charset=utf-8"),
+            for (path, type) in [("/assets/ticker-client.js", "text/javascript; charset=utf-8"),
                                  ("/assets/app.js", "text/javascript; charset=utf-8"),
                                  ("/assets/dashboard.css", "text/css; charset=utf-8")] {
                 let s = try get("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n", port: server.port)

@@ -13,6 +13,8 @@ process this script starts (and restarts) itself:
   7. screenshot to .build/dashboard.png (docs/dashboard.png only when
      UPDATE_SCREENSHOT=1 is set: a test run never rewrites a tracked file)
   8. all symbols (/?symbols=*): frame rate over 5 s >= 30 fps, long tasks reported
+  9. the dashboard runs on the JavaScript client (/assets/ticker-client.js, checked
+     in 2 and 5), and a page of another origin imports that module and gets ticks
 
 Environment: TICKER_BIN (default .build/release/ticker under the repo root),
 CHROMEDRIVER (default /usr/bin/chromedriver), CHROMIUM (optional binary path).
@@ -208,6 +210,9 @@ def main():
                 app = r.read().decode()
                 assert r.headers["Content-Type"].startswith("text/javascript"), r.headers["Content-Type"]
             assert "tickerDashboard" in app, "/assets/app.js is not the dashboard's script"
+            with urllib.request.urlopen(server.base + "/assets/ticker-client.js", timeout=5) as r:
+                acao = r.headers["Access-Control-Allow-Origin"]
+            assert acao == "*", f"/assets/ticker-client.js has Access-Control-Allow-Origin {acao!r}"
             return f"pid {server.proc.pid} port {port}, {len(state['symbols'])} symbols"
 
         if "symbols" not in state:
@@ -223,6 +228,23 @@ def main():
             wait_live_with_rows(driver, 20)
             n, dt = prices_moving(driver, 2.0, 10)
             return f"{n}/20 rows changed a displayed price within {dt:.2f}s"
+
+        @check("2b the page runs on the JavaScript client module")
+        def _():
+            loaded = driver.execute_script(
+                "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)"
+                ".filter(p => p.startsWith('/assets/'))")
+            assert "/assets/ticker-client.js" in loaded, f"ticker-client.js not loaded: {loaded}"
+            assert not any(p.endswith("/wire.js") for p in loaded), f"an old decoder was loaded: {loaded}"
+            c = dash(driver, "client")
+            ev = c["events"]
+            assert c["state"] == "open" and ev.get("connected") == 1 and ev.get("subscribed", 0) >= 1, f"client: {c}"
+            assert ev.get("ticks", 0) > 0, f"no ticks events from the client: {c}"
+            # Read in one script turn, so no message arrives between the two numbers.
+            page_msgs, client_ticks = driver.execute_script(
+                "const d = window.tickerDashboard; return [d.messages, d.client.events.ticks];")
+            assert page_msgs == client_ticks, f"page counted {page_msgs} messages, the client delivered {client_ticks}"
+            return f"modules {', '.join(p.rsplit('/', 1)[1] for p in loaded if p.endswith('.js'))}; client {c['state']} at {c['url']}, events {ev}"
 
         @check(f"3 displayed {focus} equals `ticker tap` for the same sequence")
         def _():
@@ -345,7 +367,11 @@ def main():
                 "return [...document.querySelectorAll('#list .row')].map(r => r.dataset.resume || '')")
             if set(marks.values()) != {"reset"} or set(shown) != {"reset"}:
                 raise AssertionError(f"rows after restart should all show reset: {marks} / {shown}")
-            return (f"every row marked reset (new epoch); "
+            # ...as the client reported it: one reset event per row, a second session, no gap.
+            ev = dash(driver, "client")["events"]
+            assert ev.get("reset", 0) >= 19 and ev.get("connected") == 2 and ev.get("disconnected", 0) >= 1 \
+                and not ev.get("gap"), f"client events after the restart: {ev}"
+            return (f"every row marked reset (new epoch; client events {ev}); "
                     f"SIGTERM pid {pid} (exit {code}); stale+'{status}' after {t_stale:.2f}s; "
                     f"restarted pid {server.proc.pid}, live again {t_live:.2f}s after restart "
                     f"(close code {dash(driver, 'lastCloseCode')}); {n}/19 rows moved within {dt:.2f}s")
@@ -417,22 +443,57 @@ def main():
 
         drain_console(driver, "scenario 2")
 
+        @check("9 a page of another origin imports /assets/ticker-client.js and gets ticks")
+        def _():
+            # http://localhost:PORT is another origin than http://127.0.0.1:PORT:
+            # the module import needs the CORS header; the server has no
+            # --allow-origin here, so the stream accepts the page.
+            driver.get(f"http://localhost:{port}/healthz")
+            driver.set_script_timeout(15)
+            got = driver.execute_async_script("""
+              const done = arguments[arguments.length - 1];
+              const base = arguments[0];
+              import(base + '/assets/ticker-client.js').then((m) => {
+                const client = new m.TickerClient({ url: base.replace('http:', 'ws:') + '/v1/stream', symbols: ['AAPL', 'MSFT'] });
+                const seen = { origin: location.origin, events: [], ticks: 0, text: null };
+                for (const t of ['connected', 'subscribed', 'error', 'disconnected', 'gap'])
+                  client.addEventListener(t, () => seen.events.push(t));
+                client.addEventListener('ticks', (e) => {
+                  seen.ticks += e.ticks.length;
+                  const t = e.ticks[0];
+                  if (!seen.text && t.symbol) seen.text = t.symbol + ' ' + m.formatPrice(t.last, t.priceExponent);
+                  if (seen.ticks >= 20) { client.close(); done(seen); }
+                });
+                setTimeout(() => { client.close(); done(seen); }, 10000);
+              }, (e) => done({ importError: String(e) }));
+            """, server.base)
+            assert "importError" not in got, f"import failed: {got}"
+            assert got["origin"] != server.base, f"page origin {got['origin']} is not another origin"
+            assert got["ticks"] >= 20 and got["events"][:2] == ["connected", "subscribed"], f"cross-origin client: {got}"
+            return f"page at {got['origin']}: events {got['events']}, {got['ticks']} records, e.g. {got['text']}"
+
+        drain_console(driver, "cross-origin")
+
         @check("6 browser console has no errors")
         def _():
             # The only errors allowed: the browser's own network log line for a
             # /healthz probe refused while the server was deliberately down
-            # (collected in the "after restart" phase). Everything else fails.
+            # (collected in the "after restart" phase), and its request for the
+            # icon of the plain-text page check 9 runs on (the server has no
+            # /favicon.ico; the dashboard page declares none). Everything else fails.
             def expected_refusal(phase, e):
                 m = e.get("message", "")
+                if phase == "cross-origin":
+                    return "/favicon.ico" in m and "404" in m
                 return phase == "after restart" and "/healthz" in m and "ERR_CONNECTION_REFUSED" in m
             errors = [(phase, e) for phase, e in console_entries
                       if e.get("level") == "SEVERE" and not expected_refusal(phase, e)]
-            refused = sum(1 for phase, e in console_entries if expected_refusal(phase, e))
+            refused = sum(1 for phase, e in console_entries if phase == "after restart" and expected_refusal(phase, e))
             for phase, e in console_entries:
                 log(f"      console [{phase}] {e.get('level')}: {e.get('message')}")
             assert not errors, f"{len(errors)} error(s): " + " | ".join(f"[{p}] {e['message']}" for p, e in errors[:5])
             return (f"{len(console_entries)} console entries; no errors apart from {refused} refused "
-                    f"/healthz probe(s) while the server was down")
+                    f"/healthz probe(s) while the server was down and the plain-text page's favicon")
     finally:
         if driver is not None:
             try:

@@ -1,6 +1,7 @@
-// Checks the dashboard's wire decoder (Sources/TickerServer/Dashboard/wire.js,
-// the very module the page imports) against the golden tick batch written by
-// an independent Python encoder (Fixtures/golden/tick_batch.hex).
+// Checks the JavaScript client's wire decoder (Sources/TickerServer/Dashboard/
+// ticker-client.js, the very module the dashboard and other pages import)
+// against the golden tick batch written by an independent Python encoder
+// (Fixtures/golden/tick_batch.hex).
 //
 //   node Tests/browser/decode_golden.mjs [path/to/tick_batch.hex]
 //
@@ -10,9 +11,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-// wire.js is an ES module named .js with no package.json around it, which
-// node (20) would read as CommonJS: import its text as a module instead.
-const source = readFileSync(join(root, 'Sources/TickerServer/Dashboard/wire.js'), 'utf8');
+// ticker-client.js is an ES module named .js with no package.json around it,
+// which node (20) would read as CommonJS: import its text as a module instead
+// (it has no imports of its own, so a data: URL can hold it).
+const source = readFileSync(join(root, 'Sources/TickerServer/Dashboard/ticker-client.js'), 'utf8');
 const api = await import('data:text/javascript;charset=utf-8,' + encodeURIComponent(source));
 
 const fixture = process.argv[2] || join(root, 'Fixtures/golden/tick_batch.hex');
@@ -47,15 +49,18 @@ eq('header.sendTimeNs (getBigUint64)', dv.getBigUint64(8, true), SEND_TIME_NS);
 
 TICKS.forEach((t, i) => {
   const off = 16 + i * h.size;
-  const r = api.readRecord(dv, off, {});
+  const r = api.readRecord(dv, off);
   const [sid, flags, exp, seq, ev, bid, ask, last, bs, as, ls, cc] = t;
   eq(`rec${i}.symbolId`, r.symbolId, sid);
   eq(`rec${i}.flags`, r.flags, flags);
-  eq(`rec${i}.exponent`, r.exponent, exp);
-  eq(`rec${i}.seq`, BigInt(r.seq), seq);
-  eq(`rec${i}.seq (getBigUint64)`, dv.getBigUint64(off + 8, true), seq);
-  eq(`rec${i}.eventTimeNs`, (BigInt(r.timeHi) << 32n) | BigInt(r.timeLo), ev);
-  eq(`rec${i}.eventTimeMs`, Math.abs(api.nsHiLoToMs(r.timeHi, r.timeLo) - Number(ev / 1000n) / 1000) < 0.001, true);
+  eq(`rec${i}.snapshot`, r.snapshot, (flags & 1) !== 0);
+  eq(`rec${i}.conflated`, r.conflated, (flags & 2) !== 0);
+  eq(`rec${i}.priceExponent`, r.priceExponent, exp);
+  eq(`rec${i}.sequence`, BigInt(r.sequence), seq);
+  eq(`rec${i}.sequence (getBigUint64)`, dv.getBigUint64(off + 8, true), seq);
+  eq(`rec${i}.eventTimeNs`, r.eventTimeNs, ev);
+  eq(`rec${i}.eventTimeNs (halves)`, (BigInt(r.eventTimeHi) << 32n) | BigInt(r.eventTimeLo), ev);
+  eq(`rec${i}.eventTimeMs`, Math.abs(r.eventTimeMs - Number(ev / 1000n) / 1000) < 0.001, true);
   eq(`rec${i}.bid`, r.bid, bid);
   eq(`rec${i}.bid (getBigInt64)`, BigInt(r.bid), dv.getBigInt64(off + 24, true));
   eq(`rec${i}.ask`, r.ask, ask);
@@ -64,10 +69,26 @@ TICKS.forEach((t, i) => {
   eq(`rec${i}.askSize`, r.askSize, as);
   eq(`rec${i}.lastSize`, r.lastSize, ls);
   eq(`rec${i}.conflatedCount`, r.conflatedCount, cc);
-  eq(`rec${i}.bidText`, api.formatPrice(r.bid, r.exponent), PRICE_TEXT[i][0]);
-  eq(`rec${i}.askText`, api.formatPrice(r.ask, r.exponent), PRICE_TEXT[i][1]);
-  eq(`rec${i}.lastText`, api.formatPrice(r.last, r.exponent), PRICE_TEXT[i][2]);
+  eq(`rec${i}.bidText`, api.formatPrice(r.bid, r.priceExponent), PRICE_TEXT[i][0]);
+  eq(`rec${i}.askText`, api.formatPrice(r.ask, r.priceExponent), PRICE_TEXT[i][1]);
+  eq(`rec${i}.lastText`, api.formatPrice(r.last, r.priceExponent), PRICE_TEXT[i][2]);
+  eq(`rec${i}.lastPrice`, r.lastPrice, Number(PRICE_TEXT[i][2]));
 });
+
+// decodeMessage: the whole batch at once, from an ArrayBuffer and from a view
+// (Node's `ws` and Buffers), with the send time as a BigInt.
+for (const [what, data] of [['ArrayBuffer', bytes.slice().buffer], ['Uint8Array view', new Uint8Array([0, 0, 0, ...bytes]).subarray(3)]]) {
+  const m = api.decodeMessage(data);
+  eq(`decodeMessage(${what}).sendTimeNs`, m.sendTimeNs, SEND_TIME_NS);
+  eq(`decodeMessage(${what}).ticks`, m.ticks.length, TICKS.length);
+  eq(`decodeMessage(${what}).ticks[3].sequence`, BigInt(m.ticks[3].sequence), TICKS[3][3]);
+  eq(`decodeMessage(${what}).ticks[2].bidText`, api.formatPrice(m.ticks[2].bid, m.ticks[2].priceExponent), '1.0841');
+}
+{
+  let threw = null;
+  try { api.decodeMessage(bytes.slice(0, 20).buffer); } catch (e) { threw = e; }
+  eq('decodeMessage(truncated) throws TickerWireError', threw instanceof api.TickerWireError, true);
+}
 
 // Forward compatibility: recordSize 80 (16 extra bytes per record) decodes the same.
 {
@@ -106,4 +127,4 @@ eq('seq repeat is gap', api.classifySequence(10, 10, 0, 0), 'gap');
 eq('seq conflated wrong count is gap', api.classifySequence(10, 14, 2, 2), 'gap');
 
 if (failures) { console.log(`decode_golden: ${failures} FAILED`); process.exit(1); }
-console.log(`decode_golden: PASS (${TICKS.length} golden records, stride 80, rejections, formatting, sequence rule)`);
+console.log(`decode_golden: PASS (ticker-client.js: ${TICKS.length} golden records, decodeMessage, stride 80, rejections, formatting, sequence rule)`);

@@ -1,13 +1,13 @@
 // The page's entry point: loads the symbol catalogue, opens the watchlist
 // and the stream, wires the form and the list to the watchlist editor, and
 // publishes a read-only view (window.tickerDashboard) for tests and tools.
-import { WIRE, formatPrice } from './wire.js';
+import { WIRE, formatPrice } from './ticker-client.js';
 import {
   catalogue, catalogueById, watchlist, states, byId, subscribed, tickCountById, page, stats, link,
   sampleHistories, updateRates, SAMPLE_MS,
 } from './state.js';
 import { el, renderEmpty, startRendering } from './render.js';
-import { connect, BACKOFF_CAP_MS } from './stream.js';
+import { connect, clientEvents } from './stream.js';
 import {
   DEFAULT_WATCHLIST, addSymbols, removeSymbol, replaceWatchlist, select, saveWatchlist,
   parseSymbolList, initialWatchlist, storedSelection,
@@ -81,12 +81,20 @@ const view = {
     return out;
   },
   get catalogueSize() { return catalogue.size; },
+  /** The TickerClient the page runs on: its state and the events it delivered, by type. */
+  get client() {
+    return { module: 'ticker-client.js', state: link.client ? link.client.state : null,
+      url: link.client ? link.client.url : null, roundTripMs: link.client ? link.client.roundTripMs : null,
+      events: { ...clientEvents } };
+  },
 };
 Object.defineProperty(window, 'tickerDashboard', { value: Object.freeze(view), writable: false, configurable: false });
 
 // ---------------------------------------------------------------- start
+const CATALOGUE_RETRY_CAP_MS = 5000;
+
 async function loadCatalogue() {
-  for (let wait = 500; ; wait = Math.min(wait * 2, BACKOFF_CAP_MS)) {
+  for (let wait = 500; ; wait = Math.min(wait * 2, CATALOGUE_RETRY_CAP_MS)) {
     try {
       const r = await fetch('/v1/symbols', { cache: 'no-store' });
       if (r.ok) {

@@ -1,7 +1,7 @@
 // The page's DOM: watchlist rows, the status bar and the detail panel,
 // repainted once per animation frame from the model in state.js, touching
 // only the cells whose value changed.
-import { formatPrice, nsHiLoToMs } from './wire.js';
+import { formatPrice, nsHiLoToMs } from './ticker-client.js';
 import { catalogue, watchlist, states, subscribed, refPrices, page, stats, dirty, link } from './state.js';
 import { drawSpark, drawChart } from './charts.js';
 
@@ -220,7 +220,8 @@ function paintStatus(now) {
   let text = link.state;
   if (link.state === 'reconnecting') {
     const left = Math.max(0, link.reconnectAt - now);
-    text = link.ws ? 'reconnecting…' : 'reconnecting in ' + (left / 1000).toFixed(1) + 's';
+    const trying = link.client && link.client.state === 'connecting';
+    text = trying ? 'reconnecting…' : 'reconnecting in ' + (left / 1000).toFixed(1) + 's';
   }
   el.conn.className = 'conn ' + link.state;
   el.connText.textContent = text;

@@ -1,7 +1,7 @@
 // The page's model: the symbol catalogue, the watched symbols' latest ticks
-// and histories, and the counters the status bar shows. Tick batches and
-// control replies change it here; nothing here touches the DOM or the socket.
-import { WIRE, readHeader, readRecord, nsHiLoToMs, classifySequence } from './wire.js';
+// and histories, and the counters the status bar shows. The client's events
+// (stream.js) change it here; nothing here touches the DOM or the socket.
+import { WIRE } from './ticker-client.js';
 
 export const SPARK_POINTS = 120;     // one per 500 ms: 60 s
 export const DETAIL_POINTS = 600;    // one per 100 ms: 60 s
@@ -28,9 +28,10 @@ export const stats = {
 };
 /** The stream's connection, as the status bar and the watchlist editor see it. */
 export const link = {
-  state: 'connecting', lastCloseCode: null, heartbeatMs: 15000, limits: null,
-  ws: null, attempt: 0, reconnectAt: 0,
-  epoch: null,                            // welcome.epoch of the current (or last) connection
+  state: 'connecting',                    // 'connecting', 'live' or 'reconnecting'
+  lastCloseCode: null, limits: null,
+  client: null,                           // the TickerClient (ticker-client.js)
+  reconnectAt: 0,                         // performance.now() of the next attempt
 };
 /** What the next animation frame must repaint besides dirty rows. */
 export const dirty = { status: true, detail: true, chart: true };
@@ -53,15 +54,13 @@ export function newState(symbol) {
   const info = catalogue.get(symbol);
   return {
     symbol, id: info ? info.id : -1, exponent: info ? info.exponent : -2,
-    prev: null, seq: 0, flags: 0, conflatedCount: 0, timeHi: 0, timeLo: 0,
+    seq: 0, flags: 0, conflatedCount: 0, timeHi: 0, timeLo: 0,
     bid: 0, ask: 0, last: 0, bidSize: 0, askSize: 0, lastSize: 0, has: false,
     updates: 0, updatesMark: 0, rate: 0, gaps: 0, conflated: 0, stale: true,
     dirty: true, sparkDirty: true, resyncAt: 0,
-    // Resume (docs/PROTOCOL.md "Resuming"): the last sequence seen before a
-    // disconnect and the welcome epoch it was seen under, sent as `from` and
-    // `epoch` on the next connection; `resume` is what the server answered
-    // for this row ('resumed', 'reset' or '').
-    resumeFrom: null, resumeEpoch: null, resume: '',
+    // What the last reconnect did for this row ('resumed', 'reset' or ''):
+    // the client resumes with `from` and `epoch` and reports the outcome.
+    resume: '',
     spark: new Ring(SPARK_POINTS), dLast: new Ring(DETAIL_POINTS), dBid: new Ring(DETAIL_POINTS), dAsk: new Ring(DETAIL_POINTS),
     row: null,
   };
@@ -78,45 +77,33 @@ function requestResync(S) {
   resyncQueue.add(S.symbol);
 }
 
-// ---------------------------------------------------------------- tick batches
-const R = {
-  symbolId: 0, flags: 0, exponent: 0, seq: 0, timeHi: 0, timeLo: 0,
-  bid: 0, ask: 0, last: 0, bidSize: 0, askSize: 0, lastSize: 0, conflatedCount: 0,
-};
-
-/** Applies one binary message: every record updates its symbol's state and the counters. */
-export function applyTickBatch(buf) {
-  const dv = new DataView(buf);
-  const h = readHeader(dv);
-  if (typeof h === 'string') { stats.badFrames++; return; }
+// ---------------------------------------------------------------- ticks
+/** Applies the records of one binary message (Tick objects of ticker-client.js). */
+export function applyTicks(ticks) {
   stats.messages++;
-  const size = h.size;
   let newestMs = 0;
-  for (let i = 0, off = WIRE.HEADER_SIZE; i < h.count; i++, off += size) {
-    readRecord(dv, off, R);
+  for (let i = 0; i < ticks.length; i++) {
+    const t = ticks[i];
     stats.ticks++;
-    if (R.flags & WIRE.FLAG_CONFLATED) { stats.conflated++; stats.conflatedUpdates += R.conflatedCount; }
-    const t = nsHiLoToMs(R.timeHi, R.timeLo);
-    if (t > newestMs) newestMs = t;
-    tickCountById[R.symbolId] = (tickCountById[R.symbolId] || 0) + 1;
-    const S = byId[R.symbolId];
+    if (t.flags & WIRE.FLAG_CONFLATED) { stats.conflated++; stats.conflatedUpdates += t.conflatedCount; }
+    const ms = t.eventTimeMs;
+    if (ms > newestMs) newestMs = ms;
+    tickCountById[t.symbolId] = (tickCountById[t.symbolId] || 0) + 1;
+    const S = byId[t.symbolId];
     if (S === undefined) { stats.unrouted++; continue; }
-    const kind = classifySequence(S.prev, R.seq, R.flags, R.conflatedCount);
-    if (kind === 'gap') { stats.gaps++; S.gaps++; requestResync(S); }
-    S.prev = R.seq;
-    S.seq = R.seq;
-    S.flags = R.flags;
-    S.conflatedCount = R.conflatedCount;
-    if (R.flags & WIRE.FLAG_CONFLATED) S.conflated++;
-    S.exponent = R.exponent;
-    S.timeHi = R.timeHi; S.timeLo = R.timeLo;
-    S.bid = R.bid; S.ask = R.ask; S.last = R.last;
-    S.bidSize = R.bidSize; S.askSize = R.askSize; S.lastSize = R.lastSize;
+    S.seq = t.sequence;
+    S.flags = t.flags;
+    S.conflatedCount = t.conflatedCount;
+    if (t.flags & WIRE.FLAG_CONFLATED) S.conflated++;
+    S.exponent = t.priceExponent;
+    S.timeHi = t.eventTimeHi; S.timeLo = t.eventTimeLo;
+    S.bid = t.bid; S.ask = t.ask; S.last = t.last;
+    S.bidSize = t.bidSize; S.askSize = t.askSize; S.lastSize = t.lastSize;
     S.has = true;
     S.stale = false;
     S.updates++;
     S.dirty = true;
-    if (!refPrices.has(S.symbol)) refPrices.set(S.symbol, { m: R.last, exp: R.exponent });
+    if (!refPrices.has(S.symbol)) refPrices.set(S.symbol, { m: t.last, exp: t.priceExponent });
   }
   if (newestMs > 0) {
     latTimes[latHead] = performance.now();
@@ -127,51 +114,21 @@ export function applyTickBatch(buf) {
   if (page.selected !== null) dirty.detail = true;
 }
 
-// ---------------------------------------------------------------- resume points
-/**
- * Splits names to subscribe into requests: those without a resume point
- * (`from` null) and, per epoch, those with one (`from`: symbol -> last
- * sequence). Rows normally all share one epoch; after a connection that
- * dropped before its subscribe reply, some may still hold an older one.
- */
-export function resumeGroups(names) {
-  const plain = [];
-  const byEpoch = new Map();          // epoch (null: the server sent none) -> {names, from, epoch}
-  for (const name of names) {
-    const S = states.get(name);
-    if (!S || S.resumeFrom === null) { plain.push(name); continue; }
-    let g = byEpoch.get(S.resumeEpoch);
-    if (!g) { g = { names: [], from: {}, epoch: S.resumeEpoch }; byEpoch.set(S.resumeEpoch, g); }
-    g.names.push(name);
-    g.from[name] = S.resumeFrom;
-  }
-  const out = [...byEpoch.values()];
-  if (plain.length) out.unshift({ names: plain, from: null, epoch: null });
-  return out;
+/** The client reported an undeclared sequence jump: count it and resubscribe the symbol for a fresh snapshot. */
+export function noteGap(symbol) {
+  stats.gaps++;
+  const S = states.get(symbol);
+  if (S) { S.gaps++; requestResync(S); }
 }
 
 // ---------------------------------------------------------------- control replies
-/** A `subscribed` reply; `resumed` lists the symbols whose missed updates follow. */
-export function applySubscribed(refs, resumed) {
-  const ok = new Set(Array.isArray(resumed) ? resumed : []);
+/** A `subscribed` reply: the wire id of each symbol on this connection. */
+export function applySubscribed(refs) {
   for (const ref of refs) {
     catalogueById[ref.id] = ref.symbol;
     const S = states.get(ref.symbol);
     if (!S) continue;
     S.id = ref.id;
-    if (S.resumeFrom !== null) {
-      // Resumed: the missed updates follow, so the sequence carries on.
-      // Anything else (listed as reset, or a server that ignores `from`):
-      // the next record is a new baseline.
-      const r = ok.has(ref.symbol);
-      S.prev = r ? S.resumeFrom : null;
-      S.resume = r ? 'resumed' : 'reset';
-      S.resumeFrom = null;
-      S.resumeEpoch = null;
-      S.dirty = true;
-    } else {
-      S.prev = null;          // the first record after subscribe is a baseline
-    }
     byId[ref.id] = S;
     subscribed.add(ref.symbol);
   }
@@ -185,17 +142,19 @@ export function applyUnsubscribed(refs) {
   }
 }
 
-/**
- * The connection is gone: every symbol is stale until its next record, and
- * keeps the last sequence it saw (with the connection's epoch) to resume from.
- */
+/** After a reconnect: `mark` is 'resumed' (no update missed) or 'reset' (a fresh snapshot follows). */
+export function markResume(names, mark) {
+  for (const name of names) {
+    const S = states.get(name);
+    if (S) { S.resume = mark; S.dirty = true; }
+  }
+}
+
+/** The connection is gone: every symbol is stale until its next record. */
 export function markDisconnected() {
   subscribed.clear();
   byId.length = 0;
-  for (const S of states.values()) {
-    if (S.prev !== null) { S.resumeFrom = S.prev; S.resumeEpoch = link.epoch; }
-    S.stale = true; S.prev = null; S.dirty = true;
-  }
+  for (const S of states.values()) { S.stale = true; S.dirty = true; }
   dirty.detail = true;
 }
 

@@ -1,0 +1,689 @@
+// ticker-client.js: the JavaScript client of /v1/stream (docs/CLIENT.md,
+// "JavaScript"; the wire format is docs/PROTOCOL.md).
+//
+// One ES module with no imports and no DOM, so it runs unchanged in browsers
+// and in Node >= 20, and another origin can import it straight from the
+// server (`GET /assets/ticker-client.js` carries `Access-Control-Allow-Origin: *`).
+// It is the same client as the Swift `AsyncTickerClient`: it connects with a
+// list of symbols, reconnects with exponential back-off and jitter, resumes
+// every symbol with `from` and the `epoch` of the connection it was seen on,
+// reports what could not be resumed (`reset`) and any undeclared sequence
+// jump (`gap`), and hands out decoded records (`ticks`). The dashboard uses
+// it too, so the page and this module can never disagree about the bytes.
+//
+//   const client = new TickerClient({ url: 'ws://127.0.0.1:8080/v1/stream', symbols: ['AAPL'] });
+//   client.addEventListener('ticks', (e) => { for (const t of e.ticks) console.log(t.symbol, t.lastPrice); });
+
+// ============================================================== wire format
+// Little-endian: a 16-byte header, then recordCount records of recordSize
+// bytes (>= 64; the bytes past 64 are skipped, for forward compatibility).
+export const WIRE = Object.freeze({
+  HEADER_SIZE: 16, MIN_RECORD_SIZE: 64, VERSION: 1, TYPE_TICK_BATCH: 1,
+  FLAG_SNAPSHOT: 1, FLAG_CONFLATED: 2,
+});
+const TWO_32 = 4294967296;
+
+/** u64 as a Number; exact below 2^53 (sequences are, by the protocol). */
+export function readU64(dv, off) { return dv.getUint32(off + 4, true) * TWO_32 + dv.getUint32(off, true); }
+/** i64 as a Number; exact below 2^53 in magnitude (price mantissas). */
+export function readI64(dv, off) { return dv.getInt32(off + 4, true) * TWO_32 + dv.getUint32(off, true); }
+/** ns since the epoch, given as 32-bit halves, to float milliseconds (~0.2 us resolution). */
+export function nsHiLoToMs(hi, lo) { return hi * 4294.967296 + lo / 1e6; }
+function hiLoToBigInt(hi, lo) { return (BigInt(hi) << 32n) | BigInt(lo); }
+
+/** Exact decimal text of mantissa x 10^exponent, with -exponent decimals (string maths, no float rounding). */
+export function formatPrice(mantissa, exponent) {
+  if (exponent >= 0) return String(mantissa * Math.pow(10, exponent));
+  const decimals = -exponent;
+  let digits = String(Math.abs(mantissa));
+  if (digits.length <= decimals) digits = '0'.repeat(decimals - digits.length + 1) + digits;
+  const text = digits.slice(0, digits.length - decimals) + '.' + digits.slice(digits.length - decimals);
+  return mantissa < 0 ? '-' + text : text;
+}
+/** mantissa x 10^exponent as the nearest Number (dividing, so 22749 at -2 is 227.49, not 227.49000000000001). */
+export function priceToNumber(mantissa, exponent) {
+  return exponent >= 0 ? mantissa * Math.pow(10, exponent) : mantissa / Math.pow(10, -exponent);
+}
+
+/**
+ * One decoded record (docs/PROTOCOL.md, "Tick record"). Prices are integer
+ * mantissas: price = mantissa x 10^priceExponent. The event time is kept as
+ * its two 32-bit halves (a u64 of nanoseconds does not fit a Number); the
+ * getters turn it into a BigInt or float milliseconds when asked.
+ */
+export class Tick {
+  constructor() {
+    this.symbolId = 0; this.symbol = null; this.flags = 0; this.priceExponent = 0; this.sequence = 0;
+    this.eventTimeHi = 0; this.eventTimeLo = 0;
+    this.bid = 0; this.ask = 0; this.last = 0; this.bidSize = 0; this.askSize = 0; this.lastSize = 0;
+    this.conflatedCount = 0;
+  }
+  get snapshot() { return (this.flags & WIRE.FLAG_SNAPSHOT) !== 0; }
+  get conflated() { return (this.flags & WIRE.FLAG_CONFLATED) !== 0; }
+  get eventTimeNs() { return hiLoToBigInt(this.eventTimeHi, this.eventTimeLo); }
+  get eventTimeMs() { return nsHiLoToMs(this.eventTimeHi, this.eventTimeLo); }
+  get bidPrice() { return priceToNumber(this.bid, this.priceExponent); }
+  get askPrice() { return priceToNumber(this.ask, this.priceExponent); }
+  get lastPrice() { return priceToNumber(this.last, this.priceExponent); }
+  toJSON() {
+    const { eventTimeHi, eventTimeLo, ...fields } = this;
+    return { ...fields, eventTimeNs: this.eventTimeNs.toString() };
+  }
+}
+
+/** Returns {count, size, sendHi, sendLo}, or a string saying why the message is rejected. */
+export function readHeader(dv) {
+  if (dv.byteLength < WIRE.HEADER_SIZE) return 'short message (' + dv.byteLength + ' bytes)';
+  const version = dv.getUint8(0), type = dv.getUint8(1);
+  const count = dv.getUint16(2, true), size = dv.getUint16(4, true);
+  if (version !== WIRE.VERSION) return 'unknown version ' + version;
+  if (type !== WIRE.TYPE_TICK_BATCH) return 'unknown message type ' + type;
+  if (size < WIRE.MIN_RECORD_SIZE) return 'record size ' + size + ' < 64';
+  if (dv.byteLength !== WIRE.HEADER_SIZE + count * size) return 'length ' + dv.byteLength + ' != 16 + ' + count + ' x ' + size;
+  return { count, size, sendHi: dv.getUint32(12, true), sendLo: dv.getUint32(8, true) };
+}
+
+/** Decodes the record at byte offset `off` into `t` (a Tick, or any object to reuse). */
+export function readRecord(dv, off, t = new Tick()) {
+  t.symbolId = dv.getUint32(off, true);
+  t.flags = dv.getUint8(off + 4);
+  t.priceExponent = dv.getInt8(off + 5);
+  t.sequence = readU64(dv, off + 8);
+  t.eventTimeLo = dv.getUint32(off + 16, true);
+  t.eventTimeHi = dv.getUint32(off + 20, true);
+  t.bid = readI64(dv, off + 24);
+  t.ask = readI64(dv, off + 32);
+  t.last = readI64(dv, off + 40);
+  t.bidSize = dv.getUint32(off + 48, true);
+  t.askSize = dv.getUint32(off + 52, true);
+  t.lastSize = dv.getUint32(off + 56, true);
+  t.conflatedCount = dv.getUint32(off + 60, true);
+  return t;
+}
+
+/** Thrown by decodeMessage for bytes that are not a v1 tick batch. */
+export class TickerWireError extends Error {}
+
+/**
+ * One binary message (an ArrayBuffer or a view of one, e.g. a Node Buffer)
+ * to {sendTimeNs (BigInt), sendTimeMs, ticks: Tick[]}. Throws TickerWireError.
+ */
+export function decodeMessage(data) {
+  const dv = ArrayBuffer.isView(data) ? new DataView(data.buffer, data.byteOffset, data.byteLength) : new DataView(data);
+  const h = readHeader(dv);
+  if (typeof h === 'string') throw new TickerWireError(h);
+  const ticks = new Array(h.count);
+  for (let i = 0, off = WIRE.HEADER_SIZE; i < h.count; i++, off += h.size) ticks[i] = readRecord(dv, off, new Tick());
+  return { sendTimeNs: hiLoToBigInt(h.sendHi, h.sendLo), sendTimeMs: nsHiLoToMs(h.sendHi, h.sendLo), ticks };
+}
+
+/**
+ * The sequence rule per symbol. `prev` is the last sequence seen, or null
+ * (no baseline yet). Returns 'baseline' (a snapshot, or the first record),
+ * 'ok' (prev + 1 + conflatedCount), or 'gap'.
+ */
+export function classifySequence(prev, seq, flags, conflatedCount) {
+  if ((flags & WIRE.FLAG_SNAPSHOT) !== 0 || prev === null) return 'baseline';
+  return seq === prev + 1 + conflatedCount ? 'ok' : 'gap';
+}
+
+// ============================================================== reconnect policy
+/**
+ * Exponential back-off with jitter, the rules of the Swift client's
+ * `Backoff`: attempt n waits a delay drawn from [base x (1 - jitter), base],
+ * base = initialMs x multiplier^n capped at maxMs. Jitter keeps the clients
+ * of a restarted server from all coming back in the same millisecond.
+ */
+export class Backoff {
+  constructor({ initialMs = 100, maxMs = 10000, multiplier = 2, jitter = 0.5 } = {}) {
+    for (const [name, v] of Object.entries({ initialMs, maxMs, multiplier, jitter })) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`backoff.${name} must be a finite number >= 0, got ${v}`);
+    }
+    this.initialMs = initialMs;
+    this.maxMs = Math.max(initialMs, maxMs);
+    this.multiplier = Math.max(1, multiplier);
+    this.jitter = Math.min(1, jitter);
+  }
+  /** The ceiling of attempt `attempt`'s delay, before jitter. */
+  baseMs(attempt) {
+    let base = this.initialMs;
+    for (let i = 0; i < attempt; i++) {
+      base *= this.multiplier;
+      if (base >= this.maxMs) return this.maxMs;
+    }
+    return Math.min(this.maxMs, base);
+  }
+  /** The delay of `attempt` for a uniform draw `unit` in [0, 1). */
+  delayMs(attempt, unit) {
+    return Math.round(this.baseMs(attempt) * (1 - this.jitter * Math.min(Math.max(unit, 0), 1)));
+  }
+}
+
+/**
+ * Which URL to try next and after how long (the Swift `ReconnectSchedule`):
+ * a failed attempt moves to the next URL and backs off by the failures in a
+ * row; a session that was up (subscribed) and is lost retries the same URL
+ * after the first, shortest delay.
+ */
+export class ReconnectSchedule {
+  constructor(urls, backoff, random = Math.random) {
+    this.urls = urls; this.backoff = backoff; this.random = random;
+    this.current = 0; this.failures = 0;
+  }
+  get currentURL() { return this.urls[this.current]; }
+  sessionLost() { this.failures = 0; return this.backoff.delayMs(0, this.random()); }
+  attemptFailed() {
+    this.failures++;
+    this.current = (this.current + 1) % this.urls.length;
+    return this.backoff.delayMs(this.failures - 1, this.random());
+  }
+  sessionEstablished() { this.failures = 0; }
+}
+
+// ============================================================== resume bookkeeping
+// Subscribe requests carry at most this many symbols, which keeps them far
+// below the 10,000 symbols and 64 KiB a request may have (docs/PROTOCOL.md).
+const SYMBOLS_PER_REQUEST = 500;
+
+/**
+ * What the caller wants and where each symbol stands, across connections
+ * (the Swift `ResumeBook`). Each symbol keeps the last sequence seen and the
+ * `welcome.epoch` of the connection it was seen on, so a resume never sends
+ * one server's sequences under another server's epoch, even when a
+ * connection is lost between the replies to a resubscription sent in
+ * several requests. Pure: no socket, no clock.
+ */
+export class ResumeBook {
+  constructor(symbols = [], from = {}, epoch = null) {
+    this.wanted = [];                   // names in the order first asked; may hold '*'
+    this.symbols = new Map();           // name -> {name, seq, epoch, id}: seq null = no baseline yet
+    this.byId = [];                     // wire id -> symbol state, learned per connection
+    this.names = [];                    // wire id -> name, per connection (labels every record)
+    this.epoch = null;                  // this connection's welcome.epoch
+    this.add(symbols);
+    for (const [name, seq] of Object.entries(from)) {
+      const s = this.#state(name);
+      s.seq = seq;
+      s.epoch = epoch;
+    }
+  }
+  #state(name) {
+    let s = this.symbols.get(name);
+    if (!s) { s = { name, seq: null, epoch: null, id: -1 }; this.symbols.set(name, s); }
+    return s;
+  }
+  get all() { return this.wanted.includes('*'); }
+  /** The resume points to save: {from: {name: seq}, epoch} (epoch null when they span several). */
+  get position() {
+    const from = {}, epochs = new Set();
+    for (const s of this.symbols.values()) if (s.seq !== null) { from[s.name] = s.seq; epochs.add(s.epoch); }
+    return { from, epoch: epochs.size === 1 ? [...epochs][0] : null };
+  }
+
+  /** A new connection was welcomed: ids are per server, relearned from its replies. */
+  connectionOpened(epoch) { this.byId = []; this.names = []; this.epoch = epoch; }
+
+  /** Adds names to what is wanted; returns those not wanted before (none when '*' covers them). */
+  add(names) {
+    const fresh = [];
+    for (const n of names) {
+      if (this.wanted.includes(n) || (this.all && n !== '*') || fresh.includes(n)) continue;
+      fresh.push(n);
+      this.wanted.push(n);
+      if (n !== '*') this.#state(n);
+    }
+    return fresh;
+  }
+  /** Removes names ('*': everything) and their positions; returns what the server should drop. */
+  remove(names) {
+    if (names.includes('*')) {
+      const gone = this.wanted.slice();
+      this.forget([...this.wanted, ...this.symbols.keys()]);
+      return gone;
+    }
+    const gone = names.filter((n) => this.all || this.wanted.includes(n));
+    this.forget(names);
+    return gone;
+  }
+  /** Removes exactly these names ('*' only as the literal wildcard) from what is wanted, with their positions. */
+  forget(names) {
+    this.wanted = this.wanted.filter((n) => !names.includes(n));
+    for (const n of names) {
+      const s = this.symbols.get(n);
+      if (!s) continue;
+      if (this.byId[s.id] === s) this.byId[s.id] = undefined;
+      this.symbols.delete(n);
+    }
+  }
+
+  /**
+   * The subscribe requests for `names`: symbols without a position plainly,
+   * the others with `from`, one request per epoch their positions belong to,
+   * at most SYMBOLS_PER_REQUEST symbols each. A wildcard is one request; a
+   * position of another epoch than the one it carries cannot ride on it, so
+   * that symbol gets the wildcard's snapshot and is reported reset when the
+   * reply comes (`localReset`, never sent).
+   */
+  requests(names) {
+    const all = names.includes('*');
+    const plain = [], groups = new Map();          // epoch -> [symbol state]
+    for (const s of all ? this.symbols.values() : names.map((n) => this.symbols.get(n) ?? { name: n, seq: null })) {
+      if (s.seq === null) { if (!all) plain.push(s.name); continue; }
+      if (!groups.has(s.epoch)) groups.set(s.epoch, []);
+      groups.get(s.epoch).push(s);
+    }
+    const withFrom = (list, epoch) => {
+      const req = { op: 'subscribe', symbols: all ? ['*'] : list.map((s) => s.name), from: {} };
+      for (const s of list) req.from[s.name] = s.seq;
+      if (epoch !== null) req.epoch = epoch;
+      return req;
+    };
+    if (all) {
+      if (groups.size === 0) return [{ op: 'subscribe', symbols: ['*'] }];
+      const [[epoch, list], ...others] = [...groups].sort((a, b) => b[1].length - a[1].length);
+      const req = withFrom(list, epoch);
+      req.localReset = others.flatMap(([, rest]) => rest.map((s) => s.name));
+      return [req];
+    }
+    const out = [];
+    for (let i = 0; i < plain.length; i += SYMBOLS_PER_REQUEST) out.push({ op: 'subscribe', symbols: plain.slice(i, i + SYMBOLS_PER_REQUEST) });
+    for (const [epoch, list] of groups) {
+      for (let i = 0; i < list.length; i += SYMBOLS_PER_REQUEST) out.push(withFrom(list.slice(i, i + SYMBOLS_PER_REQUEST), epoch));
+    }
+    return out;
+  }
+
+  /**
+   * A `subscribed` reply to `request` (what was sent, or undefined): learns
+   * the ids and returns the events, as [type, fields]. A symbol sent with
+   * `from` is either resumed (its missed updates follow) or reset (a new
+   * baseline follows); a server that ignored `from` (no report) reset them all.
+   */
+  subscribed(refs, request, reply) {
+    for (const ref of refs) {
+      this.names[ref.id] = ref.symbol;
+      if (!this.all && !this.wanted.includes(ref.symbol)) continue;   // unsubscribed meanwhile
+      const s = this.#state(ref.symbol);
+      s.id = ref.id;
+      this.byId[ref.id] = s;
+    }
+    const events = [['subscribed', { symbols: refs }]];
+    const asked = request && request.from ? Object.keys(request.from) : [];
+    const hasReport = Array.isArray(reply.resumed) && Array.isArray(reply.reset);
+    const resumed = hasReport ? reply.resumed.filter((n) => asked.includes(n)) : [];
+    const reset = (hasReport ? reply.reset.filter((n) => asked.includes(n)) : asked).concat((request && request.localReset) || []);
+    if (resumed.length) events.push(['resumed', { symbols: resumed }]);
+    for (const name of reset) {
+      const s = this.symbols.get(name);
+      if (s) { s.seq = null; s.epoch = null; }
+      events.push(['reset', { symbol: name }]);
+    }
+    return events;
+  }
+
+  /** One record: labels it, advances its symbol, and returns a gap {symbol, expected, received} or null. */
+  observe(t) {
+    t.symbol = this.names[t.symbolId] ?? null;
+    const s = this.byId[t.symbolId];
+    if (s === undefined) return null;
+    const prev = s.seq;
+    s.seq = t.sequence;
+    s.epoch = this.epoch;
+    if (classifySequence(prev, t.sequence, t.flags, t.conflatedCount) !== 'gap') return null;
+    return { symbol: s.name, expected: prev + 1 + t.conflatedCount, received: t.sequence };
+  }
+}
+
+// ============================================================== the client
+/** Every event of a TickerClient: its type plus the fields listed in docs/CLIENT.md. */
+export class TickerEvent extends Event {
+  constructor(type, fields) { super(type); Object.assign(this, fields); }
+}
+
+const OPEN = 1;                          // WebSocket.OPEN, the same in browsers and in `ws`
+const CLOSE_NAMES = { 1000: 'normal', 1001: 'going away', 1006: 'abnormal', 1008: 'policy', 1009: 'too big', 4001: 'slow consumer', 4002: 'heartbeat timeout' };
+
+function parseURL(text) {
+  let url;
+  try { url = new URL(String(text)); } catch (_) { url = null; }
+  if (url && (url.protocol === 'http:' || url.protocol === 'https:')) url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
+  if (!url || (url.protocol !== 'ws:' && url.protocol !== 'wss:') || !url.host) {
+    throw new TypeError(`'${text}' is not a ws:// or wss:// URL (e.g. ws://127.0.0.1:8080/v1/stream)`);
+  }
+  if (url.pathname === '/') url.pathname = '/v1/stream';
+  return url.href;
+}
+
+function checkSymbols(symbols, what) {
+  if (!Array.isArray(symbols)) throw new TypeError(`${what} must be an array of symbol names, e.g. ['AAPL', 'MSFT'] (got ${symbols === undefined ? 'nothing' : typeof symbols})`);
+  for (const s of symbols) {
+    if (typeof s !== 'string' || s.length === 0 || new TextEncoder().encode(s).length > 32) {
+      throw new TypeError(`${what}: ${JSON.stringify(s)} is not a symbol name (a non-empty string of at most 32 bytes)`);
+    }
+  }
+  return symbols;
+}
+
+/**
+ * A `/v1/stream` client that stays subscribed. Options:
+ *   url | urls        ws:// or wss:// URL(s); each failed attempt moves to the next
+ *   symbols           names to subscribe ([] to start with none; '*' = all)
+ *   from, epoch       resume points from an earlier run ({AAPL: 18233}) and their welcome epoch
+ *   WebSocket         the WebSocket class (default globalThis.WebSocket; in Node pass `ws`)
+ *   backoff           {initialMs: 100, maxMs: 10000, multiplier: 2, jitter: 0.5}
+ *   reconnect         default true; false: the first loss ends the client
+ *   failFast          default false; true: a first attempt that fails ends the client
+ *   connectTimeoutMs  default 5000: the WebSocket must open within this
+ *   idleTimeoutMs     default 2 heartbeats + 5 s of silence = a dead connection
+ *   probe             async (url) => boolean, awaited before each reconnect attempt;
+ *                     false counts as a failed attempt without opening a WebSocket
+ * Events (TickerEvent): connected {url, reconnect}, subscribed {symbols},
+ * unsubscribed {symbols}, resumed {symbols}, reset {symbol}, gap {symbol,
+ * expected, received}, ticks {sendTimeNs, sendTimeMs, ticks}, error {code,
+ * message, id, symbols, op}, disconnected {reason, code, retryInMs}, closed {error}.
+ */
+export class TickerClient extends EventTarget {
+  #urls; #WS; #reconnect; #failFast; #connectTimeoutMs; #idleTimeoutMs; #probe;
+  #schedule; #book; #ws = null; #timer = 0; #keepalive = 0;
+  #state = 'connecting'; #welcomed = false; #established = false; #sessions = 0;
+  #nextId = 0; #pending = new Map(); #lastHeard = 0; #notBefore = 0; #lastError = '';
+
+  constructor(options = {}) {
+    super();
+    if (options === null || typeof options !== 'object') throw new TypeError('TickerClient needs an options object: { url, symbols }');
+    const urls = options.urls ?? (options.url !== undefined ? [options.url] : []);
+    if (!Array.isArray(urls) || urls.length === 0) throw new TypeError('TickerClient needs a url (or urls), e.g. ws://127.0.0.1:8080/v1/stream');
+    this.#urls = urls.map(parseURL);
+    if (options.symbols === undefined) throw new TypeError("TickerClient needs symbols, e.g. ['AAPL', 'MSFT'] ([] to subscribe later)");
+    const symbols = checkSymbols(options.symbols, 'symbols');
+    const from = options.from ?? {};
+    for (const [name, seq] of Object.entries(from)) {
+      if (!Number.isSafeInteger(seq) || seq < 0) throw new TypeError(`from.${name} must be an integer sequence >= 0, got ${seq}`);
+    }
+    this.#WS = options.WebSocket ?? globalThis.WebSocket;
+    if (typeof this.#WS !== 'function') {
+      throw new TypeError("no WebSocket class: pass { WebSocket } (in Node: import WebSocket from 'ws')");
+    }
+    if (options.epoch !== undefined && options.epoch !== null && !Number.isSafeInteger(options.epoch)) {
+      throw new TypeError(`epoch must be the integer welcome.epoch the from positions were read under, got ${options.epoch}`);
+    }
+    this.#reconnect = options.reconnect ?? true;
+    this.#failFast = options.failFast ?? false;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? null;
+    this.#probe = options.probe ?? null;
+    this.#schedule = new ReconnectSchedule(this.#urls, new Backoff(options.backoff));
+    this.#book = new ResumeBook(symbols, from, options.epoch ?? null);
+    /** The last `welcome` (limits, heartbeat_ms, epoch), or null before the first. */
+    this.welcome = null;
+    /** Round trip of the last keep-alive ping, in ms (null before the first pong). */
+    this.roundTripMs = null;
+    // Like `new WebSocket(url)`: connecting starts now, events come later,
+    // so listeners added right after the constructor miss nothing.
+    queueMicrotask(() => this.#connect());
+  }
+
+  /** 'connecting', 'open' (welcomed), 'waiting' (to reconnect) or 'closed'. */
+  get state() { return this.#state; }
+  /** The URL of the current (or next) attempt. */
+  get url() { return this.#schedule.currentURL; }
+  /** What is subscribed (or will be, once connected), in the order asked. */
+  get symbols() { return this.#book.wanted.slice(); }
+  /** Resume points to save for a later run: {from, epoch}, both options of the constructor. */
+  get position() { return this.#book.position; }
+
+  /** Adds symbols; kept across reconnects. */
+  subscribe(symbols) {
+    const fresh = this.#book.add(checkSymbols(symbols, 'subscribe()'));
+    if (this.#welcomed) for (const req of this.#book.requests(fresh)) this.#send(req);
+  }
+
+  /** Removes symbols ('*' = all); their records stop once the server has answered. */
+  unsubscribe(symbols) {
+    const gone = this.#book.remove(checkSymbols(symbols, 'unsubscribe()'));
+    if (this.#welcomed && gone.length) {
+      for (let i = 0; i < gone.length; i += SYMBOLS_PER_REQUEST) this.#send({ op: 'unsubscribe', symbols: gone.slice(i, i + SYMBOLS_PER_REQUEST) });
+    }
+  }
+
+  /** Closes the connection (close 1000) and ends the client: `closed` is the last event. */
+  close() {
+    if (this.#state === 'closed') return;
+    this.#drop(1000, 'client closed');
+    this.#finish(null);
+  }
+
+  /**
+   * Fault injection for tests and demos: drops the connection now and stays
+   * away at least `pauseMs`; then reconnects and resumes as after any loss.
+   */
+  dropConnection(pauseMs = 0) {
+    if (this.#state !== 'open') return;
+    this.#notBefore = performance.now() + pauseMs;
+    this.#lost(`dropped by the client for ${pauseMs} ms`, null);
+  }
+
+  // ------------------------------------------------------------ connection life
+  /** Dispatches one event; after close() (even from a listener) only `closed` goes out. */
+  #emit(type, fields) {
+    if (this.#state === 'closed' && type !== 'closed') return;
+    this.dispatchEvent(new TickerEvent(type, fields));
+  }
+
+  async #connect() {
+    if (this.#state === 'closed') return;
+    this.#state = 'connecting';
+    const url = this.#schedule.currentURL;
+    if (this.#probe && this.#sessions + this.#schedule.failures > 0) {
+      let ok = false;
+      try { ok = await this.#probe(url); } catch (_) { ok = false; }
+      if (this.#state === 'closed') return;
+      if (!ok) { this.#failed(`${url} is not answering (probe failed)`, null); return; }
+    }
+    let ws;
+    try {
+      ws = new this.#WS(url);
+      ws.binaryType = 'arraybuffer';
+    } catch (e) {
+      this.#failed(`cannot open ${url}: ${e.message}`, null);
+      return;
+    }
+    this.#ws = ws;
+    this.#welcomed = false;
+    this.#established = false;
+    this.#lastError = '';
+    let opened = false;
+    this.#timer = setTimeout(() => { if (ws === this.#ws) this.#failed(`timed out connecting to ${url}`, null); }, this.#connectTimeoutMs);
+    ws.onopen = () => {
+      if (ws !== this.#ws) return;
+      opened = true;
+      clearTimeout(this.#timer);
+      this.#lastHeard = performance.now();
+    };
+    // Node's `ws` says why (e.g. "connect ECONNREFUSED ..."); browsers never do.
+    ws.onerror = (e) => { if (ws === this.#ws && e && e.message) this.#lastError = e.message; };
+    ws.onclose = (e) => {
+      if (ws !== this.#ws) return;
+      const code = e.code;
+      if (!opened) {
+        const why = this.#lastError || `the WebSocket failed (close code ${code}: refused, unreachable, `
+          + "or the upgrade was refused, e.g. this page's origin is not in the server's --allow-origin)";
+        this.#failed(`cannot connect to ${url}: ${why}`, code);
+        return;
+      }
+      const named = CLOSE_NAMES[code] ? ` ${CLOSE_NAMES[code]}` : '';
+      this.#lost(`the server closed the connection (code ${code}${named}${e.reason ? ': ' + e.reason : ''})`, code);
+    };
+    ws.onmessage = (e) => {
+      if (ws !== this.#ws) return;
+      this.#lastHeard = performance.now();
+      if (typeof e.data === 'string') this.#onControl(e.data); else this.#onTicks(e.data);
+    };
+  }
+
+  /** Detaches and closes the socket and stops its timers; events of the old socket are ignored from here. */
+  #drop(code, reason) {
+    clearTimeout(this.#timer); this.#timer = 0;
+    clearInterval(this.#keepalive); this.#keepalive = 0;
+    const ws = this.#ws;
+    this.#ws = null;
+    this.#welcomed = false;
+    this.#pending.clear();
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    // Not null: Node's `ws` throws an 'error' nobody listens to (closing a
+    // socket that is still connecting reports one).
+    ws.onerror = () => {};
+    try { ws.close(code, reason); } catch (_) { /* already closing */ }
+  }
+
+  /** A session that was up ended: retry the same URL soon. */
+  #lost(reason, code) {
+    if (!this.#established) { this.#failed(reason, code); return; }
+    this.#established = false;
+    this.#drop(4000, 'client reconnects');
+    this.#next(reason, code, this.#reconnect ? this.#schedule.sessionLost() : null);
+  }
+
+  /** An attempt that never got as far as a subscription: the next URL, later each time. */
+  #failed(reason, code) {
+    this.#drop(4000, 'client gives up this attempt');
+    const retry = this.#reconnect && !(this.#failFast && this.#sessions === 0);
+    this.#next(reason, code, retry ? this.#schedule.attemptFailed() : null);
+  }
+
+  #next(reason, code, delayMs) {
+    if (delayMs === null) {
+      if (this.#sessions > 0) this.#emit('disconnected', { reason, code, retryInMs: null });
+      const url = this.#schedule.currentURL;
+      this.#finish(this.#sessions > 0 ? null : new Error(reason.includes(url) ? reason : `cannot connect to ${url}: ${reason}`));
+      return;
+    }
+    const due = Math.max(delayMs, Math.ceil(this.#notBefore - performance.now()));
+    this.#state = 'waiting';
+    this.#timer = setTimeout(() => this.#connect(), due);
+    this.#emit('disconnected', { reason, code, retryInMs: due });
+  }
+
+  #finish(error) {
+    clearTimeout(this.#timer); this.#timer = 0;
+    this.#state = 'closed';
+    this.#emit('closed', { error });
+  }
+
+  // ------------------------------------------------------------ control messages
+  /** Sends {op, symbols?, from?, epoch?} with the next id, remembered until its answer. */
+  #send(req) {
+    if (!this.#ws || this.#ws.readyState !== OPEN) return;
+    const msg = { op: req.op, id: ++this.#nextId };
+    if (req.symbols) msg.symbols = req.symbols;
+    if (req.from) msg.from = req.from;
+    if (req.epoch !== undefined) msg.epoch = req.epoch;
+    if (this.#pending.size >= 1024) this.#pending.delete(this.#pending.keys().next().value);
+    this.#pending.set(msg.id, { ...req, sentAt: performance.now() });
+    this.#ws.send(JSON.stringify(msg));
+  }
+
+  #onControl(text) {
+    let msg;
+    try { msg = JSON.parse(text); } catch (_) { return; }
+    if (!msg || typeof msg !== 'object') return;
+    const req = typeof msg.id === 'number' ? this.#pending.get(msg.id) : undefined;
+    if (req) this.#pending.delete(msg.id);
+    switch (msg.type) {
+      case 'welcome': this.#onWelcome(msg); break;
+      case 'subscribed':
+        this.#subscribeAnswered();
+        for (const [type, fields] of this.#book.subscribed(msg.symbols || [], req, msg)) this.#emit(type, fields);
+        break;
+      case 'unsubscribed': this.#emit('unsubscribed', { symbols: msg.symbols || [] }); break;
+      case 'pong': if (req) this.roundTripMs = performance.now() - req.sentAt; break;
+      case 'error': this.#onError(msg, req); break;
+      default: break;             // unknown types are ignored (forward compatible)
+    }
+  }
+
+  #onWelcome(msg) {
+    this.welcome = msg;
+    this.#welcomed = true;
+    this.#state = 'open';
+    this.#book.connectionOpened(typeof msg.epoch === 'number' ? msg.epoch : null);
+    this.#emit('connected', { url: this.#schedule.currentURL, reconnect: this.#sessions > 0 });
+    this.#sessions++;
+    const requests = this.#book.requests(this.#book.wanted);
+    if (requests.length === 0) this.#subscribeAnswered();
+    for (const req of requests) this.#send(req);
+    this.#startKeepalive(typeof msg.heartbeat_ms === 'number' && msg.heartbeat_ms > 0 ? msg.heartbeat_ms : 15000);
+  }
+
+  /** The server answered a subscribe: the session is up, and losing it now is not a failed attempt. */
+  #subscribeAnswered() {
+    if (this.#established) return;
+    this.#established = true;
+    this.#schedule.sessionEstablished();
+  }
+
+  /**
+   * A refused request. A subscribe refused for `unknown_symbol` drops those
+   * names and asks again for the rest (the server refused the request
+   * whole); `rate_limited` is retried a second later; any other refused
+   * subscribe drops its names, so what the client wants is what the server
+   * holds. Every refusal is reported.
+   */
+  #onError(msg, req) {
+    const symbols = Array.isArray(msg.symbols) ? msg.symbols : undefined;
+    this.#emit('error', { code: msg.code, message: msg.message || '', id: msg.id ?? null, symbols, op: req ? req.op : null });
+    if (!req || !req.symbols) return;
+    if (msg.code === 'rate_limited') { setTimeout(() => this.#retry(req), 1000); return; }
+    if (req.op !== 'subscribe') return;
+    this.#subscribeAnswered();
+    const names = req.symbols.includes('*') ? ['*'] : req.symbols;
+    const bad = msg.code === 'unknown_symbol' && symbols ? symbols : names;
+    this.#book.forget(bad);
+    const rest = names.filter((n) => !bad.includes(n) && this.#book.wanted.includes(n));
+    if (rest.length) for (const r of this.#book.requests(rest)) this.#send(r);
+  }
+
+  /** Sends a rate-limited request again, for the names it still concerns (the server's window is a second). */
+  #retry(req) {
+    if (!this.#welcomed) return;            // a new connection resubscribes anyway
+    const wanted = this.#book.wanted;
+    if (req.op === 'subscribe') {
+      const again = req.symbols.filter((n) => wanted.includes(n));
+      for (const r of this.#book.requests(again)) this.#send(r);
+    } else if (req.op === 'unsubscribe') {
+      const again = req.symbols.filter((n) => !wanted.includes(n));
+      if (again.length) this.#send({ op: 'unsubscribe', symbols: again });
+    }
+  }
+
+  /**
+   * Browsers cannot see WebSocket pings, so liveness is checked with the
+   * protocol's JSON ping: one per heartbeat, and a connection silent for
+   * two heartbeats plus 5 s (a half-open TCP path never says so) is replaced.
+   */
+  #startKeepalive(heartbeatMs) {
+    clearInterval(this.#keepalive);
+    const every = Math.max(1000, Math.min(heartbeatMs, 15000));
+    const limit = this.#idleTimeoutMs ?? 2 * heartbeatMs + 5000;
+    this.#keepalive = setInterval(() => {
+      const silent = performance.now() - this.#lastHeard;
+      if (silent > limit) this.#lost(`nothing heard from the server for ${Math.round(silent / 1000)} s`, null);
+      else this.#send({ op: 'ping' });
+    }, every);
+  }
+
+  // ------------------------------------------------------------ market data
+  #onTicks(data) {
+    let message;
+    try { message = decodeMessage(data); } catch (e) {
+      this.#emit('error', { code: 'bad_message', message: 'undecodable binary message: ' + e.message, id: null, symbols: undefined, op: null });
+      return;
+    }
+    for (const t of message.ticks) {
+      const gap = this.#book.observe(t);
+      if (gap) this.#emit('gap', gap);
+    }
+    this.#emit('ticks', message);
+  }
+}
