@@ -225,4 +225,12 @@ import Testing
         let document = try JSONParser.parse(Array(text.utf8), maxDepth: depth)
         #expect(document.nodes.count <= (text.utf8.count + 1) / 2)
     }
+
+    /// The tape's bound is for complete documents; a truncated one can open a container
+    /// per byte and outgrow it. Found by the token fuzzer (`[[[[[[[[{` as a JWT header):
+    /// it trapped, as `[[[[` did as a control message. Now it is a syntax error.
+    @Test(arguments: ["[[", "[[[", "[[[[", "[[[[[[[[", "[[[[[[[[{", #"[{"a":["#, #"{"a":[[[[[["#, "[[[[[[[1"])
+    func truncatedNestingBeyondTheTapeIsNotJSON(text: String) {
+        #expect(isSyntaxError(text), "\(text.debugDescription) should be refused")
+    }
 }

@@ -44,7 +44,9 @@ struct JSONParser {
         // `,`/`:`, so bytes ≥ 2C + K + (N - 1 - C) = 2N - 1. One allocation of
         // (bytes + 1) / 2 nodes: no regrowth copies, pages a short message
         // never reaches are never touched, and the tape is written through a
-        // pointer.
+        // pointer. The bound holds for complete documents only: a truncated
+        // one can open a container per byte (`[[[[`), so a full tape means
+        // the input is not JSON (see `append`).
         let capacity = (bytes.count + 1) / 2 + 1
         var failure: Failure?
         let nodes = bytes.withUnsafeBufferPointer { input in
@@ -95,10 +97,12 @@ struct JSONParser {
         self.smallHashes = Array(repeating: 0, count: maxDepth * Self.smallObject)
     }
 
-    /// Returns the new node's index.
+    /// Returns the new node's index. A valid document fits the tape (see
+    /// `parse`), so one that does not fit is a syntax error, found here
+    /// before the end of the input says so.
     @discardableResult
-    private mutating func append(_ node: JSONNode) -> Int {
-        precondition(count < nodes.count, "tape bound: nodes ≤ (bytes + 1) / 2")
+    private mutating func append(_ node: JSONNode) throws(Failure) -> Int {
+        guard count < nodes.count else { throw .syntax(offset: offset) }
         nodes.initializeElement(at: count, to: node)
         count += 1
         return count - 1
@@ -142,11 +146,11 @@ struct JSONParser {
         switch byte {
         case UInt8(ascii: "{"): try parseObject()
         case UInt8(ascii: "["): try parseArray()
-        case UInt8(ascii: "\""): append(try parseString(keepingContent: false))
-        case UInt8(ascii: "t"): try expectWord("true"); append(JSONNode(kind: .true, start: start))
-        case UInt8(ascii: "f"): try expectWord("false"); append(JSONNode(kind: .false, start: start))
-        case UInt8(ascii: "n"): try expectWord("null"); append(JSONNode(kind: .null, start: start))
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): append(try parseNumber())
+        case UInt8(ascii: "\""): try append(parseString(keepingContent: false))
+        case UInt8(ascii: "t"): try expectWord("true"); try append(JSONNode(kind: .true, start: start))
+        case UInt8(ascii: "f"): try expectWord("false"); try append(JSONNode(kind: .false, start: start))
+        case UInt8(ascii: "n"): try expectWord("null"); try append(JSONNode(kind: .null, start: start))
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try append(parseNumber())
         default: throw .syntax(offset: offset)
         }
         nodes[index].next = Int32(count)
@@ -161,7 +165,7 @@ struct JSONParser {
     private mutating func enterContainer(_ kind: JSONNode.Kind) throws(Failure) -> Int {
         guard depth < maxDepth else { throw .tooDeep(limit: maxDepth) }
         depth += 1
-        let index = append(JSONNode(kind: kind, start: Int32(offset)))
+        let index = try append(JSONNode(kind: kind, start: Int32(offset)))
         offset += 1
         return index
     }
@@ -189,7 +193,7 @@ struct JSONParser {
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw .syntax(offset: offset) }
-            let name = append(try parseString(keepingContent: true))
+            let name = try append(parseString(keepingContent: true))
             nodes[name].next = Int32(name + 1)
             count += 1
             // Checked before the value is read, so a repeat fails fast.
