@@ -74,7 +74,7 @@ build_target() {
     local timed="$out/timed"
     mkdir -p "$timed"
     if ! "$swiftc" -parse-as-library -swift-version 6 -enable-upcoming-feature ExistentialAny -O -wmo \
-      -module-name TimedMarketData -emit-module -emit-module-path "$timed/TimedMarketData.swiftmodule" \
+      -package-name ticker -module-name TimedMarketData -emit-module -emit-module-path "$timed/TimedMarketData.swiftmodule" \
       -emit-library -static -o "$timed/libTimedMarketData.a" \
       $(module_sources control) >"$out/$name-timed-build.log" 2>&1; then
       cat "$out/$name-timed-build.log" >&2

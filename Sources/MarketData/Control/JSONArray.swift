@@ -1,29 +1,29 @@
 /// An array of a parsed document, read in order by stepping over each
 /// element's subtree; nothing is copied or allocated.
-struct JSONArray: Sequence {
+package struct JSONArray: Sequence {
     let document: JSONDocument
     let index: Int
 
-    var isEmpty: Bool { document.nodes[index].next == Int32(index + 1) }
+    package var isEmpty: Bool { document.nodes[index].next == Int32(index + 1) }
 
     /// Counts by walking the elements: linear in the element count.
-    var count: Int {
+    package var count: Int {
         var count = 0
         var iterator = makeIterator()
         while iterator.next() != nil { count += 1 }
         return count
     }
 
-    func makeIterator() -> Iterator {
+    package func makeIterator() -> Iterator {
         Iterator(document: document, child: index + 1, end: Int(document.nodes[index].next))
     }
 
-    struct Iterator: IteratorProtocol {
+    package struct Iterator: IteratorProtocol {
         let document: JSONDocument
         var child: Int
         let end: Int
 
-        mutating func next() -> JSONValue? {
+        package mutating func next() -> JSONValue? {
             guard child < end else { return nil }
             let value = JSONValue(document: document, index: child)
             child = Int(document.nodes[child].next)

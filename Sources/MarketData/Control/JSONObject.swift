@@ -6,12 +6,12 @@
 /// names. (`String` equality would also be wrong for hostile input: hashing
 /// or comparing a `String` normalises it, quadratic in a long run of
 /// combining marks; a 32 KB name took over a second.)
-struct JSONObject {
+package struct JSONObject {
     let document: JSONDocument
     let index: Int
 
     /// Each member's value, in document order.
-    var values: [JSONValue] {
+    package var values: [JSONValue] {
         var result: [JSONValue] = []
         var child = index + 1
         let end = Int(document.nodes[index].next)
@@ -23,7 +23,7 @@ struct JSONObject {
     }
 
     /// Each member's name (UTF-8, escapes decoded) and value, in document order.
-    var members: [(name: [UInt8], value: JSONValue)] {
+    package var members: [(name: [UInt8], value: JSONValue)] {
         var result: [(name: [UInt8], value: JSONValue)] = []
         var child = index + 1
         let end = Int(document.nodes[index].next)
@@ -37,7 +37,7 @@ struct JSONObject {
     }
 
     /// Lookup by a name the program chose (`"op"`, `"symbols"`).
-    subscript(name: String) -> JSONValue? {
+    package subscript(name: String) -> JSONValue? {
         var scratch: [UInt8] = []
         var child = index + 1
         let end = Int(document.nodes[index].next)

@@ -19,8 +19,8 @@
 ///   valid scalars (lone surrogates are refused), so strings need no repair.
 /// Strict RFC 8259 otherwise: no comments, no trailing commas, no leading
 /// zeros, no bare control characters in strings.
-struct JSONParser {
-    enum Failure: Error, Equatable {
+package struct JSONParser {
+    package enum Failure: Error, Equatable {
         /// Not JSON; `offset` is the byte where reading stopped.
         case syntax(offset: Int)
         case tooDeep(limit: Int)

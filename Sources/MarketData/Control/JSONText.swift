@@ -5,29 +5,31 @@
 /// Written as UTF-8 bytes and made a `String` once: a reply may quote 10,000
 /// client strings, and appending to a `String` piece by piece cost ~250 ns
 /// a symbol.
-struct JSONText {
+package struct JSONText {
     private var bytes: [UInt8] = [UInt8(ascii: "{")]
     private var needsComma = false
 
-    mutating func key(_ name: String) {
+    package init() {}
+
+    package mutating func key(_ name: String) {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
         needsComma = true
         JSONText.appendQuoted(name, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
     }
 
-    mutating func field(_ name: String, _ value: String) {
+    package mutating func field(_ name: String, _ value: String) {
         key(name)
         JSONText.appendQuoted(value, to: &bytes)
     }
 
-    mutating func field(_ name: String, _ value: some BinaryInteger) {
+    package mutating func field(_ name: String, _ value: some BinaryInteger) {
         key(name)
         bytes.append(contentsOf: String(value).utf8)
     }
 
     /// An array of strings, quoted straight into the text (no string per element).
-    mutating func field(_ name: String, strings: [String]) {
+    package mutating func field(_ name: String, strings: [String]) {
         key(name)
         bytes.append(UInt8(ascii: "["))
         for (index, string) in strings.enumerated() {
@@ -47,7 +49,7 @@ struct JSONText {
         if let value { field(name, value) }
     }
 
-    mutating func close() -> String {
+    package mutating func close() -> String {
         bytes.append(UInt8(ascii: "}"))
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -2,22 +2,22 @@
 /// position on the tape. Booleans, integers and doubles stay distinct so the
 /// decoders can report wrong types. Reading a string or number converts its
 /// text then; nothing is converted that no decoder reads.
-struct JSONValue {
+package struct JSONValue {
     let document: JSONDocument
     let index: Int
 
     /// Parses one JSON document with the bounded parser (see `JSONParser`).
-    static func parse(_ bytes: [UInt8], maxDepth: Int) throws(JSONParser.Failure) -> JSONValue {
+    package static func parse(_ bytes: [UInt8], maxDepth: Int) throws(JSONParser.Failure) -> JSONValue {
         try JSONParser.parse(bytes, maxDepth: maxDepth).root
     }
 
     var node: JSONNode { document.nodes[index] }
 
-    var isNull: Bool { node.kind == .null }
+    package var isNull: Bool { node.kind == .null }
 
     /// Integral values only; `1.0` and `1e2` count (JSON does not distinguish),
     /// `1.5` does not, nor does anything beyond a double (`1e400` is infinite).
-    var integer: Int64? {
+    package var integer: Int64? {
         let node = node
         guard node.kind == .number else { return nil }
         let text = String(decoding: document.token(of: node), as: UTF8.self)
@@ -26,7 +26,7 @@ struct JSONValue {
         return value.rounded() == value && abs(value) < 9e15 ? Int64(value) : nil
     }
 
-    var string: String? {
+    package var string: String? {
         let node = node
         switch node.kind {
         case .string:
@@ -40,17 +40,17 @@ struct JSONValue {
         }
     }
 
-    var object: JSONObject? {
+    package var object: JSONObject? {
         node.kind == .object ? JSONObject(document: document, index: index) : nil
     }
 
     /// The elements, each a view like this one.
-    var array: JSONArray? {
+    package var array: JSONArray? {
         node.kind == .array ? JSONArray(document: document, index: index) : nil
     }
 
     /// Human name used in error messages ("expected an integer, got a string").
-    var kindName: String {
+    package var kindName: String {
         switch node.kind {
         case .null: "null"
         case .false, .true: "a boolean"
