@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every outside tool the build and test suites use: Debian packages
 # (libssl-dev and pkg-config for the TLS client, node-ws,
-# chromium, redis, nginx, openssl, systemd's systemd-analyze), PyPI packages (websockets, selenium) and a Python 2.7
+# chromium, redis, nginx, openssl, systemd's systemd-analyze), PyPI packages (websockets, selenium,
+# PyJWT for Scripts/gen_jwt_fixtures.py, an independent JWT implementation) and a Python 2.7
 # virtualenv holding the Autobahn testsuite (it runs on Python 2 only).
 # Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
@@ -55,11 +56,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if [ ! -x "$py3_venv/bin/python" ]; then
-  echo "install-test-tools: python3 venv with websockets, selenium"
+  echo "install-test-tools: python3 venv with websockets, selenium, PyJWT"
   python3 -m venv "$py3_venv"
 fi
-"$py3_venv/bin/python" -c 'import websockets, selenium' 2>/dev/null || \
-  "$py3_venv/bin/pip" install -q 'websockets>=12' 'selenium>=4.10'
+"$py3_venv/bin/python" -c 'import websockets, selenium, jwt' 2>/dev/null || \
+  "$py3_venv/bin/pip" install -q 'websockets>=12' 'selenium>=4.10' 'PyJWT>=2.6'
 
 if [ ! -x "$venv_dir/bin/wstest" ]; then
   echo "install-test-tools: python 2.7 venv with autobahntestsuite"
