@@ -27,6 +27,9 @@ let package = Package(
         // libm's log and exp for the price model (header-only), so PriceFeed
         // imports neither Foundation nor Glibc.
         .target(name: "CMath", linkerSettings: [.linkedLibrary("m")]),
+        // JWT (HS256) verification and minting: SHA-256, HMAC, base64url, the key file. Pure;
+        // MarketData for its bounded JSON parser.
+        .target(name: "Auth", dependencies: ["MarketData"], swiftSettings: strict),
         // Seeded price model; clock injected. Pure.
         .target(name: "PriceFeed", dependencies: ["MarketData", "CMath"], swiftSettings: strict),
         // Symbol index, per-connection outbound queues with conflation. Pure.
@@ -87,6 +90,7 @@ let package = Package(
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "MarketData"]),
         // TickerServer for `TickFraming.webSocket`, the framing the hub is given in the server.
         .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol", "TickerServer"]),
         .testTarget(
