@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "PosixIO", dependencies: ["CTickerShim"], swiftSettings: strict),
         .target(
             name: "TickerServer",
-            dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO", "RESP", "RedisClient"],
+            dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO", "RESP", "RedisClient", "Auth"],
             // The dashboard and the default universe are compiled into the binary
             // (`PackageResources.<file>_<ext>` bytes), so `ticker serve` needs no
             // resource lookup and runs from any directory.
@@ -62,7 +62,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "TickerClientTLS", dependencies: ["TickerClient", "COpenSSL"], swiftSettings: strict),
         .executableTarget(
-            name: "ticker", dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "FanoutHub", "MarketData", "PosixIO", "RESP", "RedisClient"],
+            name: "ticker", dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "FanoutHub", "MarketData", "PosixIO", "RESP", "RedisClient", "Auth"],
             swiftSettings: strict),
 
         // Benchmark support (statistics, loss ledger, SVG) and the benchmark itself.
@@ -95,6 +95,6 @@ let package = Package(
         .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol", "TickerServer"]),
         .testTarget(
             name: "TickerServerTests",
-            dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient", "TestSupport"]),
+            dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "Auth", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient", "TestSupport"]),
     ]
 )

@@ -71,6 +71,8 @@ for try await event in client.events {
                 candles[symbol] = (second, fresh)
             }
         }
+    case .unsubscribed(let list, let reason):
+        print("-- the server ended \(list.joined(separator: ",")) (\(reason))")
     case .error(let error):
         print("-- server refused: \(error.code.rawValue): \(error.message)")
     case .disconnected(let reason, let retry):

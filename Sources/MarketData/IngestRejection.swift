@@ -22,6 +22,8 @@ public struct IngestRejection: Error, Equatable, Sendable, CustomStringConvertib
         case symbolOwned = "symbol_owned"
         case sequenceStale = "sequence_stale"
         case sequenceGap = "sequence_gap"
+        /// Auth on: the symbol is outside the `publish` token's `symbols`.
+        case forbidden
 
         /// The stable error code the publisher receives.
         public var code: ControlErrorCode {
@@ -32,6 +34,7 @@ public struct IngestRejection: Error, Equatable, Sendable, CustomStringConvertib
             case .symbolOwned: .symbolOwned
             case .sequenceStale: .sequenceStale
             case .sequenceGap: .sequenceGap
+            case .forbidden: .forbidden
             }
         }
     }

@@ -18,4 +18,13 @@ public enum SignalWatcher {
             sources.append(source)
         }
     }
+
+    /// SIGHUP (re-read configuration files) delivered to `handler` the same way.
+    public static func onHangUp(_ handler: @escaping @Sendable () -> Void) {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+        sources.append(source)
+    }
 }

@@ -37,12 +37,28 @@ public final class AsyncTickerClient: Sendable {
         /// `TickerClientTLS` product); nil: a `wss://` URL ends the stream
         /// with `TickerClientError.needsTLS`.
         public var security: (any TransportSecurity)?
+        /// The token for servers started with `--auth-keys` (sent as
+        /// `Authorization: Bearer`); nil: none.
+        public var credential: Credential?
 
         public init(urls: [TickerURL], symbols: [String], from: [String: UInt64] = [:]) {
             self.urls = urls
             self.symbols = symbols
             self.from = from
         }
+    }
+
+    /// Where the client's token comes from.
+    public enum Credential: Sendable {
+        /// One fixed token: once the server refuses it (401, close 4401)
+        /// or it expires, the stream ends with that error, since retrying
+        /// the same token cannot help.
+        case token(String)
+        /// Asked for a token before every connection attempt and when the
+        /// server says the current one is about to expire (the fresh one is
+        /// sent with `{"op":"auth"}`, and the stream goes on with no gap).
+        /// Runs on a task of its own, never on the I/O thread.
+        case provider(@Sendable () async throws -> String)
     }
 
     /// Every event of this client, in order. Ends when `close()` is called

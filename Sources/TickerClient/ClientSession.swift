@@ -7,7 +7,7 @@ import WebSocketProtocol
 /// upgrade, resubscribe with `from`, read, and on any loss schedule the next
 /// attempt. Loop-confined.
 final class ClientSession: EventHandler {
-    private enum Phase {
+    enum Phase {
         /// Not connected; connect at `at` (monotonic ns).
         case waiting(at: UInt64)
         case connecting(deadline: UInt64)
@@ -17,10 +17,10 @@ final class ClientSession: EventHandler {
     }
 
     let id: Int
-    private let configuration: AsyncTickerClient.Configuration
+    let configuration: AsyncTickerClient.Configuration
     let state: ClientLoopState
-    private let continuation: AsyncThrowingStream<TickerEvent, any Error>.Continuation
-    private var phase: Phase
+    let continuation: AsyncThrowingStream<TickerEvent, any Error>.Continuation
+    var phase: Phase
     private(set) var schedule: ReconnectSchedule<SystemRandomNumberGenerator>
     private(set) var book: ResumeBook
     var fd: Int32 = -1
@@ -32,16 +32,22 @@ final class ClientSession: EventHandler {
     var channel: (any SecureChannel)?
     var beforeTLS: [UInt8] = []
     private var actions: [WebSocketAction] = []
-    private var welcomed = false
+    var welcomed = false
     /// The current connection's subscription was acknowledged: losing it is
     /// a lost session (retry the same URL soon), not a failed attempt.
-    private var established = false
+    var established = false
     private var sessions = 0
     private var lastHeard: UInt64 = 0
     private var idleLimitNanos: UInt64
-    private var requestID = 0
+    var requestID = 0
     /// Set by `pause(for:)`: no reconnect before this.
     private var notBefore: UInt64 = 0
+    /// Auth: the token for the next attempt, fetched by `credential`.
+    var presentedToken: String?
+    /// A provider's token fetched for the next attempt, not used yet.
+    var freshToken: String?
+    /// A `.provider` fetch is under way (for an attempt or a refresh).
+    var fetchingToken = false
 
     init(id: Int, configuration: AsyncTickerClient.Configuration, state: ClientLoopState,
          continuation: AsyncThrowingStream<TickerEvent, any Error>.Continuation) {
@@ -96,7 +102,8 @@ final class ClientSession: EventHandler {
 
     // MARK: connection life
 
-    private func connect(now: UInt64) {
+    func connect(now: UInt64) {
+        guard tokenReady(now: now) else { return }
         let url = schedule.currentURL
         welcomed = false
         established = false
@@ -137,7 +144,7 @@ final class ClientSession: EventHandler {
             }
             Syscall.setNoDelay(fd)
             let url = schedule.currentURL
-            let request = WebSocketHandshake.clientRequest(host: url.hostHeader, path: url.target)
+            let request = WebSocketHandshake.clientRequest(host: url.hostHeader, path: url.target, extraHeaders: authorizationHeader())
             phase = .handshaking(deadline: Clock.monotonicNanos() &+ configuration.connectTimeoutNanos,
                                  parser: HTTPResponseParser(), key: request.key)
             try? loop.modify(fd: fd, token: token, events: EpollEvents.readable | EpollEvents.readHangUp)
@@ -191,6 +198,7 @@ final class ClientSession: EventHandler {
             ws.receiveEOF(into: &actions)
             var code: WebSocketCloseCode?
             for case .closeTransport(let c) in actions { code = c }
+            if let code, closedForAuth(code) { return }
             lost("the server closed the connection" + (code.map { " (code \($0.rawValue))" } ?? ""))
         } else if let channel, !channel.isEstablished {
             tlsFailed(SecureChannelError("the server closed the connection during the TLS handshake"))
@@ -244,6 +252,7 @@ final class ClientSession: EventHandler {
             case .send(let bytes):
                 write(bytes)
             case .closeTransport(let code):
+                if let code, closedForAuth(code) { return }
                 lost("the server closed the connection" + (code.map { " (code \($0.rawValue))" } ?? ""))
             case .pongReceived, .startCloseTimer:
                 break
@@ -278,7 +287,13 @@ final class ClientSession: EventHandler {
             for event in book.subscribed(refs, report: report) { continuation.yield(event) }
         case .error(let error):
             continuation.yield(.error(error))
-        case .unsubscribed, .subscriptions, .pong:
+        case .tokenExpiring:
+            refreshToken()
+        case .unsubscribed(_, let refs, let reason?):
+            let names = refs.map(\.symbol)
+            book.unsubscribe(names)
+            continuation.yield(.unsubscribed(symbols: names, reason: reason))
+        case .unsubscribed, .subscriptions, .pong, .authenticated:
             break
         }
     }
@@ -308,7 +323,7 @@ final class ClientSession: EventHandler {
         let now = Clock.monotonicNanos()
         // Without a first session, `failFast` ends here: a command-line user
         // wants "connection refused" at once, not a silent retry loop.
-        let retry = configuration.reconnect && !(configuration.failFast && sessions == 0)
+        let retry = configuration.reconnect && !(configuration.failFast && sessions == 0) && !isFinalAuthRefusal(error)
         scheduleNext(reason: error.description, error: error, at: retry ? schedule.attemptFailed(now: now) : nil, now: now)
     }
 
@@ -324,7 +339,7 @@ final class ClientSession: EventHandler {
         scheduleNext(reason: reason, at: configuration.reconnect ? schedule.sessionLost(now: now) : nil, now: now)
     }
 
-    private func scheduleNext(reason: String, error: TickerClientError? = nil, at: UInt64?, now: UInt64) {
+    func scheduleNext(reason: String, error: TickerClientError? = nil, at: UInt64?, now: UInt64) {
         welcomed = false
         guard let at else {
             // Never connected: the stream's error says it all.
@@ -343,7 +358,7 @@ final class ClientSession: EventHandler {
         phase = .waiting(at: due)
     }
 
-    private func dropSocket() {
+    func dropSocket() {
         channel = nil
         beforeTLS.removeAll()
         guard fd >= 0 else { return }

@@ -22,6 +22,9 @@ public enum TickerEvent: Sendable, Equatable {
     /// The connection was lost; `retryInNanos` says when the next attempt
     /// is due (nil: the client will not reconnect).
     case disconnected(reason: String, retryInNanos: UInt64?)
+    /// Auth: the server ended these subscriptions (`reason` `entitlement`:
+    /// a refreshed token no longer allows them); they are not resubscribed.
+    case unsubscribed(symbols: [String], reason: String)
 }
 
 /// The resume bookkeeping of one logical subscription across connections:

@@ -18,6 +18,11 @@ public enum TickerClientError: Error, CustomStringConvertible {
     case needsTLS(TickerURL)
     /// TLS with the server failed (certificate, host name, protocol).
     case tls(host: String, port: UInt16, SecureChannelError)
+    /// Auth: the server closed with 4401 (token missing, invalid, expired
+    /// or revoked) or 4403 (role), and retrying the same token cannot help.
+    case unauthorized(code: UInt16)
+    /// Auth: the configured token provider threw.
+    case tokenProvider(String)
 
     public var description: String {
         switch self {
@@ -26,6 +31,11 @@ public enum TickerClientError: Error, CustomStringConvertible {
             "\(url) needs TLS: set the configuration's security to TLSSecurity() from the TickerClientTLS product"
                 + " (the blocking TickerClient speaks ws:// only)"
         case .tls(let host, let port, let error): "TLS with \(host) port \(port) failed: \(error.message)"
+        case .unauthorized(let code) where code == 4403:
+            "the server closed the connection with 4403: the token's role may not read the stream"
+        case .unauthorized(let code):
+            "the server closed the connection with \(code): the token is missing, invalid, expired or revoked; get a new one"
+        case .tokenProvider(let why): "the token provider failed: \(why)"
         case .connect(let host, let port, let error): "cannot connect to \(host) port \(port): \(error.reason)"
         case .timeout(let what): "timed out \(what)"
         case .rejected(let status, let reason, let detail):

@@ -13,6 +13,7 @@ extension Connection {
         case .parked(let upgrade):
             timing = .request(acceptedAt: upgrade.acceptedAt, refused: false)
         case .webSocket where ws.state == .open:
+            if grant != nil && !checkGrant() { return }
             // An idle connection keeps no buffer: a busy one refills it within a sweep.
             if let s = existingSubscriber, s.outbound.isEmpty && !isDirty { s.outbound.shrink() }
             releaseIdleSubscriber()

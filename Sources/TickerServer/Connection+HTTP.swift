@@ -31,6 +31,8 @@ extension Connection {
             switch WebSocketHandshake.validate(head, allowedOrigins: worker.config.allowedOrigins) {
             case .failure(let rejection):
                 send(response: rejection.response)
+            case .success where !admitUpgrade(head, route: route):
+                return
             case .success(let accept) where worker.shouldParkUpgrade():
                 guard case .request(let pending) = phase else { return }
                 phase = .parked(ParkedUpgrade(
@@ -85,17 +87,21 @@ extension Connection {
         case "/echo" where config.enableEcho:
             return .upgrade(.echo)
         case "/v1/publish":
-            guard let expected = config.publishToken else {
+            guard config.publishToken != nil || (worker.shared.access != nil && config.acceptsIngest) else {
                 return .response(Self.textResponse(
-                    status: 404, text: "ingest is disabled (start the server with --publish-token)"))
+                    status: 404, text: "ingest is disabled (start the server with --publish-token or --auth-keys)"))
             }
-            guard publishTokenMatches(head, expected: expected) else {
+            // With auth on, a `publish` token also opens it (checked at the upgrade).
+            if worker.shared.access == nil, let expected = config.publishToken, !publishTokenMatches(head, expected: expected) {
                 return .response(Self.textResponse(
                     status: 401, text: "missing or wrong publish token", extraHeaders: [("WWW-Authenticate", "Bearer")]))
             }
             return .upgrade(.publish)
         case "/v1/symbols":
             return .response(Self.response(status: 200, contentType: "application/json", body: worker.shared.symbolsJSON))
+        case "/metrics" where worker.shared.access != nil:
+            if let refusal = metricsRefusal(head) { return .response(refusal) }
+            return .response(Probes.response(path: head.path, shared: worker.shared)!)
         default:
             if let probe = Probes.response(path: head.path, shared: worker.shared) { return .response(probe) }
             if let asset = DashboardAssets.response(path: head.path, ifNoneMatch: head.headers(named: "If-None-Match")) {
@@ -122,7 +128,7 @@ extension Connection {
     /// The client's address for logs: the peer, or the client a trusted proxy named.
     var clientText: String { peer.map { IPAddress.text(IPAddress.bytes(key: $0)) } ?? "-" }
 
-    private func publishTokenMatches(_ head: HTTPRequestHead, expected: String) -> Bool {
+    func publishTokenMatches(_ head: HTTPRequestHead, expected: String) -> Bool {
         let given = head.header("Authorization").flatMap(Self.bearerToken) ?? QueryString.value("token", in: head.query)
         guard let given else { return false }
         // Constant-time over the expected length: the comparison time says nothing about the token.
@@ -163,7 +169,13 @@ extension Connection {
         leavePrioritySet()
         worker.metrics.webSockets.wrappingAdd(1, ordering: .relaxed)
         deadlines.upgraded(at: Clock.now(), rules: worker.deadlineRules)
-        if route == .stream { session.openStream(query: query, on: self) }
+        if route == .stream {
+            if let refusal = grant?.refusal {
+                closeRefusedStream(refusal)
+            } else {
+                session.openStream(query: query, on: self)
+            }
+        }
         flush()
     }
 

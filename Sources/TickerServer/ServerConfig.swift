@@ -56,8 +56,18 @@ public struct ServerConfig: Sendable {
     public var allowedOrigins: Set<String>?
     /// Serve `/echo` (16 MiB messages) for conformance tests; off in production.
     public var enableEcho = false
-    /// Shared secret for `/v1/publish`; nil disables ingest.
+    /// Shared secret for `/v1/publish`; nil disables ingest (unless auth is on).
     public var publishToken: String?
+    /// Auth: HS256 keys, one `KID:BASE64SECRET` per line (re-read on
+    /// SIGHUP); nil: no tokens, everything open as before.
+    public var authKeysPath: String?
+    /// Auth: subjects whose connections are closed and refused (one per
+    /// line; re-read on SIGHUP).
+    public var revokedPath: String?
+    /// A gateway takes no `/v1/publish`: publishers go to the feed node.
+    var acceptsIngest: Bool {
+        if case .gateway = redis { false } else { true }
+    }
     /// On SIGTERM, connections get close 1001 and this long to finish.
     public var drainTimeoutMs = 2_000
     /// Cap on connections per process, below the fd limit so that accept

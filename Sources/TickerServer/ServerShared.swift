@@ -8,6 +8,8 @@ import Synchronization
 final class ServerShared: Sendable {
     let config: ServerConfig
     let symbols: SymbolTable
+    /// Auth on (`--auth-keys`): keys, revocations, subjects' connections.
+    let access: AccessControl?
     /// `GET /v1/symbols` body, rendered once.
     let symbolsJSON: [UInt8]
     let startedAt = Clock.wallNanos()
@@ -39,9 +41,10 @@ final class ServerShared: Sendable {
     /// lock per published message, never per tick or per subscriber.
     private let ingestLedger: Mutex<IngestLedger>
 
-    init(config: ServerConfig, symbols: SymbolTable) {
+    init(config: ServerConfig, symbols: SymbolTable, access: AccessControl? = nil) {
         self.config = config
         self.symbols = symbols
+        self.access = access
         // 1...2^53: exact in a JavaScript number.
         epochValue = Atomic(config.epoch ?? UInt64.random(in: 1...ResumeRequest.maxSequence))
         ingestLedger = Mutex(IngestLedger(symbolCount: symbols.count, feedOwnsAll: config.simulatedFeed))
@@ -107,6 +110,7 @@ final class ServerShared: Sendable {
         + MetricsRenderer.renderOverload(
             loops: loopMetrics, inboxes: inboxes.withLock { $0 }, feed: feedMetrics, now: Clock.monotonicNanos())
         + (redisStatus.withLock { $0 }?.metricsText() ?? "")
+        + (access?.metricsText() ?? "")
     }
 
     /// True when a loop's inbox is at its bound: it folds what it gets, so

@@ -81,6 +81,8 @@ struct StreamSession {
                 sendReply(.subscriptions(id: id, symbols: (c.existingSubscriber?.symbols ?? []).map { table.ref($0) }), on: c)
             case .ping(let id):
                 sendReply(.pong(id: id, timeNs: Clock.wallNanos()), on: c)
+            case .auth(let id, let token):
+                reauthorize(id: id, token: token, on: c)
             }
         }
     }
@@ -90,7 +92,8 @@ struct StreamSession {
         let refs: [SymbolRef]
         let from: [UInt32: UInt64]
         do {
-            refs = try worker.shared.symbols.resolve(names, requestID: id)
+            refs = try entitled(worker.shared.symbols.resolve(names, requestID: id), wildcard: names.contains(ControlRequest.wildcard),
+                                grant: c.grant, id: id)
             from = try resumePoints(resume, refs: refs, id: id, shared: worker.shared)
         } catch {
             sendError(error, on: c)
@@ -123,6 +126,68 @@ struct StreamSession {
                       on: c)
         }
         worker.metrics.subscriptions.store(worker.hub.subscriptionCount, ordering: .relaxed)
+    }
+
+    /// Auth on: `*` is every symbol the token allows; named symbols outside
+    /// it refuse the whole request (`forbidden`, listing them), as unknown
+    /// ones do. Snapshots and resume replay follow the subscription, so
+    /// they never carry other symbols either.
+    private func entitled(_ refs: [SymbolRef], wildcard: Bool, grant: AccessGrant?, id: Int?) throws(ControlError) -> [SymbolRef] {
+        guard let grant, grant.symbols != nil else { return refs }
+        if wildcard { return refs.filter { grant.allows($0.id) } }
+        let outside = refs.filter { !grant.allows($0.id) }.map(\.symbol)
+        guard outside.isEmpty else {
+            let list = outside.prefix(5).joined(separator: ", ") + (outside.count > 5 ? ", …" : "")
+            throw ControlError(code: .forbidden, id: id,
+                               message: "\(outside.count) symbol\(outside.count == 1 ? "" : "s") outside your entitlement: \(list)",
+                               symbols: outside)
+        }
+        return refs
+    }
+
+    /// `{"op":"auth"}`: a fresh token for the same subject replaces the
+    /// grant (expiry, symbols, role); subscriptions it no longer allows end
+    /// at once (`unsubscribed` with reason `entitlement`). A token for
+    /// another subject, or an invalid one, changes nothing: the connection
+    /// keeps its token until that one expires.
+    private func reauthorize(id: Int?, token: String, on c: Connection) {
+        let worker = c.worker
+        guard let access = worker.shared.access, let grant = c.grant, grant.refusal == nil else {
+            sendError(ControlError(code: .badRequest, id: id, message: "auth is not enabled on this server", symbols: nil), on: c)
+            return
+        }
+        let fresh: AccessGrant
+        switch c.checkToken((token, false), access: access, roles: [.subscribe, .admin], counted: false) {
+        case .failure(let refusal):
+            access.refused(refusal, client: c.clientText, path: "auth")
+            let code: ControlErrorCode = refusal.status == 403 ? .forbidden : .invalidToken
+            sendError(ControlError(code: code, id: id, message: refusal.description, symbols: nil), on: c)
+            return
+        case .success(let granted):
+            fresh = granted
+        }
+        guard fresh.subject == grant.subject else {
+            access.refused(AuthRefusal(status: 403, closeCode: 4403, reason: "subject", description: "another subject",
+                                       subject: fresh.subject), client: c.clientText, path: "auth")
+            sendError(ControlError(code: .forbidden, id: id,
+                                   message: "the token is for another subject; this connection keeps its own token until it expires",
+                                   symbols: nil), on: c)
+            return
+        }
+        grant.role = fresh.role
+        grant.expiresAtNs = fresh.expiresAtNs
+        grant.symbols = fresh.symbols
+        grant.warned = false
+        if let allowed = grant.symbols, let subscriber = c.existingSubscriber, subscriber.hubIndex >= 0 {
+            let dropped = subscriber.symbols.filter { !allowed.contains($0) }
+            if !dropped.isEmpty {
+                let removed = worker.hub.unsubscribe(subscriber, from: dropped)
+                let table = worker.shared.symbols
+                sendReply(.unsubscribed(id: nil, symbols: removed.map { table.ref($0) }, reason: "entitlement"), on: c)
+                worker.metrics.subscriptions.store(worker.hub.subscriptionCount, ordering: .relaxed)
+            }
+        }
+        sendReply(.authenticated(id: id, expiresAt: Int64(fresh.expiresAtNs / 1_000_000_000)), on: c)
     }
 
     /// `from` as ids. Every key must be one of the symbols being subscribed
@@ -200,6 +265,11 @@ struct StreamSession {
             Result { () throws(IngestRejection) in
                 let start = worker.ingestTicks.count
                 _ = try IngestValidator.validate(raw, symbols: worker.shared.symbols, appendingTo: &worker.ingestTicks)
+                if let grant = c.grant, let outside = worker.ingestTicks[start...].first(where: { !grant.allows($0.symbolId) }) {
+                    worker.ingestTicks.removeSubrange(start...)
+                    throw IngestRejection(.forbidden, symbolId: outside.symbolId,
+                                          detail: "\(worker.shared.symbols[outside.symbolId].symbol) is outside your token's symbols")
+                }
                 do throws(IngestRejection) {
                     try worker.shared.admit(worker.ingestTicks[start...], from: owner)
                 } catch {

@@ -14,9 +14,11 @@ public enum TickerServerError: Error, CustomStringConvertible {
     case listen(host: String, port: UInt16, SystemError)
     case loop(String)
     case redis(String)
+    case auth(String)
 
     public var description: String {
         switch self {
+        case .auth(let why): "cannot start with --auth-keys: \(why)"
         case .symbols(let why): "cannot load the symbol universe: \(why)"
         case .portInUse(let host, let port):
             "port \(port) on \(host) is already in use (is another ticker serve running?); pick another with --port"
@@ -59,10 +61,18 @@ public final class TickerServer: Sendable {
         } catch {
             throw TickerServerError.symbols("\(error)")
         }
+        var access: AccessControl?
+        if let keys = config.authKeysPath {
+            do {
+                access = try AccessControl(keysPath: keys, revokedPath: config.revokedPath)
+            } catch {
+                throw TickerServerError.auth(error.message)
+            }
+        }
         (listenFDs, port) = try Self.openListeners(config)
         var resolved = config
         resolved.loops = listenFDs.count
-        shared = ServerShared(config: resolved, symbols: symbols)
+        shared = ServerShared(config: resolved, symbols: symbols, access: access)
         feed = FeedDriver(shared: shared)
         let shared = self.shared, fds = listenFDs
         do {
@@ -190,6 +200,14 @@ public final class TickerServer: Sendable {
 
     /// Prometheus text, as served on `/metrics`.
     public func metricsText() -> String { shared.renderMetrics() }
+
+    /// SIGHUP: the auth keys and revoked subjects again (nothing with auth
+    /// off). A file that does not parse keeps what was loaded, and says why.
+    public func reloadAuth() {
+        for (ok, line) in shared.access?.reload() ?? [] {
+            if ok { Log.info(line) } else { Log.warning(line) }
+        }
+    }
 
     public var openConnections: Int { shared.openConnections.load(ordering: .relaxed) }
 

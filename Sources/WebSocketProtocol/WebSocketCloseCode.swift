@@ -24,6 +24,13 @@ public struct WebSocketCloseCode: RawRepresentable, Hashable, Sendable, CustomSt
     public static let slowConsumer = WebSocketCloseCode(rawValue: 4001)
     /// Application-defined: the client stopped answering pings.
     public static let heartbeatTimeout = WebSocketCloseCode(rawValue: 4002)
+    /// Auth: the token is missing, invalid, expired or revoked; do not
+    /// reconnect without a new token.
+    public static let unauthorized = WebSocketCloseCode(rawValue: 4401)
+    /// Auth: the token's role does not allow this endpoint.
+    public static let forbidden = WebSocketCloseCode(rawValue: 4403)
+    /// Auth: too many connections for the token's subject (`max_conns`); retry later.
+    public static let tooManyConnections = WebSocketCloseCode(rawValue: 4429)
 
     /// Whether a peer may put this code in a close frame. 1004-1006 and 1015 are reserved
     /// for local reporting, 1016-2999 are unassigned IANA space, and 1012-1014 are the
@@ -51,6 +58,9 @@ public struct WebSocketCloseCode: RawRepresentable, Hashable, Sendable, CustomSt
         case 1011: return "1011 internal error"
         case 4001: return "4001 slow consumer"
         case 4002: return "4002 heartbeat timeout"
+        case 4401: return "4401 unauthorized"
+        case 4403: return "4403 forbidden"
+        case 4429: return "4429 too many connections"
         default: return String(rawValue)
         }
     }

@@ -75,6 +75,11 @@ enum ServeCommand {
       --publish-token TOKEN    Enable /v1/publish with this bearer token (shows in ps:
                                prefer TICKER_PUBLISH_TOKEN or --publish-token-file)
       --publish-token-file F   Read the publish token from file F (first line)
+      --auth-keys FILE         Require a signed token (JWT, HS256) for /v1/stream, /v1/publish
+                               and /metrics on this port: keys one KID:BASE64SECRET per line,
+                               several for rotation; re-read on SIGHUP (docs/PROTOCOL.md, Auth)
+      --revoked FILE           With --auth-keys: subjects (one per line) whose connections
+                               are closed with 4401 and refused; re-read on SIGHUP
       --echo                   Serve /echo, a 16 MiB-message echo endpoint for conformance tests
       --log-level LEVEL        debug, info, warn or error (default info)
       --log-format FORMAT      text (default) or json: one object per line with time,
@@ -167,6 +172,11 @@ enum ServeCommand {
         let origins = try args.values("--allow-origin")
         if !origins.isEmpty { config.allowedOrigins = Set(origins) }
         config.publishToken = try publishToken(&args)
+        config.authKeysPath = try args.value("--auth-keys")
+        config.revokedPath = try args.value("--revoked")
+        if config.revokedPath != nil && config.authKeysPath == nil {
+            throw ArgumentError(message: "--revoked needs --auth-keys (without it there are no subjects to revoke)")
+        }
         if try args.setting("--echo") { config.enableEcho = true }
         if let format: Log.Format = try args.choice("--log-format") { Log.format = format }
         if let level = try args.value("--log-level") {
@@ -272,6 +282,10 @@ enum ServeCommand {
             watchdog.name = "ticker-drain-deadline"
             watchdog.start()
             server.shutdown()
+        }
+        // SIGHUP re-reads the auth keys and revoked subjects (a no-op without auth).
+        if config.authKeysPath != nil {
+            SignalWatcher.onHangUp { server.reloadAuth() }
         }
         try server.start()
         Log.info("ticker listening on http://\(config.host):\(server.port)/ (stream: ws://\(config.host):\(server.port)/v1/stream) with \(server.symbols.count) symbols, \(config.loops) loop(s), seed \(config.seed)",

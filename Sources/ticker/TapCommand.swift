@@ -8,6 +8,7 @@ enum TapCommand {
     static let help = """
     USAGE: ticker tap --symbols AAPL,MSFT [--url URL]... [--json] [--count N] [--seconds S]
                       [--no-reconnect] [--from SEQ] [--ca-file PEM]
+                      [--token TOKEN | --token-file FILE]
 
     Connects to a ticker server, subscribes, and prints one decoded tick per
     line. On standard error it reports connections, reconnects, resumes and
@@ -27,6 +28,11 @@ enum TapCommand {
                        trusted CA and be valid for the URL's host
       --ca-file PEM    Trust the CA certificates in this PEM file instead of
                        the system's (a private CA); for wss:// URLs
+      --token TOKEN    Present this token (servers started with --auth-keys;
+                       shows in ps: prefer --token-file or TICKER_TOKEN)
+      --token-file F   Read the token from file F before every connection and
+                       when the server says it is about to expire, so another
+                       process can keep it fresh (the connection goes on)
       --json           One JSON object per tick instead of a text line
       --count N        Exit after N ticks
       --seconds S      Exit after S seconds
@@ -47,6 +53,8 @@ enum TapCommand {
         var reconnect = true
         var from: UInt64?
         var caFile: String?
+        var token: String?
+        var tokenFile: String?
     }
 
     static func parse(_ args: inout Arguments) throws(ArgumentError) -> Options {
@@ -69,11 +77,27 @@ enum TapCommand {
             throw ArgumentError(message: "--from needs exactly one symbol in --symbols (e.g. --symbols AAPL --from 1234)")
         }
         options.caFile = try args.value("--ca-file")
+        options.token = try args.value("--token") ?? ProcessInfo.processInfo.environment["TICKER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        options.tokenFile = try args.value("--token-file")
+        if options.token != nil && options.tokenFile != nil {
+            throw ArgumentError(message: "give the token once: --token (or TICKER_TOKEN) or --token-file")
+        }
         if options.caFile != nil && !options.urls.contains(where: { TickerURL(string: $0)?.isSecure == true }) {
             throw ArgumentError(message: "--ca-file applies to wss:// URLs, and no --url is one")
         }
         try args.finish()
         return options
+    }
+
+    /// The first line of `path`, trimmed; an empty file is an error.
+    @Sendable static func readToken(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ArgumentError(message: "--token-file: cannot read \(path)")
+        }
+        let line = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        let token = line.trimmingCharacters(in: .whitespaces)
+        if token.isEmpty { throw ArgumentError(message: "--token-file: \(path) is empty") }
+        return token
     }
 
     static func note(_ text: String) {
@@ -93,6 +117,12 @@ enum TapCommand {
             from: options.from.map { [options.symbols[0]: $0] } ?? [:])
         configuration.reconnect = options.reconnect
         configuration.failFast = true
+        if let token = options.token {
+            configuration.credential = .token(token)
+        } else if let path = options.tokenFile {
+            _ = try readToken(path)   // a missing file is an error now, not at the first connection
+            configuration.credential = .provider { try readToken(path) }
+        }
         if urls.contains(where: \.isSecure) {
             configuration.security = try TLSSecurity(caFile: options.caFile)
         }
@@ -131,6 +161,8 @@ enum TapCommand {
                 for ref in refs { names[ref.id] = ref.symbol }
             case .resumed(let symbols):
                 note("resumed \(symbols.joined(separator: ",")): missed updates follow, no gap")
+            case .unsubscribed(let symbols, let reason):
+                note("the server ended \(symbols.joined(separator: ",")) (\(reason))")
             case .reset(let symbol):
                 note("reset \(symbol): the server no longer holds what was missed; a snapshot follows")
             case .gap(let symbol, let expected, let received):

@@ -9,6 +9,7 @@ COMMANDS:
            --redis URL a gateway of a feed node
   feed     Run the feed node writing to Redis (ticker feed --help)
   tap      Print decoded ticks from a server (ticker tap --help)
+  token    Mint a signed token for servers started with --auth-keys (ticker token --help)
   version  Print the version (also ticker --version)
 
 Run 'ticker <command> --help' for a command's options.
@@ -56,6 +57,15 @@ case "tap":
     do {
         let options = try TapCommand.parse(&args)
         exit(try TapCommand.run(options))
+    } catch let error as ArgumentError {
+        fail(error.message)
+    } catch {
+        fail("\(error)")
+    }
+case "token":
+    if wantsHelp { print(TokenCommand.help); exit(0) }
+    do {
+        print(try TokenCommand.run(try TokenCommand.parse(&args)))
     } catch let error as ArgumentError {
         fail(error.message)
     } catch {

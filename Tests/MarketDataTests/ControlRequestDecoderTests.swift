@@ -154,8 +154,36 @@ import Testing
     @Test func errorCodesHaveStableRawValues() {
         #expect(ControlErrorCode.allCases.map(\.rawValue) == [
             "bad_request", "unknown_op", "unknown_symbol", "limit_exceeded", "rate_limited", "unexpected_binary",
-            "bad_record", "symbol_owned", "sequence_stale", "sequence_gap",
+            "forbidden", "invalid_token", "bad_record", "symbol_owned", "sequence_stale", "sequence_gap",
         ])
+    }
+
+    @Test func authCarriesItsTokenAndNeedsOne() throws {
+        let request = try ControlRequestDecoder.decode(#"{"op":"auth","id":9,"token":"aaa.bbb.ccc"}"#)
+        #expect(request == .auth(id: 9, token: "aaa.bbb.ccc"))
+        #expect(request.encoded() == #"{"op":"auth","id":9,"token":"aaa.bbb.ccc"}"#)
+        for bad in [#"{"op":"auth","id":3}"#, #"{"op":"auth","id":3,"token":""}"#, #"{"op":"auth","id":3,"token":7}"#] {
+            #expect(throws: ControlError(code: .badRequest, id: 3, message: "auth needs \"token\": a non-empty string")) {
+                _ = try ControlRequestDecoder.decode(bad)
+            }
+        }
+        #expect(throws: ControlError(code: .unknownOp, id: nil,
+                                     message: "unknown op \"login\"; expected subscribe, unsubscribe, list, ping or auth")) {
+            _ = try ControlRequestDecoder.decode(#"{"op":"login"}"#)
+        }
+    }
+
+    @Test func authRepliesRoundTrip() throws {
+        let replies: [(ControlReply, String)] = [
+            (.tokenExpiring(inMs: 29_750), #"{"type":"token_expiring","in_ms":29750}"#),
+            (.authenticated(id: 9, expiresAt: 1_798_761_600), #"{"type":"authenticated","id":9,"exp":1798761600}"#),
+            (.unsubscribed(id: nil, symbols: [SymbolRef(symbol: "MSFT", id: 1)], reason: "entitlement"),
+             #"{"type":"unsubscribed","symbols":[{"symbol":"MSFT","id":1}],"reason":"entitlement"}"#),
+        ]
+        for (reply, text) in replies {
+            #expect(reply.encoded() == text)
+            #expect(try ControlReplyDecoder.decode(text) == reply)
+        }
     }
 }
 

@@ -152,8 +152,9 @@ import Testing
     @Test func reasonsHaveStableLabelsAndCodes() {
         #expect(IngestRejection.Reason.allCases.map(\.rawValue) == [
             "malformed", "unknown_symbol", "flags", "conflated_count", "reserved", "exponent", "crossed_book",
-            "sequence_range", "symbol_owned", "sequence_stale", "sequence_gap",
+            "sequence_range", "symbol_owned", "sequence_stale", "sequence_gap", "forbidden",
         ])
+        #expect(IngestRejection.Reason.forbidden.code.rawValue == "forbidden")
         #expect(IngestRejection.Reason.symbolOwned.code.rawValue == "symbol_owned")
         #expect(IngestRejection.Reason.sequenceStale.code.rawValue == "sequence_stale")
         #expect(IngestRejection.Reason.sequenceGap.code.rawValue == "sequence_gap")

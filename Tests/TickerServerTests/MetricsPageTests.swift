@@ -35,9 +35,9 @@ import WebSocketProtocol
         return found
     }
 
-    private static func scrape(port: UInt16) throws -> String {
+    private static func scrape(port: UInt16, token: String? = nil) throws -> String {
         let s = try RawSocket(port: port)
-        try s.write("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        try s.write("GET /metrics HTTP/1.1\r\nHost: x\r\n\(token.map { "Authorization: Bearer \($0)\r\n" } ?? "")\r\n")
         try s.read(timeoutMs: 5_000)
         #expect(s.status == 200)
         return s.text
@@ -45,7 +45,8 @@ import WebSocketProtocol
 
     /// One mode's scrape against the page: nothing unlisted, the type as
     /// listed, and every family the page gives this mode present.
-    private static func check(_ metrics: String, mode: String, against rows: [String: Row]) {
+    /// `base`: a mode this one adds to (`auth` is a single node with tokens).
+    private static func check(_ metrics: String, mode: String, base: String? = nil, against rows: [String: Row]) {
         let exported = families(metrics)
         for (name, type) in exported.sorted(by: { $0.key < $1.key }) {
             guard let row = rows[name] else {
@@ -53,7 +54,8 @@ import WebSocketProtocol
                 continue
             }
             #expect(row.type == type, "\(name): page says \(row.type), \(mode) exports \(type)")
-            #expect(row.modes.contains(mode), "\(name) is exported in \(mode) mode; the page lists \(row.modes.sorted())")
+            #expect(row.modes.contains(mode) || base.map(row.modes.contains) == true,
+                    "\(name) is exported in \(mode) mode; the page lists \(row.modes.sorted())")
         }
         for (name, row) in rows where row.modes.contains(mode) {
             #expect(exported[name] != nil, "docs/METRICS.md lists \(name) for \(mode), which it does not export")
@@ -85,6 +87,24 @@ import WebSocketProtocol
         }
     }
 
+    /// A single node with `--auth-keys`: its own families plus the auth
+    /// ones, a refusal behind a labelled series, `/metrics` with an admin token.
+    @Test func authFamiliesAreListed() async throws {
+        let rows = try Self.page()
+        try await gated(.exclusive) {
+            let server = try ServerProcess(["--auth-keys", AuthUpgradeTests.keysFile, "--no-feed"])
+            defer { server.stop() }
+            let refused = try RawSocket(port: server.port)
+            try refused.write(upgradeRequest(extra: "Authorization: Bearer not.a.token\r\n"))
+            try refused.read(timeoutMs: 5_000)
+            #expect(refused.status == 401)
+            let metrics = try Self.scrape(port: server.port, token: AuthUpgradeTests.token(role: .admin))
+            Self.check(metrics, mode: "auth", base: "single", against: rows)
+            #expect(metrics.contains("ticker_auth_refusals_total{reason=\"malformed\"} 1"))
+            #expect(metrics.contains("ticker_auth_subjects 0"))
+        }
+    }
+
     @Test(.enabled(if: RedisTestServer.isAvailable, RedisTestServer.skipReason))
     func feedAndGatewayFamiliesAreListed() async throws {
         let rows = try Self.page()
@@ -109,7 +129,7 @@ import WebSocketProtocol
         // Every listed family is exported by some mode (each mode's check
         // covers the families listed for it).
         for (name, row) in rows {
-            #expect(!row.modes.isEmpty && row.modes.isSubset(of: ["single", "feed", "gateway"]), "\(name): modes \(row.modes)")
+            #expect(!row.modes.isEmpty && row.modes.isSubset(of: ["single", "feed", "gateway", "auth"]), "\(name): modes \(row.modes)")
         }
     }
 }

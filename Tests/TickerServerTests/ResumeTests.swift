@@ -83,6 +83,7 @@ func record(_ client: AsyncTickerClient, keepTicks: Bool) async throws -> Client
         case .gap: log.gaps += 1
         case .disconnected: log.drops += 1
         case .error(let error): Issue.record("server error \(error)")
+        case .unsubscribed(let symbols, let reason): Issue.record("the server ended \(symbols) (\(reason))")
         case .ticks(_, let ticks):
             for tick in ticks {
                 if let name = names[tick.symbolId], log.resetsAwaitingRecord.remove(name) != nil {

@@ -10,6 +10,12 @@ public enum ControlErrorCode: String, Sendable, Equatable, CaseIterable {
     case rateLimited = "rate_limited"
     /// Clients must not send binary frames; data flows server → client only.
     case unexpectedBinary = "unexpected_binary"
+    /// Auth on (`--auth-keys`): the symbols are outside the token's
+    /// entitlement (listed), or an `auth` token names another subject.
+    case forbidden = "forbidden"
+    /// Auth on: the token of an `auth` request is not valid (signature,
+    /// key, expiry, claims); the connection keeps its current token.
+    case invalidToken = "invalid_token"
 
     // Ingest (`/v1/publish`) only: see `IngestRejection.Reason`.
 

@@ -24,9 +24,18 @@ extension ControlReply {
                 json.field("resumed", strings: resume.resumed)
                 json.field("reset", strings: resume.reset)
             }
-        case .unsubscribed(let id, let symbols), .subscriptions(let id, let symbols):
+        case .unsubscribed(let id, let symbols, let reason):
             json.field("id", id)
             json.field("symbols", raw: Self.encode(symbols))
+            if let reason { json.field("reason", reason) }
+        case .subscriptions(let id, let symbols):
+            json.field("id", id)
+            json.field("symbols", raw: Self.encode(symbols))
+        case .tokenExpiring(let inMs):
+            json.field("in_ms", inMs)
+        case .authenticated(let id, let expiresAt):
+            json.field("id", id)
+            json.field("exp", expiresAt)
         case .pong(let id, let timeNs):
             json.field("id", id)
             json.field("time_ns", timeNs)

@@ -38,7 +38,16 @@ public enum ControlReplyDecoder {
             }
             return .subscribed(id: try fields.optionalID(), symbols: try fields.symbolRefs(), resume: resume)
         case "unsubscribed":
-            return .unsubscribed(id: try fields.optionalID(), symbols: try fields.symbolRefs())
+            var reason: String?
+            if let value = object["reason"], !value.isNull {
+                guard let text = value.string else { throw MalformedReply(reason: "\"reason\" is not a string") }
+                reason = text
+            }
+            return .unsubscribed(id: try fields.optionalID(), symbols: try fields.symbolRefs(), reason: reason)
+        case "token_expiring":
+            return .tokenExpiring(inMs: try fields.int("in_ms"))
+        case "authenticated":
+            return .authenticated(id: try fields.optionalID(), expiresAt: Int64(try fields.int("exp")))
         case "subscriptions":
             return .subscriptions(id: try fields.optionalID(), symbols: try fields.symbolRefs())
         case "pong":

@@ -8,13 +8,16 @@ public enum ControlRequest: Equatable, Sendable {
     case unsubscribe(id: Int?, symbols: [String])
     case list(id: Int?)
     case ping(id: Int?)
+    /// A fresh token for the same subject (servers started with
+    /// `--auth-keys`): replaces the connection's entitlement and expiry.
+    case auth(id: Int?, token: String)
 
     /// The symbol list entry that stands for "all".
     public static let wildcard = "*"
 
     public var id: Int? {
         switch self {
-        case .subscribe(let id, _, _), .unsubscribe(let id, _), .list(let id), .ping(let id): id
+        case .subscribe(let id, _, _), .unsubscribe(let id, _), .list(let id), .ping(let id), .auth(let id, _): id
         }
     }
 
@@ -24,6 +27,7 @@ public enum ControlRequest: Equatable, Sendable {
         case .unsubscribe: "unsubscribe"
         case .list: "list"
         case .ping: "ping"
+        case .auth: "auth"
         }
     }
 
@@ -43,6 +47,8 @@ public enum ControlRequest: Equatable, Sendable {
             }
         case .unsubscribe(_, let symbols):
             json.field("symbols", strings: symbols)
+        case .auth(_, let token):
+            json.field("token", token)
         case .list, .ping:
             break
         }

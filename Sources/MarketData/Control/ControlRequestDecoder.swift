@@ -45,9 +45,15 @@ public enum ControlRequestDecoder {
         }
         if name.elementsEqual("list".utf8) { return .list(id: id) }
         if name.elementsEqual("ping".utf8) { return .ping(id: id) }
+        if name.elementsEqual("auth".utf8) {
+            guard let value = object["token"], let token = value.string, !token.isEmpty else {
+                throw ControlError(code: .badRequest, id: id, message: "auth needs \"token\": a non-empty string")
+            }
+            return .auth(id: id, token: token)
+        }
         throw ControlError(
             code: .unknownOp, id: id,
-            message: "unknown op \(quotedPrefix(op)); expected subscribe, unsubscribe, list or ping")
+            message: "unknown op \(quotedPrefix(op)); expected subscribe, unsubscribe, list, ping or auth")
     }
 
     /// The `id` of a request that will not be served (e.g. rate limited), so
