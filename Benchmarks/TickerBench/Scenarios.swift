@@ -25,6 +25,8 @@ enum Scenario: String, CaseIterable {
     case m2
     /// 1,000 clients x 52 of 520 symbols (about 5.2M deliveries/s: overload).
     case m3
+    /// WebSocket upgrades per second, with and without `--auth-keys` (issue 23).
+    case h1
 
     /// Open-loop presets run unpinned unless `--pin` says otherwise.
     var isOpenLoop: Bool { MarketPreset.of(self) != nil }
@@ -38,6 +40,7 @@ enum Scenario: String, CaseIterable {
         case .m1: "M1 open loop: 1,000 clients x 10 of 520 symbols, 52 ticks every 1 ms via /v1/publish"
         case .m2: "M2 open loop: 5,000 clients x 2 of 520 symbols, 52 ticks every 1 ms via /v1/publish"
         case .m3: "M3 open loop (overload): 1,000 clients x 52 of 520 symbols, 52 ticks every 1 ms via /v1/publish"
+        case .h1: "H1 handshakes: waves of 1,000 upgrades with ?token=, without and with --auth-keys (ticks/s = handshakes/s)"
         }
     }
 
@@ -58,6 +61,8 @@ enum Scenario: String, CaseIterable {
             return try (clients.map { [$0] } ?? [10_000, 15_000]).map {
                 try runner.idle(clients: $0, preset: "s3", setup: setup)
             }
+        case .h1:
+            return try runner.handshakes(clients: clients ?? 1_000, setup: setup)
         case .m1, .m2, .m3:
             var preset = MarketPreset.of(self)!
             if let clients { preset.clients = clients }
@@ -68,7 +73,7 @@ enum Scenario: String, CaseIterable {
     /// The figure a repetition is ranked by when picking the median run.
     func rank(_ r: RunResult) -> Double {
         switch self {
-        case .s1, .s2: r.ticksPerSecond
+        case .s1, .s2, .h1: r.ticksPerSecond
         case .s4, .m1, .m2, .m3: r.latencyP99Ms ?? .infinity
         case .s3: r.bytesPerIdleConnection ?? .infinity
         }

@@ -27,6 +27,8 @@ runs unpinned with its own defaults unless --pin / --loops / --configs say):
              news per socket)
   m3         1,000 clients x 52 of 520 symbols (~5.2M deliveries/s, overload)
   market     m1, m2, m3 in one run
+  h1         WebSocket upgrades per second in waves of 1,000 (each closed
+             after its welcome), with and without --auth-keys, alternating
   A comma-separated list of scenarios and presets (m1,m2,m3,s1,s2,s4) runs
   them in one matrix.
 
