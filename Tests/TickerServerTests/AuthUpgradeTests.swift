@@ -139,3 +139,47 @@ func metric(_ name: String, port: UInt16, token: String) throws -> Double? {
     }
     return nil
 }
+
+/// Issue 23: `/v1/publish` with auth on: `publish` tokens, their `symbols`
+/// limiting what may be published, and the shared token kept beside them.
+@Suite(.serialized) struct AuthPublishTests {
+    typealias Ingest = IngestIntegrityTests
+
+    private func publisher(_ port: UInt16, token: String) throws -> TickerClient {
+        try TickerClient(url: TickerURL(host: "127.0.0.1", port: port, path: "/v1/publish"),
+                         extraHeaders: [("Authorization", "Bearer \(token)")])
+    }
+
+    @Test func publishTokensLimitWhatMayBePublished() async throws {
+        try await withServer({
+            $0.simulatedFeed = false
+            $0.authKeysPath = AuthUpgradeTests.keysFile
+            $0.publishToken = "shared-publish-token"
+        }) { server in
+            let table = server.symbols
+            // A subscribe token cannot publish: 403 before the upgrade.
+            #expect(throws: TickerClientError.self) { _ = try publisher(server.port, token: AuthUpgradeTests.token()) }
+            let reader = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port),
+                                          extraHeaders: [("Authorization", "Bearer \(AuthUpgradeTests.token())")])
+            try reader.subscribe(["AAPL", "MSFT"], id: 1)
+            let feed = try publisher(server.port, token: AuthUpgradeTests.token("feed-a", symbols: ["AAPL"], role: .publish))
+            try feed.sendBinary(Ingest.message([Ingest.tick(table, "AAPL", 1)]))
+            try feed.sendBinary(Ingest.message([Ingest.tick(table, "MSFT", 1)]))
+            let refused = try Ingest.nextError(feed)
+            #expect(refused?.code == .forbidden && refused?.message.contains("MSFT is outside your token's symbols") == true,
+                    "\(String(describing: refused))")
+            var got: [String] = []
+            _ = try eventually(timeoutMs: 3_000) {
+                while let event = try reader.next(timeoutMs: 0) {
+                    if case .ticks(_, let ticks) = event { got += ticks.map { table[$0.symbolId].symbol } }
+                }
+                return got.contains("AAPL")
+            }
+            #expect(got == ["AAPL"], "only the allowed symbol reached subscribers")
+            // The shared token still opens it.
+            let shared = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port, path: "/v1/publish",
+                                                         query: "token=shared-publish-token"))
+            shared.close()
+        }
+    }
+}
