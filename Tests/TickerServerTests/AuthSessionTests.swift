@@ -2,6 +2,7 @@ import Auth
 import Foundation
 import MarketData
 import PosixIO
+import Synchronization
 import Testing
 import TickerClient
 import TickerServer
@@ -133,6 +134,58 @@ import WebSocketProtocol
             #expect(Date().timeIntervalSince(reloaded) < 1.0)
             #expect(!(try read(erin, ms: 300).ticks.isEmpty), "other subjects go on")
             #expect(throws: TickerClientError.self) { _ = try client(server.port, AuthUpgradeTests.token("dave")) }
+        }
+    }
+    /// The Swift client: a `.provider` credential is asked again on
+    /// `token_expiring` and the stream goes on without a gap; a fixed token
+    /// the server refuses ends the stream at once with one error, no retry loop.
+    @Test(.timeLimit(.minutes(1)))
+    func asyncClientRefreshesThroughItsProviderAndStopsOnARefusedFixedToken() async throws {
+        try await gatedAsync(.shared) {
+            var config = ServerConfig()
+            config.port = 0
+            config.loops = 2
+            config.authKeysPath = AuthUpgradeTests.keysFile
+            let server = try TickerServer(config: config)
+            try server.start()
+            defer {
+                server.shutdown()
+                server.waitUntilStopped()
+            }
+            let calls = Atomic<Int>(0)
+            var configuration = AsyncTickerClient.Configuration(urls: [TickerURL(host: "127.0.0.1", port: server.port)], symbols: ["AAPL"])
+            configuration.credential = .provider {
+                calls.wrappingAdd(1, ordering: .relaxed)
+                return AuthUpgradeTests.token(symbols: ["AAPL"], ttl: 31)   // inside the warning window at once
+            }
+            let client = AsyncTickerClient(configuration)
+            let stop = Task {
+                try await Task.sleep(nanoseconds: 3_000_000_000)
+                client.close()
+            }
+            var checker = ContiguityChecker()
+            var drops = 0
+            for try await event in client.events {
+                switch event {
+                case .ticks(_, let ticks): for t in ticks { checker.observe(t) }
+                case .disconnected: drops += 1
+                default: break
+                }
+            }
+            _ = try? await stop.value
+            #expect(calls.load(ordering: .relaxed) >= 2, "the provider was asked again on token_expiring")
+            #expect(drops == 0 && checker.violations.isEmpty && checker.records > 100)
+
+            var fixed = AsyncTickerClient.Configuration(urls: [TickerURL(host: "127.0.0.1", port: server.port)], symbols: ["AAPL"])
+            fixed.credential = .token(AuthUpgradeTests.token(ttl: -10))
+            let started = Date()
+            do {
+                for try await _ in AsyncTickerClient(fixed).events {}
+                Issue.record("an expired fixed token must end the stream with an error")
+            } catch let error as TickerClientError {
+                #expect("\(error)".contains("401"), "\(error)")
+            }
+            #expect(Date().timeIntervalSince(started) < 2, "no reconnect loop")
         }
     }
 }
