@@ -5,7 +5,11 @@
 #      from the server, `ws` resolved from node_modules), against this server;
 #   2. Tests/interop/js_client_test.mjs: ticks, a dropped connection resumed
 #      with no gap, and a server restart (killed by PID, started again on the
-#      same port when the test asks) survived with every symbol reset.
+#      same port when the test asks) survived with every symbol reset;
+#   3. Tests/interop/js_client_auth_test.mjs against the server started again
+#      with --auth-keys (a fresh random key in the temporary directory): token
+#      options, entitlements, 4401/4403 ending the client, 4429 retried, and
+#      33-second tokens refreshed on token_expiring (about 40 s).
 # The server runs with --allow-origin for a browser page that is not Node's:
 # Node sends no Origin, and must not be refused for it.
 # Writes only under mktemp; stops what it starts by PID. Exit 0 only when all pass.
@@ -72,5 +76,18 @@ done
 wait "$node_pid" || status=1
 node_pid=""
 [ "$restarted" = 1 ] || { echo "js-client-test: the test never asked for the restart"; status=1; }
+require_server_alive
+
+# 3. Auth: the same port, the server started again with a keys file.
+kill -TERM "$server"
+wait "$server" 2>/dev/null || true
+printf 'k1:%s\n' "$(head -c 32 /dev/urandom | base64 -w0)" >"$work/keys"
+start_test_server "${serve_args[@]}" --auth-keys "$work/keys"
+trap cleanup EXIT                       # start_test_server set its own trap
+echo "js-client-test: server pid $server up with --auth-keys"
+timeout 90 node Tests/interop/js_client_auth_test.mjs 127.0.0.1 "$port" "$work/keys" "$bin" &
+node_pid=$!
+wait "$node_pid" || status=1
+node_pid=""
 require_server_alive
 exit $status

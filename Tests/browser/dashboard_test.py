@@ -15,13 +15,26 @@ process this script starts (and restarts) itself:
   8. all symbols (/?symbols=*): frame rate over 5 s >= 30 fps, long tasks reported
   9. the dashboard runs on the JavaScript client (/assets/ticker-client.js, checked
      in 2 and 5), and a page of another origin imports that module and gets ticks
+ 10. auth: a second server with --auth-keys (a random key in a temporary
+     directory, tokens minted with `ticker token`): the page, its assets and
+     /v1/symbols need no token; /?token=VALID for AAPL,MSFT shows their ticks
+     (NVDA, outside the token, is removed with a notice); an expired token, no
+     token and a publish-role token each show the 4401/4403 message in the page
+     and stop: the server counts one upgrade per page over 5 s (/metrics
+     ticker_http_responses_total{status="101"}, read with an admin token); a
+     token expiring while the page is live: a notice, then the 4401 message;
+     screenshot to .build/dashboard-auth.png; no console errors
 
+`--auth-only` runs check 10 alone.
 Environment: TICKER_BIN (default .build/release/ticker under the repo root),
 CHROMEDRIVER (default /usr/bin/chromedriver), CHROMIUM (optional binary path).
 Prints one PASS/FAIL line per check and exits 1 if any failed.
 """
+import base64
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,6 +42,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.error
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
@@ -45,6 +59,7 @@ if not TICKER.is_absolute():
     TICKER = ROOT / TICKER
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 SCREENSHOT = ROOT / ("docs" if os.environ.get("UPDATE_SCREENSHOT") == "1" else ".build") / "dashboard.png"
+AUTH_SCREENSHOT = ROOT / ".build" / "dashboard-auth.png"
 MIN_FPS = 30.0
 
 results = []          # (name, ok, detail)
@@ -93,8 +108,9 @@ def free_port():
 
 
 class Server:
-    def __init__(self, port):
+    def __init__(self, port, extra_args=()):
         self.port = port
+        self.extra_args = list(extra_args)
         self.proc = None
         self.logfile = tempfile.NamedTemporaryFile(prefix="ticker-serve-", suffix=".log", delete=False)
 
@@ -106,7 +122,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while True:
             self.proc = subprocess.Popen(
-                [str(TICKER), "serve", "--port", str(self.port), "--heartbeat-ms", "2000"],
+                [str(TICKER), "serve", "--port", str(self.port), "--heartbeat-ms", "2000", *self.extra_args],
                 stdout=self.logfile, stderr=subprocess.STDOUT, cwd=ROOT)
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
@@ -189,10 +205,8 @@ def prices_moving(driver, timeout, minimum):
     return n, time.monotonic() - t0
 
 
-def main():
-    if not TICKER.exists():
-        log(f"FAIL  ticker binary not found at {TICKER} (set TICKER_BIN or run swift build -c release)")
-        return 1
+def dashboard_scenarios():
+    """Checks 1-9 against a server without auth."""
     port = free_port()
     server = Server(port)
     driver = None
@@ -502,11 +516,171 @@ def main():
                 pass
         server.stop()
 
+    log(f"      server log: {server.logfile.name}")
+
+
+def http_get(url, token=None):
+    """(status, body) of a GET; `token` goes in Authorization: Bearer."""
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def auth_scenario():
+    """Check 10: the dashboard against a server with --auth-keys."""
+    keys_dir = Path(tempfile.mkdtemp(prefix="ticker-auth-"))
+    keys = keys_dir / "keys"
+    keys.write_text("k1:" + base64.b64encode(os.urandom(32)).decode() + "\n")
+    keys.chmod(0o600)
+    server = Server(free_port(), ["--auth-keys", str(keys)])
+    driver = None
+    tokens = {}
+
+    def mint(sub, symbols, ttl="1h", role=None):
+        out = subprocess.run([str(TICKER), "token", "--auth-keys", str(keys), "--sub", sub, "--symbols", symbols,
+                              "--ttl", ttl] + (["--role", role] if role else []),
+                             capture_output=True, text=True, timeout=10, check=True)
+        return out.stdout.strip()
+
+    def upgrades():
+        status, body = http_get(server.base + "/metrics", tokens["admin"])
+        assert status == 200, f"/metrics with an admin token: {status}"
+        m = re.search(r'^ticker_http_responses_total\{status="101"\} (\d+)', body, re.M)
+        return int(m.group(1)) if m else 0
+
+    def banner():
+        return driver.execute_script(
+            "const b = document.getElementById('banner'); return b && !b.hidden ? b.textContent : null;")
+
+    def refused_page(query, code, phrase):
+        """Opens /?QUERY, waits for the banner, then counts the upgrades over 5 s: (banner text, upgrades, client)."""
+        before = upgrades()
+        driver.get(server.base + "/?" + query)
+        text = wait_for(banner, 10, what="the auth banner")
+        assert str(code) in text and phrase in text, f"banner: {text!r}"
+        assert dash(driver, "state") == ("forbidden" if code == 4403 else "unauthorized"), dash(driver, "state")
+        conn = driver.find_element(By.ID, "st-conn-text").text
+        time.sleep(5.0)                  # a reconnect loop (100 ms back-off) would try dozens of times
+        n = upgrades() - before
+        c = dash(driver, "client")
+        assert 1 <= n <= 2, f"{n} upgrades in 5 s (a reconnect loop?)"
+        assert c["state"] == "closed" and not c["events"].get("connected") and c["events"].get("unauthorized") == 1, f"client: {c}"
+        assert dash(driver, "lastCloseCode") == code, dash(driver, "lastCloseCode")
+        return text, n, conn
+
+    try:
+        @check("10a auth server: page, assets, /v1/symbols and /healthz need no token; /metrics needs admin")
+        def _():
+            server.start()
+            tokens["admin"] = mint("browser-admin", "*", role="admin")
+            tokens["valid"] = mint("browser", "AAPL,MSFT")
+            tokens["publish"] = mint("browser-publisher", "AAPL", role="publish")
+            tokens["expired"] = mint("browser", "AAPL,MSFT", ttl="1s")     # expired by the time 10c uses it
+            tokens["expired_at"] = time.monotonic() + 1.0
+            for path in ("/", "/assets/app.js", "/assets/ticker-client.js", "/v1/symbols", "/healthz"):
+                status, _ = http_get(server.base + path)
+                assert status == 200, f"GET {path} without a token: {status}"
+            status, _ = http_get(server.base + "/metrics")
+            assert status == 401, f"/metrics without a token: {status}"
+            assert upgrades() == 0
+            return f"pid {server.proc.pid} port {server.port}: 200 without a token for /, assets, /v1/symbols, /healthz; /metrics 401, 200 with admin"
+
+        if "admin" not in tokens:
+            return
+        driver = new_driver()
+
+        @check("10b /?token=VALID (AAPL,MSFT): ticks for those; NVDA, outside the token, removed with a notice")
+        def _():
+            token = tokens["valid"]
+            driver.get(server.base + "/?symbols=AAPL,MSFT,NVDA&token=" + token)
+            notice = wait_for(lambda: "NVDA" in driver.find_element(By.ID, "notice").text
+                              and driver.find_element(By.ID, "notice").text, 10, what="the not-entitled notice")
+            wait_live_with_rows(driver, 2)
+            assert sorted(rows(driver)) == ["AAPL", "MSFT"], rows(driver)
+            n, dt = prices_moving(driver, 3.0, 1)
+            counts = dash(driver, "tickCounts")
+            assert set(counts) == {"AAPL", "MSFT"}, f"records of other symbols: {counts}"
+            c = dash(driver, "client")
+            assert token not in c["url"] and banner() is None, f"client url {c['url']}, banner {banner()!r}"
+            assert token not in driver.find_element(By.TAG_NAME, "body").text, "the token is shown in the page"
+            assert c["events"].get("error") == 1 and c["events"].get("connected") == 1, f"client: {c}"
+            return (f"notice '{notice}'; rows AAPL, MSFT live, {n} moved within {dt:.2f}s; records {counts}; "
+                    f"client url {c['url']} (no token)")
+
+        @check("10c expired token: the 4401 message in the page, no reconnect loop")
+        def _():
+            time.sleep(max(0.0, tokens["expired_at"] + 1.0 - time.monotonic()))
+            text, n, conn = refused_page("symbols=AAPL,MSFT&token=" + tokens["expired"], 4401, "?token=")
+            assert "expired" in text and tokens["expired"] not in text, text
+            AUTH_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            assert driver.save_screenshot(str(AUTH_SCREENSHOT)), "save_screenshot returned False"
+            return (f"banner '{text}', status '{conn}'; {n} upgrade in 5 s; "
+                    f"screenshot {AUTH_SCREENSHOT.relative_to(ROOT)}")
+
+        @check("10d no token: the 4401 message; a publish-role token: the 4403 message; neither reconnects")
+        def _():
+            missing, n1, _ = refused_page("symbols=AAPL", 4401, "?token=")
+            assert "needs an access token" in missing, missing
+            role, n2, conn = refused_page("symbols=AAPL&token=" + tokens["publish"], 4403, "?token=")
+            return f"'{missing}' ({n1} upgrade); '{role}' ({n2} upgrade, status '{conn}')"
+
+        @check("10e a token that expires while the page is live: a notice, then the 4401 message, no reconnect")
+        def _():
+            before = upgrades()
+            token = mint("browser", "AAPL,MSFT", ttl="6s")
+            driver.get(server.base + "/?symbols=AAPL,MSFT&token=" + token)
+            wait_live_with_rows(driver, 2)
+            t_live = time.monotonic()
+            warned = wait_for(lambda: "expires in" in driver.find_element(By.ID, "notice").text
+                              and driver.find_element(By.ID, "notice").text, 3, what="the expiry notice")
+            text = wait_for(banner, 10, what="the auth banner at exp")
+            t_banner = time.monotonic() - t_live
+            assert "4401" in text and "?token=" in text and dash(driver, "state") == "unauthorized", f"banner {text!r}"
+            assert all(r["stale"] for r in rows(driver).values()), "rows still live after the close"
+            time.sleep(3.0)
+            n = upgrades() - before
+            c = dash(driver, "client")
+            assert n == 1 and c["state"] == "closed" and c["events"].get("connected") == 1 \
+                and c["events"].get("token_expiring") == 1, f"{n} upgrades; client {c}"
+            return f"notice '{warned}'; banner {t_banner:.1f}s after live: '{text}'; {n} upgrade over the whole page"
+
+        drain_console(driver, "auth")
+
+        @check("10f browser console has no errors in the auth scenario")
+        def _():
+            entries = [e for phase, e in console_entries if phase == "auth"]
+            for e in entries:
+                log(f"      console [auth] {e.get('level')}: {e.get('message')}")
+            errors = [e for e in entries if e.get("level") == "SEVERE"]
+            assert not errors, f"{len(errors)} error(s): " + " | ".join(e["message"] for e in errors[:5])
+            leaked = [e for e in entries if any(t in e.get("message", "") for k, t in tokens.items() if k != "expired_at")]
+            assert not leaked, f"{len(leaked)} console entries show a token"
+            return f"{len(entries)} console entries, none an error, none with a token"
+    finally:
+        if driver is not None:
+            try:
+                driver.quit()
+            except Exception:  # noqa: BLE001
+                pass
+        server.stop()
+        shutil.rmtree(keys_dir, ignore_errors=True)
+        log(f"      auth server log: {server.logfile.name}")
+
+
+def main():
+    if not TICKER.exists():
+        log(f"FAIL  ticker binary not found at {TICKER} (set TICKER_BIN or run swift build -c release)")
+        return 1
+    if "--auth-only" not in sys.argv[1:]:
+        dashboard_scenarios()
+    auth_scenario()
     failed = [r for r in results if not r[1]]
     log("")
     log(f"SUMMARY: {len(results) - len(failed)}/{len(results)} checks passed" +
         (f"; failed: {', '.join(r[0] for r in failed)}" if failed else ""))
-    log(f"server log: {server.logfile.name}")
     return 1 if failed else 0
 
 

@@ -20,7 +20,7 @@ const DETAIL_PAINT_MS = 80;
 
 const $ = (id) => document.getElementById(id);
 export const el = {
-  list: $('list'), notice: $('notice'), search: $('search'), options: $('symbol-options'),
+  list: $('list'), notice: $('notice'), banner: $('banner'), search: $('search'), options: $('symbol-options'),
   conn: $('st-conn'), connText: $('st-conn-text'), msgs: $('st-msgs'), ticks: $('st-ticks'),
   lat: $('st-lat'), rtt: $('st-rtt'), gaps: $('st-gaps'), conf: $('st-conf'), syms: $('st-syms'),
   fps: $('st-fps'), clock: $('st-clock'), wlCount: $('wl-count'),
@@ -35,6 +35,12 @@ export function notice(text) {
   el.notice.title = text;
   clearTimeout(noticeTimer);
   noticeTimer = setTimeout(() => { el.notice.textContent = ''; }, 6000);
+}
+
+/** A message that stays until the page is reloaded: why the stream stopped and what to do. */
+export function showBanner(text) {
+  el.banner.textContent = text;
+  el.banner.hidden = false;
 }
 
 // ---------------------------------------------------------------- rows

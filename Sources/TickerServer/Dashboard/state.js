@@ -28,7 +28,9 @@ export const stats = {
 };
 /** The stream's connection, as the status bar and the watchlist editor see it. */
 export const link = {
-  state: 'connecting',                    // 'connecting', 'live' or 'reconnecting'
+  // 'connecting', 'live', 'reconnecting', or stopped for good: 'unauthorized'
+  // (4401), 'forbidden' (4403) or 'stopped' (the client ended otherwise)
+  state: 'connecting',
   lastCloseCode: null, limits: null,
   client: null,                           // the TickerClient (ticker-client.js)
   reconnectAt: 0,                         // performance.now() of the next attempt

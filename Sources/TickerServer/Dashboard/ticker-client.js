@@ -10,6 +10,10 @@
 // reports what could not be resumed (`reset`) and any undeclared sequence
 // jump (`gap`), and hands out decoded records (`ticks`). The dashboard uses
 // it too, so the page and this module can never disagree about the bytes.
+// On a server with auth it presents a token (`token`, or a `tokenProvider`
+// asked before every attempt and on `token_expiring`), and stops instead of
+// retrying in a loop when the server says the token cannot succeed (4401
+// without a provider, 4403).
 //
 //   const client = new TickerClient({ url: 'ws://127.0.0.1:8080/v1/stream', symbols: ['AAPL'] });
 //   client.addEventListener('ticks', (e) => { for (const t of e.ticks) console.log(t.symbol, t.lastPrice); });
@@ -341,7 +345,37 @@ export class TickerEvent extends Event {
 }
 
 const OPEN = 1;                          // WebSocket.OPEN, the same in browsers and in `ws`
-const CLOSE_NAMES = { 1000: 'normal', 1001: 'going away', 1006: 'abnormal', 1008: 'policy', 1009: 'too big', 4001: 'slow consumer', 4002: 'heartbeat timeout' };
+const CLOSE_NAMES = {
+  1000: 'normal', 1001: 'going away', 1006: 'abnormal', 1008: 'policy', 1009: 'too big', 4001: 'slow consumer',
+  4002: 'heartbeat timeout', 4401: 'unauthorized', 4403: 'forbidden', 4429: 'too many connections',
+};
+// The auth close codes (docs/PROTOCOL.md, "Close codes").
+const UNAUTHORIZED = 4401, FORBIDDEN = 4403, TOO_MANY_CONNECTIONS = 4429;
+
+/**
+ * Why the client stopped on an auth close: `code` is 4401 (the token is
+ * missing, invalid, expired or revoked, and no provider can give another)
+ * or 4403 (the token's role may not read the stream). The `closed` event
+ * carries it as `error`; the message never contains the token.
+ */
+export class TickerAuthError extends Error {
+  constructor(message, code) { super(message); this.name = 'TickerAuthError'; this.code = code; }
+}
+
+/** `url` with `?token=` set (browsers cannot send Authorization on a WebSocket; Node uses the same path). */
+function withToken(url, token) {
+  if (token === null) return url;
+  const u = new URL(url);
+  u.searchParams.set('token', token);
+  return u.href;
+}
+
+function checkToken(token, what) {
+  if (typeof token !== 'string' || token.length === 0) {
+    throw new TypeError(`${what} must be a non-empty string (a token from the server's operator, e.g. \`ticker token\`), got ${token === '' ? 'an empty string' : typeof token}`);
+  }
+  return token;
+}
 
 function parseURL(text) {
   let url;
@@ -377,13 +411,19 @@ function checkSymbols(symbols, what) {
  *   idleTimeoutMs     default 2 heartbeats + 5 s of silence = a dead connection
  *   probe             async (url) => boolean, awaited before each reconnect attempt;
  *                     false counts as a failed attempt without opening a WebSocket
+ *   token             a token for a server with auth, sent as ?token= on every attempt
+ *   tokenProvider     async () => token, asked before every attempt and on token_expiring
+ *                     (then sent with {"op":"auth"}); use one of token and tokenProvider
  * Events (TickerEvent): connected {url, reconnect}, subscribed {symbols},
- * unsubscribed {symbols}, resumed {symbols}, reset {symbol}, gap {symbol,
+ * unsubscribed {symbols, reason}, resumed {symbols}, reset {symbol}, gap {symbol,
  * expected, received}, ticks {sendTimeNs, sendTimeMs, ticks}, error {code,
- * message, id, symbols, op}, disconnected {reason, code, retryInMs}, closed {error}.
+ * message, id, symbols, op}, disconnected {reason, code, retryInMs},
+ * token_expiring {inMs, refreshing}, authenticated {id, exp},
+ * unauthorized {code, reason, message}, closed {error}.
  */
 export class TickerClient extends EventTarget {
   #urls; #WS; #reconnect; #failFast; #connectTimeoutMs; #idleTimeoutMs; #probe;
+  #token = null; #tokenProvider = null; #refreshing = false;
   #schedule; #book; #ws = null; #timer = 0; #keepalive = 0;
   #state = 'connecting'; #welcomed = false; #established = false; #sessions = 0;
   #nextId = 0; #pending = new Map(); #lastHeard = 0; #notBefore = 0; #lastError = '';
@@ -412,6 +452,14 @@ export class TickerClient extends EventTarget {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? null;
     this.#probe = options.probe ?? null;
+    if (options.token !== undefined && options.token !== null) this.#token = checkToken(options.token, 'token');
+    if (options.tokenProvider !== undefined && options.tokenProvider !== null) {
+      if (typeof options.tokenProvider !== 'function') {
+        throw new TypeError(`tokenProvider must be a function returning a token (or a promise of one), got ${typeof options.tokenProvider}`);
+      }
+      if (this.#token !== null) throw new TypeError('pass token or tokenProvider, not both (a provider is asked before every attempt)');
+      this.#tokenProvider = options.tokenProvider;
+    }
     this.#schedule = new ReconnectSchedule(this.#urls, new Backoff(options.backoff));
     this.#book = new ResumeBook(symbols, from, options.epoch ?? null);
     /** The last `welcome` (limits, heartbeat_ms, epoch), or null before the first. */
@@ -480,9 +528,21 @@ export class TickerClient extends EventTarget {
       if (this.#state === 'closed') return;
       if (!ok) { this.#failed(`${url} is not answering (probe failed)`, null); return; }
     }
+    let token = this.#token;
+    if (this.#tokenProvider) {
+      try {
+        token = checkToken(await this.#fetchToken(), 'the token provider\'s answer');
+      } catch (e) {
+        if (this.#state === 'closed') return;
+        this.#failed(`the token provider failed: ${e.message}`, null);
+        return;
+      }
+      if (this.#state === 'closed') return;
+    }
     let ws;
     try {
-      ws = new this.#WS(url);
+      // Only the socket sees the token: `url` (events, errors, `client.url`) never carries it.
+      ws = new this.#WS(withToken(url, token));
       ws.binaryType = 'arraybuffer';
     } catch (e) {
       this.#failed(`cannot open ${url}: ${e.message}`, null);
@@ -505,6 +565,10 @@ export class TickerClient extends EventTarget {
     ws.onclose = (e) => {
       if (ws !== this.#ws) return;
       const code = e.code;
+      if (code === UNAUTHORIZED || code === FORBIDDEN || code === TOO_MANY_CONNECTIONS) {
+        this.#closedForAuth(code, e.reason || '');
+        return;
+      }
       if (!opened) {
         const why = this.#lastError || `the WebSocket failed (close code ${code}: refused, unreachable, `
           + "or the upgrade was refused, e.g. this page's origin is not in the server's --allow-origin)";
@@ -519,6 +583,46 @@ export class TickerClient extends EventTarget {
       this.#lastHeard = performance.now();
       if (typeof e.data === 'string') this.#onControl(e.data); else this.#onTicks(e.data);
     };
+  }
+
+  /**
+   * The provider's token, or a rejection after connectTimeoutMs: an attempt
+   * never waits forever for a login service.
+   */
+  #fetchToken() {
+    let timer = 0;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no token within ${this.#connectTimeoutMs} ms`)), this.#connectTimeoutMs);
+    });
+    return Promise.race([Promise.resolve().then(() => this.#tokenProvider()), late]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * The server closed with an auth code (the Swift client's rules). 4429:
+   * the subject holds its max_conns already, a failed attempt retried after
+   * back-off. 4401 with a provider: the next attempt asks for a fresh token,
+   * as after any loss. 4401 with a fixed token (or none) and 4403: the same
+   * token cannot succeed, so the client stops (`unauthorized`, then
+   * `closed` with a TickerAuthError) instead of reconnecting in a loop.
+   */
+  #closedForAuth(code, serverReason) {
+    const said = serverReason ? ` (${serverReason})` : '';
+    if (code === TOO_MANY_CONNECTIONS) {
+      this.#established = false;
+      this.#failed(`the server closed the connection with 4429: too many connections for this token's subject${said}`, code);
+      return;
+    }
+    if (code === UNAUTHORIZED && this.#tokenProvider) {
+      this.#lost(`the server closed the connection with 4401: the token is invalid or expired${said}; asking the provider for a new one`, code);
+      return;
+    }
+    const message = code === FORBIDDEN
+      ? `the server closed the connection with 4403: the token's role may not read the stream${said}`
+      : `the server closed the connection with 4401: the token is ${this.#token === null ? `missing${said}; get one` : `invalid, expired or revoked${said}; get a new one`}`;
+    this.#drop(1000, 'client stops');
+    this.#emit('unauthorized', { code, reason: serverReason, message });
+    if (this.#sessions > 0) this.#emit('disconnected', { reason: message, code, retryInMs: null });
+    this.#finish(new TickerAuthError(message, code));
   }
 
   /** Detaches and closes the socket and stops its timers; events of the old socket are ignored from here. */
@@ -579,8 +683,9 @@ export class TickerClient extends EventTarget {
     if (req.symbols) msg.symbols = req.symbols;
     if (req.from) msg.from = req.from;
     if (req.epoch !== undefined) msg.epoch = req.epoch;
+    if (req.token !== undefined) msg.token = req.token;
     if (this.#pending.size >= 1024) this.#pending.delete(this.#pending.keys().next().value);
-    this.#pending.set(msg.id, { ...req, sentAt: performance.now() });
+    this.#pending.set(msg.id, { ...req, token: undefined, sentAt: performance.now() });
     this.#ws.send(JSON.stringify(msg));
   }
 
@@ -596,9 +701,11 @@ export class TickerClient extends EventTarget {
         this.#subscribeAnswered();
         for (const [type, fields] of this.#book.subscribed(msg.symbols || [], req, msg)) this.#emit(type, fields);
         break;
-      case 'unsubscribed': this.#emit('unsubscribed', { symbols: msg.symbols || [] }); break;
+      case 'unsubscribed': this.#onUnsubscribed(msg); break;
       case 'pong': if (req) this.roundTripMs = performance.now() - req.sentAt; break;
       case 'error': this.#onError(msg, req); break;
+      case 'token_expiring': this.#onTokenExpiring(msg); break;
+      case 'authenticated': this.#emit('authenticated', { id: msg.id ?? null, exp: typeof msg.exp === 'number' ? msg.exp : null }); break;
       default: break;             // unknown types are ignored (forward compatible)
     }
   }
@@ -616,6 +723,43 @@ export class TickerClient extends EventTarget {
     this.#startKeepalive(typeof msg.heartbeat_ms === 'number' && msg.heartbeat_ms > 0 ? msg.heartbeat_ms : 15000);
   }
 
+  /**
+   * The answer to an `unsubscribe`, or the server ending subscriptions on
+   * its own (`reason` `entitlement`: a refreshed token no longer allows
+   * them). Those are dropped from what the client wants, so no reconnect
+   * asks for them again.
+   */
+  #onUnsubscribed(msg) {
+    const symbols = Array.isArray(msg.symbols) ? msg.symbols : [];
+    const reason = typeof msg.reason === 'string' ? msg.reason : null;
+    if (reason !== null) this.#book.forget(symbols.map((r) => r.symbol));
+    this.#emit('unsubscribed', { symbols, reason });
+  }
+
+  /**
+   * `token_expiring`: with a provider, a fresh token is sent with `auth` on
+   * this connection (the answer is `authenticated`, or an `error` with
+   * `forbidden` / `invalid_token`, and the server closes with 4401 at the old
+   * token's `exp`, after which the next attempt asks the provider again).
+   * A fixed token has no successor: the event says so (`refreshing` false).
+   */
+  #onTokenExpiring(msg) {
+    const refreshing = this.#tokenProvider !== null;
+    this.#emit('token_expiring', { inMs: typeof msg.in_ms === 'number' ? msg.in_ms : null, refreshing });
+    if (!refreshing || this.#refreshing) return;
+    this.#refreshing = true;
+    const ws = this.#ws;
+    this.#fetchToken().then((token) => {
+      this.#refreshing = false;
+      if (ws !== this.#ws || !this.#welcomed) return;   // that connection is gone; the next attempt asks again
+      this.#send({ op: 'auth', token: checkToken(token, 'the token provider\'s answer') });
+    }).catch((e) => {
+      this.#refreshing = false;
+      if (ws !== this.#ws) return;
+      this.#emit('error', { code: 'token_provider', message: `the token provider failed: ${e.message}`, id: null, symbols: undefined, op: 'auth' });
+    });
+  }
+
   /** The server answered a subscribe: the session is up, and losing it now is not a failed attempt. */
   #subscribeAnswered() {
     if (this.#established) return;
@@ -624,11 +768,12 @@ export class TickerClient extends EventTarget {
   }
 
   /**
-   * A refused request. A subscribe refused for `unknown_symbol` drops those
-   * names and asks again for the rest (the server refused the request
-   * whole); `rate_limited` is retried a second later; any other refused
-   * subscribe drops its names, so what the client wants is what the server
-   * holds. Every refusal is reported.
+   * A refused request. A subscribe refused for `unknown_symbol` or
+   * `forbidden` (outside the token's entitlement) drops those names and
+   * asks again for the rest (the server refused the request whole);
+   * `rate_limited` is retried a second later; any other refused subscribe
+   * drops its names, so what the client wants is what the server holds.
+   * Every refusal is reported.
    */
   #onError(msg, req) {
     const symbols = Array.isArray(msg.symbols) ? msg.symbols : undefined;
@@ -638,7 +783,7 @@ export class TickerClient extends EventTarget {
     if (req.op !== 'subscribe') return;
     this.#subscribeAnswered();
     const names = req.symbols.includes('*') ? ['*'] : req.symbols;
-    const bad = msg.code === 'unknown_symbol' && symbols ? symbols : names;
+    const bad = (msg.code === 'unknown_symbol' || msg.code === 'forbidden') && symbols ? symbols : names;
     this.#book.forget(bad);
     const rest = names.filter((n) => !bad.includes(n) && this.#book.wanted.includes(n));
     if (rest.length) for (const r of this.#book.requests(rest)) this.#send(r);

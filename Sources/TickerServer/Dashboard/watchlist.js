@@ -108,3 +108,4 @@ export function storedSelection() {
 }
 
 hooks.unknownSymbols = (names) => { for (const s of names) removeSymbol(s, true); };
+hooks.notEntitled = (names) => { for (const s of names) removeSymbol(s, false); };
