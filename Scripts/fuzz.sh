@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets.
-#   Scripts/fuzz.sh [frame|http|control|resp|all] [seconds]   (defaults: all, 60)
-#   Scripts/fuzz.sh replay                               (CI: each target over its seeds, once)
+#   Scripts/fuzz.sh [frame|http|control|resp|token|all] [seconds]   (defaults: all, 60)
+#   Scripts/fuzz.sh replay                                     (CI: each target over its seeds, once)
 # Each target is compiled from its module's sources (Sources/WebSocketProtocol for frame and
 # http, on top of Sources/HTTP built as its own module `HTTP` as in the package; Sources/MarketData
-# and its subfolders for control; Sources/RESP for resp) plus its entry file in Fuzz/, with the fuzzer and
+# and its subfolders for control; Sources/RESP for resp; Sources/Auth for token, on top of Sources/MarketData
+# built as its own module `MarketData`) plus its entry file in Fuzz/, with the fuzzer and
 # AddressSanitizer. Seeds come from Fuzz/seeds/<target>; the growing corpus and any crash
 # artifacts go to Fuzz/out/ (git-ignored). The control target has a 10 ms time oracle inside
-# its entry point (see Fuzz/ControlParserFuzz.swift) and inputs up to 64 KiB.
+# its entry point (see Fuzz/ControlParserFuzz.swift) and inputs up to 64 KiB; the token target takes
+# inputs up to 8 KiB, so tokens over TokenVerifier.maxTokenBytes (4 KiB) are tried too.
 # Exits non-zero if a target crashes, leaks, breaks its oracle, or fails to build.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +30,8 @@ entry_file() {
     http) echo "$here/Fuzz/HTTPParserFuzz.swift" ;;
     control) echo "$here/Fuzz/ControlParserFuzz.swift" ;;
     resp) echo "$here/Fuzz/RESPParserFuzz.swift" ;;
-    *) echo "unknown target: $1 (frame, http, control, resp, all, replay)" >&2; exit 2 ;;
+    token) echo "$here/Fuzz/TokenFuzz.swift" ;;
+    *) echo "unknown target: $1 (frame, http, control, resp, token, all, replay)" >&2; exit 2 ;;
   esac
 }
 
@@ -36,29 +39,36 @@ module_sources() {
   case $1 in
     control) find "$here/Sources/MarketData" -name '*.swift' | sort ;;
     resp) echo "$here"/Sources/RESP/*.swift ;;
+    token) echo "$here"/Sources/Auth/*.swift ;;
     *) echo "$here"/Sources/WebSocketProtocol/*.swift ;;
   esac
 }
 
-# WebSocketProtocol imports HTTP (and uses its `package` helpers), so HTTP is built first as
-# a module of the same package name, with the same instrumentation, and linked in.
-build_http_module() {
-  local dir="$out/http-module"
+# WebSocketProtocol imports HTTP (and uses its `package` helpers), and Auth imports MarketData
+# (its `package` JSON reader), so the dependency is built first as a module of the same package
+# name, with the same instrumentation, and linked in. Prints the flags that link it.
+#   build_module NAME SOURCE...
+build_module() {
+  local module=$1 lower
+  shift
+  lower=$(echo "$module" | tr '[:upper:]' '[:lower:]')
+  local dir="$out/$lower-module"
   mkdir -p "$dir"
   if ! "$swiftc" -parse-as-library -swift-version 6 -enable-upcoming-feature ExistentialAny \
-    -sanitize=fuzzer,address -O -package-name ticker -module-name HTTP \
-    -emit-module -emit-module-path "$dir/HTTP.swiftmodule" -emit-library -static -o "$dir/libHTTP.a" \
-    "$here"/Sources/HTTP/*.swift >"$out/http-module-build.log" 2>&1; then
-    cat "$out/http-module-build.log" >&2
+    -sanitize=fuzzer,address -O -package-name ticker -module-name "$module" \
+    -emit-module -emit-module-path "$dir/$module.swiftmodule" -emit-library -static -o "$dir/lib$module.a" \
+    "$@" >"$out/$lower-module-build.log" 2>&1; then
+    cat "$out/$lower-module-build.log" >&2
     return 1
   fi
-  echo "-I $dir -L $dir -lHTTP"
+  echo "-I $dir -L $dir -l$module"
 }
 
 # libFuzzer's default -max_len is 4096; the control oracle is about messages up to 64 KiB.
 target_flags() {
   case $1 in
     control) echo "-max_len=65536" ;;
+    token) echo "-max_len=8192" ;;
     *) echo "" ;;
   esac
 }
@@ -82,10 +92,15 @@ build_target() {
     fi
     extra=(-I "$timed" -L "$timed" -lTimedMarketData)
   else
-    local http_flags
-    http_flags=$(build_http_module) || return 1
+    local module_flags
+    if [ "$name" = token ]; then
+      # shellcheck disable=SC2046
+      module_flags=$(build_module MarketData $(module_sources control)) || return 1
+    else
+      module_flags=$(build_module HTTP "$here"/Sources/HTTP/*.swift) || return 1
+    fi
     # shellcheck disable=SC2206
-    extra=($http_flags)
+    extra=($module_flags)
   fi
   # The linker's "Cannot export local symbol __asan_*" notes are noise; shown only on failure.
   # shellcheck disable=SC2046
@@ -140,12 +155,12 @@ run_target() {
 
 failed=0
 if [ "$target" = replay ]; then
-  for t in frame http control resp; do
+  for t in frame http control resp token; do
     mkdir -p "$out/crashes-$t"
     replay_target "$t" || failed=1
   done
 elif [ "$target" = all ]; then
-  for t in frame http control resp; do run_target "$t" || failed=1; done
+  for t in frame http control resp token; do run_target "$t" || failed=1; done
 else
   run_target "$target" || failed=1
 fi
