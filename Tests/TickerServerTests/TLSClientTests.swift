@@ -46,7 +46,7 @@ struct TLSClientTests {
         return (ticks, connected, gaps)
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(10)))   // includes the wait for the exclusive gate
     func receivesTicksOverWSSWithTheTestCA() async throws {
         try await withFront { port, ca in
             var configuration = AsyncTickerClient.Configuration(
@@ -76,7 +76,7 @@ struct TLSClientTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(10)))   // includes the wait for the exclusive gate
     func untrustedCertificateAndWrongHostAreRefusedInOneLine() async throws {
         try await withFront { port, ca in
             // The system's CAs: the test CA is not among them.
