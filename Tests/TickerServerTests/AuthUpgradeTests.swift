@@ -129,17 +129,6 @@ import WebSocketProtocol
     }
 }
 
-/// `metric(_:port:)` with an admin token (auth on guards `/metrics`).
-func metric(_ name: String, port: UInt16, token: String) throws -> Double? {
-    let s = try RawSocket(port: port)
-    try s.write("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\r\n")
-    try s.read(timeoutMs: 2_000)
-    for line in s.text.split(separator: "\n") where line.hasPrefix(name + " ") {
-        return Double(line.split(separator: " ")[1])
-    }
-    return nil
-}
-
 /// Issue 23: `/v1/publish` with auth on: `publish` tokens, their `symbols`
 /// limiting what may be published, and the shared token kept beside them.
 @Suite(.serialized) struct AuthPublishTests {

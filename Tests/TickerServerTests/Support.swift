@@ -159,10 +159,11 @@ func closeCode(of frame: WebSocketFrame) -> UInt16? {
     return UInt16(frame.payload[0]) << 8 | UInt16(frame.payload[1])
 }
 
-/// Reads `/metrics` and returns one sample's value.
-func metric(_ name: String, port: UInt16) throws -> Double? {
+/// Reads `/metrics` and returns one sample's value; `token`: an admin token
+/// (a server with `--auth-keys` guards `/metrics` on its main port).
+func metric(_ name: String, port: UInt16, token: String? = nil) throws -> Double? {
     let s = try RawSocket(port: port)
-    try s.write("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    try s.write("GET /metrics HTTP/1.1\r\nHost: x\r\n\(token.map { "Authorization: Bearer \($0)\r\n" } ?? "")\r\n")
     try s.read(timeoutMs: 2_000)
     for line in s.text.split(separator: "\n") where line.hasPrefix(name + " ") {
         return Double(line.split(separator: " ")[1])
