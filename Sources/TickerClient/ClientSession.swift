@@ -21,8 +21,8 @@ final class ClientSession: EventHandler {
     let state: ClientLoopState
     let continuation: AsyncThrowingStream<TickerEvent, any Error>.Continuation
     var phase: Phase
-    private(set) var schedule: ReconnectSchedule<SystemRandomNumberGenerator>
-    private(set) var book: ResumeBook
+    var schedule: ReconnectSchedule<SystemRandomNumberGenerator>
+    var book: ResumeBook
     var fd: Int32 = -1
     var token = EventToken.none
     var ws = WebSocketConnection(role: .client)
@@ -36,7 +36,7 @@ final class ClientSession: EventHandler {
     /// The current connection's subscription was acknowledged: losing it is
     /// a lost session (retry the same URL soon), not a failed attempt.
     var established = false
-    private var sessions = 0
+    var sessions = 0
     private var lastHeard: UInt64 = 0
     private var idleLimitNanos: UInt64
     var requestID = 0
@@ -46,8 +46,10 @@ final class ClientSession: EventHandler {
     var presentedToken: String?
     /// A provider's token fetched for the next attempt, not used yet.
     var freshToken: String?
-    /// A `.provider` fetch is under way (for an attempt or a refresh).
-    var fetchingToken = false
+    /// A `.provider` call under way (for an attempt or a refresh), and
+    /// the count of calls made, which tells a stale answer from the latest.
+    var tokenFetch: TokenFetch?
+    var tokenGeneration = 0
 
     init(id: Int, configuration: AsyncTickerClient.Configuration, state: ClientLoopState,
          continuation: AsyncThrowingStream<TickerEvent, any Error>.Continuation) {
@@ -287,6 +289,7 @@ final class ClientSession: EventHandler {
             for event in book.subscribed(refs, report: report) { continuation.yield(event) }
         case .error(let error):
             continuation.yield(.error(error))
+            refused(error)
         case .tokenExpiring:
             refreshToken()
         case .unsubscribed(_, let refs, let reason?):
@@ -302,6 +305,7 @@ final class ClientSession: EventHandler {
         switch phase {
         case .waiting(let at):
             if now >= at && now >= notBefore { connect(now: now) }
+            checkTokenFetch(now: now)
         case .connecting(let deadline), .handshaking(let deadline, _, _):
             if now >= deadline { failed(.timeout("connecting to \(schedule.currentURL)")) }
         case .open:

@@ -14,13 +14,20 @@ final class TLSChannel: SecureChannel {
     private var scratch = [UInt8](repeating: 0, count: 16 * 1024)
 
     init(context: TLSContext, host: String) throws(SecureChannelError) {
-        guard let ssl = SSL_new(context.pointer), let input = BIO_new(BIO_s_mem()), let output = BIO_new(BIO_s_mem()) else {
+        // Everything that can fail happens before a stored property is set:
+        // a throwing init whose properties are all set would run `deinit`.
+        guard let ssl = SSL_new(context.pointer) else {
             throw SecureChannelError("OpenSSL cannot create a TLS session: \(Self.openSSLReason())")
         }
-        self.ssl = ssl
-        self.input = input
-        self.output = output
-        self.host = host
+        guard let input = BIO_new(BIO_s_mem()) else {
+            SSL_free(ssl)
+            throw SecureChannelError("OpenSSL cannot create a TLS session: \(Self.openSSLReason())")
+        }
+        guard let output = BIO_new(BIO_s_mem()) else {
+            BIO_free(input)
+            SSL_free(ssl)
+            throw SecureChannelError("OpenSSL cannot create a TLS session: \(Self.openSSLReason())")
+        }
         SSL_set_bio(ssl, input, output)   // the session owns both BIOs from here
         SSL_set_connect_state(ssl)
         // The certificate must name the host: an IP address as an IP SAN,
@@ -38,6 +45,10 @@ final class TLSChannel: SecureChannel {
             throw SecureChannelError("'\(host)' is not a host name or address a certificate can be checked against")
         }
         SSL_set_verify(ssl, SSL_VERIFY_PEER, nil)
+        self.ssl = ssl
+        self.input = input
+        self.output = output
+        self.host = host
     }
 
     deinit { SSL_free(ssl) }

@@ -163,8 +163,11 @@ public struct AccessControlError: Error, CustomStringConvertible {
 final class AccessGrant {
     var subject: String
     var role: TokenRole
-    /// Wall-clock nanoseconds at which the token ends.
+    /// Wall-clock nanoseconds at which the token ends (`UInt64.max` for an
+    /// `exp` beyond what nanoseconds can count, in the year 2554).
     var expiresAtNs: UInt64
+    /// `exp` as the token says it, for the `authenticated` reply.
+    var expiresAt: Int64
     /// Symbol ids the token allows; nil: every symbol.
     var symbols: Set<UInt32>?
     /// `token_expiring` was sent for this token.
@@ -175,7 +178,9 @@ final class AccessGrant {
     init(_ claims: TokenClaims, table: SymbolTable) {
         subject = claims.subject
         role = claims.role
-        expiresAtNs = UInt64(max(0, claims.expiresAt)) &* 1_000_000_000
+        expiresAt = claims.expiresAt
+        let (ns, overflow) = UInt64(max(0, claims.expiresAt)).multipliedReportingOverflow(by: 1_000_000_000)
+        expiresAtNs = overflow ? .max : ns
         // Names this node does not list are ignored: one token can serve
         // nodes with different universes.
         symbols = claims.allowsEverySymbol ? nil : Set(claims.symbols.compactMap { table.id(of: $0) })
@@ -192,6 +197,7 @@ final class AccessGrant {
         subject = refusal.subject ?? ""
         role = .subscribe
         expiresAtNs = 0
+        expiresAt = 0
         symbols = []
         self.refusal = refusal
     }

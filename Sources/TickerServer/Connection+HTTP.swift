@@ -88,8 +88,9 @@ extension Connection {
             return .upgrade(.echo)
         case "/v1/publish":
             guard config.publishToken != nil || (worker.shared.access != nil && config.acceptsIngest) else {
+                // The text of before auth existed: a gateway, or a node with neither option.
                 return .response(Self.textResponse(
-                    status: 404, text: "ingest is disabled (start the server with --publish-token or --auth-keys)"))
+                    status: 404, text: "ingest is disabled (start the server with --publish-token)"))
             }
             // With auth on, a `publish` token also opens it (checked at the upgrade).
             if worker.shared.access == nil, let expected = config.publishToken, !publishTokenMatches(head, expected: expected) {

@@ -176,6 +176,7 @@ struct StreamSession {
         }
         grant.role = fresh.role
         grant.expiresAtNs = fresh.expiresAtNs
+        grant.expiresAt = fresh.expiresAt
         grant.symbols = fresh.symbols
         grant.warned = false
         if let allowed = grant.symbols, let subscriber = c.existingSubscriber, subscriber.hubIndex >= 0 {
@@ -187,7 +188,7 @@ struct StreamSession {
                 worker.metrics.subscriptions.store(worker.hub.subscriptionCount, ordering: .relaxed)
             }
         }
-        sendReply(.authenticated(id: id, expiresAt: Int64(fresh.expiresAtNs / 1_000_000_000)), on: c)
+        sendReply(.authenticated(id: id, expiresAt: fresh.expiresAt), on: c)
     }
 
     /// `from` as ids. Every key must be one of the symbols being subscribed

@@ -188,4 +188,64 @@ import WebSocketProtocol
             #expect(Date().timeIntervalSince(started) < 2, "no reconnect loop")
         }
     }
+    /// Review findings, each on a live server: a fixed token that expires
+    /// mid-session ends the stream with the 4401 error (not a silent end);
+    /// a resubscribe naming a symbol the token does not allow keeps the
+    /// allowed ones; a provider that never answers fails the attempt at
+    /// the connect timeout instead of hanging the stream.
+    @Test(.timeLimit(.minutes(10)))   // includes the wait for the server gate
+    func fixedTokenExpiryForbiddenSymbolsAndASilentProvider() async throws {
+        try await gatedAsync(.shared) {
+            var config = ServerConfig()
+            config.port = 0
+            config.loops = 2
+            config.authKeysPath = AuthUpgradeTests.keysFile
+            let server = try TickerServer(config: config)
+            try server.start()
+            defer {
+                server.shutdown()
+                server.waitUntilStopped()
+            }
+            let url = TickerURL(host: "127.0.0.1", port: server.port)
+
+            var expiring = AsyncTickerClient.Configuration(urls: [url], symbols: ["AAPL", "MSFT"])
+            expiring.credential = .token(AuthUpgradeTests.token(symbols: ["AAPL"], ttl: 2))
+            var ticks = 0, forbidden: [String] = [], sawDisconnect = false
+            do {
+                for try await event in AsyncTickerClient(expiring).events {
+                    switch event {
+                    case .ticks(_, let batch): ticks += batch.count
+                    case .error(let error) where error.code == .forbidden: forbidden += error.symbols ?? []
+                    case .disconnected(_, let retry): sawDisconnect = retry == nil
+                    default: break
+                    }
+                }
+                Issue.record("the stream must end with the 4401 error")
+            } catch let error as TickerClientError {
+                guard case .unauthorized(4401) = error else {
+                    Issue.record("expected unauthorized(4401), got \(error)")
+                    return
+                }
+            }
+            #expect(forbidden == ["MSFT"], "MSFT refused, the rest resubscribed")
+            #expect(ticks > 0, "AAPL kept after the refusal")
+            #expect(sawDisconnect)
+
+            var silent = AsyncTickerClient.Configuration(urls: [url], symbols: ["AAPL"])
+            silent.credential = .provider {
+                try await Task.sleep(nanoseconds: 600_000_000_000)
+                return ""
+            }
+            silent.connectTimeoutNanos = 500_000_000
+            silent.failFast = true
+            let started = Date()
+            do {
+                for try await _ in AsyncTickerClient(silent).events {}
+                Issue.record("a silent provider must fail the attempt")
+            } catch let error as TickerClientError {
+                #expect("\(error)".contains("no token within 500 ms"), "\(error)")
+            }
+            #expect(Date().timeIntervalSince(started) < 3)
+        }
+    }
 }
