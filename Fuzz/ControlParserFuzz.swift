@@ -66,6 +66,8 @@ func serve(_ bytes: [UInt8]) -> (Result<ControlRequest, ControlError>, reply: St
         return (.success(request), ControlReply.subscriptions(id: id, symbols: []).encoded())
     case .ping(let id):
         return (.success(request), ControlReply.pong(id: id, timeNs: 0).encoded())
+    case .auth(let id, _):
+        return (.success(request), ControlReply.authenticated(id: id, expiresAt: 0).encoded())
     }
 }
 
@@ -88,6 +90,8 @@ func timedServe(_ bytes: [UInt8]) -> String {
         return TimedMarketData.ControlReply.subscriptions(id: id, symbols: []).encoded()
     case .ping(let id):
         return TimedMarketData.ControlReply.pong(id: id, timeNs: 0).encoded()
+    case .auth(let id, _):
+        return TimedMarketData.ControlReply.authenticated(id: id, expiresAt: 0).encoded()
     }
 }
 
