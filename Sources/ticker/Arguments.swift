@@ -116,7 +116,11 @@ struct Arguments {
     mutating func sourcedValue(_ name: String) throws(ArgumentError) -> (value: String, fromEnvironment: Bool)? {
         let all = try commandLineValues(name)
         if all.count > 1 { throw ArgumentError(message: "\(name) given more than once") }
-        if let given = all.first { return (given, false) }
+        if let given = all.first {
+            // The variable names an option, which the flag overrode: not an unknown one.
+            consultedVariables.insert(Self.variable(for: name))
+            return (given, false)
+        }
         return environmentValue(name).map { ($0, true) }
     }
 

@@ -32,6 +32,7 @@ import TickerServer
             // --port 0 on the command line wins over TICKER_PORT.
             let flagged = try ServerProcess(["--no-feed"], environment: ["TICKER_PORT": "\(port)"])
             #expect(flagged.port != port)
+            #expect(!flagged.log.contains("ignoring environment variables"), "TICKER_PORT names an option: \(flagged.log)")
             flagged.stop()
         }
     }
