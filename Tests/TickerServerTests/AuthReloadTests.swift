@@ -72,3 +72,36 @@ import TickerServer
         }
     }
 }
+
+/// Issue 23: the same rules on the scale-out nodes: `ticker feed
+/// --auth-keys` takes ingest from `publish` tokens (the shared token stays
+/// the simple option), and a gateway refuses `/v1/publish` as before.
+@Suite(.serialized, .enabled(if: RedisTestServer.isAvailable, RedisTestServer.skipReason))
+struct AuthScaleOutTests {
+    private func upgradeStatus(_ port: UInt16, path: String, _ token: String) throws -> Int? {
+        let s = try RawSocket(port: port)
+        defer { s.close() }
+        try s.write(upgradeRequest(path: path, extra: "Authorization: Bearer \(token)\r\n"))
+        _ = try s.read(timeoutMs: 3_000) { $0.firstRange(of: Array("\r\n\r\n".utf8)) != nil }
+        return s.status
+    }
+
+    @Test(.timeLimit(.minutes(10)))   // includes the wait for the exclusive gate
+    func feedNodeTakesPublishTokensAndGatewaysTakeNoIngest() async throws {
+        try await gated(.exclusive) {
+            let redis = try RedisTestServer()
+            defer { redis.stop() }
+            let keys = AuthUpgradeTests.keysFile
+            let feed = try ServerProcess(["--redis", redis.url, "--loops", "1", "--no-feed", "--auth-keys", keys], command: "feed")
+            defer { feed.stop() }
+            let gateway = try ServerProcess(["--redis", redis.url, "--loops", "1", "--auth-keys", keys])
+            defer { gateway.stop() }
+            let publisher = AuthUpgradeTests.token("feed-handler", symbols: ["AAPL"], role: .publish)
+            #expect(try upgradeStatus(feed.port, path: "/v1/publish", publisher) == 101)
+            #expect(try upgradeStatus(feed.port, path: "/v1/publish", AuthUpgradeTests.token()) == 403, "a subscribe token")
+            #expect(try upgradeStatus(gateway.port, path: "/v1/publish", publisher) == 404, "gateways take no ingest")
+            #expect(try upgradeStatus(gateway.port, path: "/v1/stream", AuthUpgradeTests.token()) == 101)
+            #expect(try upgradeStatus(gateway.port, path: "/v1/stream", publisher) == 403)
+        }
+    }
+}
