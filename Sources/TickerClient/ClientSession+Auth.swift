@@ -153,13 +153,7 @@ extension ClientSession {
         guard error.code == .forbidden || error.code == .unknownSymbol, let symbols = error.symbols, !symbols.isEmpty else { return }
         book.unsubscribe(symbols)
         guard !established, welcomed else { return }
-        requestID += 1
-        if let request = book.resubscribeRequest(id: requestID) {
-            sendText(request.encoded())
-        } else {
-            established = true
-            schedule.sessionEstablished()
-        }
+        resubscribe()
     }
 
     private var hasProvider: Bool {

@@ -274,13 +274,7 @@ final class ClientSession: EventHandler {
             book.connectionOpened(epoch: info.epoch)
             continuation.yield(.connected(url: schedule.currentURL, reconnect: sessions > 0))
             sessions += 1
-            requestID += 1
-            if let request = book.resubscribeRequest(id: requestID) {
-                sendText(request.encoded())
-            } else {
-                established = true
-                schedule.sessionEstablished()
-            }
+            resubscribe()
         case .subscribed(_, let refs, let report):
             if !established {
                 established = true
@@ -298,6 +292,18 @@ final class ClientSession: EventHandler {
             continuation.yield(.unsubscribed(symbols: names, reason: reason))
         case .unsubscribed, .subscriptions, .pong, .authenticated:
             break
+        }
+    }
+
+    /// Asks again for everything in the book (with `from` and the epoch);
+    /// with nothing to ask for, the session is established at once.
+    func resubscribe() {
+        requestID += 1
+        if let request = book.resubscribeRequest(id: requestID) {
+            sendText(request.encoded())
+        } else {
+            established = true
+            schedule.sessionEstablished()
         }
     }
 

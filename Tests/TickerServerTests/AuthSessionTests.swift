@@ -141,17 +141,7 @@ import WebSocketProtocol
     /// the server refuses ends the stream at once with one error, no retry loop.
     @Test(.timeLimit(.minutes(10)))   // includes the wait for the server gate
     func asyncClientRefreshesThroughItsProviderAndStopsOnARefusedFixedToken() async throws {
-        try await gatedAsync(.shared) {
-            var config = ServerConfig()
-            config.port = 0
-            config.loops = 2
-            config.authKeysPath = AuthUpgradeTests.keysFile
-            let server = try TickerServer(config: config)
-            try server.start()
-            defer {
-                server.shutdown()
-                server.waitUntilStopped()
-            }
+        try await withServerAsync({ $0.authKeysPath = AuthUpgradeTests.keysFile }) { server in
             let calls = Atomic<Int>(0)
             var configuration = AsyncTickerClient.Configuration(urls: [TickerURL(host: "127.0.0.1", port: server.port)], symbols: ["AAPL"])
             configuration.credential = .provider {
@@ -195,17 +185,7 @@ import WebSocketProtocol
     /// the connect timeout instead of hanging the stream.
     @Test(.timeLimit(.minutes(10)))   // includes the wait for the server gate
     func fixedTokenExpiryForbiddenSymbolsAndASilentProvider() async throws {
-        try await gatedAsync(.shared) {
-            var config = ServerConfig()
-            config.port = 0
-            config.loops = 2
-            config.authKeysPath = AuthUpgradeTests.keysFile
-            let server = try TickerServer(config: config)
-            try server.start()
-            defer {
-                server.shutdown()
-                server.waitUntilStopped()
-            }
+        try await withServerAsync({ $0.authKeysPath = AuthUpgradeTests.keysFile }) { server in
             let url = TickerURL(host: "127.0.0.1", port: server.port)
 
             var expiring = AsyncTickerClient.Configuration(urls: [url], symbols: ["AAPL", "MSFT"])

@@ -235,17 +235,7 @@ func record(_ client: AsyncTickerClient, keepTicks: Bool) async throws -> Client
     /// 60 s absence, is the same path; see docs/ARCHITECTURE.md for the
     /// run by hand.)
     @Test func clientsAwayLongerThanTheRetentionAreResetWithSnapshots() async throws {
-        try await gatedAsync(.exclusive) {
-            var config = ServerConfig()
-            config.port = 0
-            config.loops = 2
-            config.hub.retentionNanos = 1_000_000_000
-            let server = try TickerServer(config: config)
-            try server.start()
-            defer {
-                server.shutdown()
-                server.waitUntilStopped()
-            }
+        try await withServerAsync(gate: .exclusive, { $0.hub.retentionNanos = 1_000_000_000 }) { server in
             let url = TickerURL(host: "127.0.0.1", port: server.port)
             // Busy symbols, so each surely ticked while the clients were away.
             let symbols = ["AAPL", "MSFT", "NVDA", "TSLA"]

@@ -13,18 +13,39 @@ func withServer<T>(
     _ body: (TickerServer) throws -> T
 ) async throws -> T {
     try await gated(gate) {
-        var config = ServerConfig()
-        config.port = 0
-        config.loops = 2
-        configure(&config)
-        let server = try TickerServer(config: config)
-        try server.start()
+        let server = try startTestServer(configure)
         defer {
             server.shutdown()
             server.waitUntilStopped()
         }
         return try body(server)
     }
+}
+
+/// `withServer` for an async body (a client's events are an async sequence).
+func withServerAsync<T: Sendable>(
+    gate: ServerGate.Mode = .shared, _ configure: (inout ServerConfig) -> Void = { _ in },
+    _ body: (TickerServer) async throws -> T
+) async throws -> T {
+    try await gatedAsync(gate) {
+        let server = try startTestServer(configure)
+        defer {
+            server.shutdown()
+            server.waitUntilStopped()
+        }
+        return try await body(server)
+    }
+}
+
+/// An in-process server on 127.0.0.1, a free port, 2 loops, started.
+private func startTestServer(_ configure: (inout ServerConfig) -> Void) throws -> TickerServer {
+    var config = ServerConfig()
+    config.port = 0
+    config.loops = 2
+    configure(&config)
+    let server = try TickerServer(config: config)
+    try server.start()
+    return server
 }
 
 enum TestError: Error, CustomStringConvertible {
