@@ -22,7 +22,7 @@ extension ClientSession {
             return true
         case .token(let token):
             guard Self.isTokenText(token) else {
-                finishForAuth(.tokenProvider("the token holds characters a JWT cannot have"))
+                finishForAuth(.tokenProvider(TokenTextError().description))
                 return false
             }
             presentedToken = token

@@ -28,7 +28,7 @@ final class AccessControl: Sendable {
     init(keysPath: String, revokedPath: String?) throws(AccessControlError) {
         self.keysPath = keysPath
         self.revokedPath = revokedPath
-        let keys = try Self.readKeys(keysPath)
+        let keys = try AuthKeyFile.read(keysPath)
         var initial = State(verifier: TokenVerifier(keys: keys), kids: keys.kids)
         if let revokedPath { initial.revoked = try Self.readRevoked(revokedPath) }
         state = Mutex(initial)
@@ -40,7 +40,7 @@ final class AccessControl: Sendable {
     func reload() -> [(ok: Bool, line: String)] {
         var lines: [(Bool, String)] = []
         do {
-            let keys = try Self.readKeys(keysPath)
+            let keys = try AuthKeyFile.read(keysPath)
             state.withLock { $0.verifier = TokenVerifier(keys: keys); $0.kids = keys.kids }
             lines.append((true, "auth keys reloaded from \(keysPath): \(keys.kids.count) key(s) (\(keys.kids.joined(separator: ", ")))"))
         } catch {
@@ -120,21 +120,8 @@ final class AccessControl: Sendable {
         return out
     }
 
-    private static func readKeys(_ path: String) throws(AccessControlError) -> AuthKeys {
-        let text = try readFile(path, what: "auth keys")
-        do {
-            let keys = try AuthKeys(parsing: text)
-            guard !keys.kids.isEmpty else { throw AccessControlError("\(path) holds no key (one KID:BASE64SECRET per line)") }
-            return keys
-        } catch let error as AccessControlError {
-            throw error
-        } catch {
-            throw AccessControlError("\(path): \(error)")
-        }
-    }
-
     private static func readRevoked(_ path: String) throws(AccessControlError) -> Set<String> {
-        let text = try readFile(path, what: "revoked subjects")
+        let text = try AuthKeyFile.readFile(path, what: "revoked subjects")
         var subjects = Set<String>()
         for line in text.split(whereSeparator: \.isNewline) {
             let subject = line.trimmingCharacters(in: .whitespaces)
@@ -143,7 +130,22 @@ final class AccessControl: Sendable {
         return subjects
     }
 
-    private static func readFile(_ path: String, what: String) throws(AccessControlError) -> String {
+}
+
+/// The auth keys file (`--auth-keys`, `ticker token`): at most 1 MiB, one
+/// `KID:BASE64SECRET` per line; its errors name the file.
+public enum AuthKeyFile {
+    public static func read(_ path: String) throws(AccessControlError) -> AuthKeys {
+        let text = try readFile(path, what: "auth keys")
+        // AuthKeys refuses a file without a key itself ("no keys").
+        do {
+            return try AuthKeys(parsing: text)
+        } catch {
+            throw AccessControlError("\(path): \(error)")
+        }
+    }
+
+    static func readFile(_ path: String, what: String) throws(AccessControlError) -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw AccessControlError("cannot read the \(what) file \(path)")
         }
@@ -158,8 +160,18 @@ public struct AccessControlError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// What auth decided for a connection (nil with auth off, and for the
+/// shared publish token): one pointer either way, so a connection without
+/// auth grows by one word.
+enum ConnectionAccess {
+    case granted(AccessGrant)
+    /// A stream upgrade whose token came in `?token=` or not at all: it
+    /// completes, then closes with the refusal's code, which a browser can
+    /// see (it never sees an HTTP status).
+    case refused(AuthRefusal)
+}
+
 /// What a connection's token allows, from its claims; replaced by `auth`.
-/// A class: the connection holds one pointer to it, nil with auth off.
 final class AccessGrant {
     var subject: String
     var role: TokenRole
@@ -188,31 +200,40 @@ final class AccessGrant {
 
     func allows(_ id: UInt32) -> Bool { symbols?.contains(id) ?? true }
 
-    /// A stream connection's grant that could not be given (its token came
-    /// in `?token=` or not at all): the upgrade completes, then closes with
-    /// this code, which a browser can see (it never sees an HTTP status).
-    var refusal: AuthRefusal?
-
-    init(refusal: AuthRefusal) {
-        subject = refusal.subject ?? ""
-        role = .subscribe
-        expiresAtNs = 0
-        expiresAt = 0
-        symbols = []
-        self.refusal = refusal
+    /// `auth` with a fresh token of the same subject: its role, expiry and
+    /// symbols from now on, and a new `token_expiring` when its time comes.
+    func renew(from fresh: AccessGrant) {
+        role = fresh.role
+        expiresAtNs = fresh.expiresAtNs
+        expiresAt = fresh.expiresAt
+        symbols = fresh.symbols
+        warned = false
     }
 }
 
 /// Why a token was not accepted, as the upgrade answers it: an HTTP status
-/// when the token came in `Authorization`, a close code otherwise.
-struct AuthRefusal: Error {
-    var status: Int
-    var closeCode: UInt16
+/// when the token came in `Authorization`, a close code otherwise. A class,
+/// so `ConnectionAccess` stays one pointer.
+final class AuthRefusal: Error, Sendable {
+    let status: Int
+    let closeCode: UInt16
     /// The metrics label (`ticker_auth_refusals_total{reason}`).
-    var reason: String
+    let reason: String
     /// One sentence, safe in a header and a close frame.
-    var description: String
-    var subject: String?
+    let description: String
+    let subject: String?
+
+    init(status: Int, closeCode: UInt16, reason: String, description: String, subject: String? = nil) {
+        self.status = status
+        self.closeCode = closeCode
+        self.reason = reason
+        self.description = description
+        self.subject = subject
+    }
+
+    static func revoked(_ subject: String) -> AuthRefusal {
+        AuthRefusal(status: 401, closeCode: 4401, reason: "revoked", description: "the token's subject is revoked", subject: subject)
+    }
 
     static func invalid(_ error: TokenError) -> AuthRefusal {
         AuthRefusal(status: 401, closeCode: 4401, reason: error.code, description: error.description)

@@ -11,6 +11,12 @@ import WebSocketProtocol
 /// came in `?token=` (or not at all) completes and closes at once with
 /// 4401, 4403 or 4429 instead (docs/PROTOCOL.md, "Auth").
 extension Connection {
+    /// The granted token's allowance (nil with auth off, for the shared
+    /// publish token, and for a refused stream upgrade).
+    var grant: AccessGrant? {
+        if case .granted(let grant) = access { grant } else { nil }
+    }
+
     /// `Authorization: Bearer TOKEN` first, then `?token=TOKEN`.
     static func presentedToken(_ head: HTTPRequestHead) -> (token: String, viaHeader: Bool)? {
         if let token = head.header("Authorization").flatMap(bearerToken) { return (token, true) }
@@ -32,10 +38,7 @@ extension Connection {
         } catch {
             return .failure(.invalid(error))
         }
-        if access.isRevoked(claims.subject) {
-            return .failure(AuthRefusal(status: 401, closeCode: 4401, reason: "revoked",
-                                        description: "the token's subject is revoked", subject: claims.subject))
-        }
+        if access.isRevoked(claims.subject) { return .failure(.revoked(claims.subject)) }
         guard roles.contains(claims.role) else {
             let wanted = roles.map(\.rawValue).sorted().joined(separator: " or ")
             return .failure(AuthRefusal(status: 403, closeCode: 4403, reason: "role",
@@ -61,7 +64,7 @@ extension Connection {
         let roles: Set<TokenRole> = route == .publish ? [.publish, .admin] : [.subscribe, .admin]
         switch checkToken(presented, access: access, roles: roles, counted: true) {
         case .success(let granted):
-            grant = granted
+            self.access = .granted(granted)
             return true
         case .failure(let refusal):
             access.refused(refusal, client: clientText, path: head.path)
@@ -69,7 +72,7 @@ extension Connection {
                 send(response: Self.authResponse(refusal))
                 return false
             }
-            grant = AccessGrant(refusal: refusal)
+            self.access = .refused(refusal)
             return true
         }
     }
@@ -111,13 +114,12 @@ extension Connection {
     /// of SIGHUP), `token_expiring` 30 s ahead, and 4401 at `exp`. False:
     /// the connection is closing.
     func checkGrant() -> Bool {
-        guard let grant, grant.refusal == nil, let access = worker.shared.access else { return true }
+        guard let grant, let access = worker.shared.access else { return true }
         let version = access.revocationVersion.load(ordering: .acquiring)
         if version != grant.revocationChecked {
             grant.revocationChecked = version
             if access.isRevoked(grant.subject) {
-                access.refused(AuthRefusal(status: 401, closeCode: 4401, reason: "revoked",
-                                           description: "revoked", subject: grant.subject), client: clientText, path: "-")
+                access.refused(.revoked(grant.subject), client: clientText, path: "-")
                 closeNext(.unauthorized, reason: "the token's subject was revoked")
                 return false
             }

@@ -100,10 +100,9 @@ extension Connection {
             return .upgrade(.publish)
         case "/v1/symbols":
             return .response(Self.response(status: 200, contentType: "application/json", body: worker.shared.symbolsJSON))
-        case "/metrics" where worker.shared.access != nil:
-            if let refusal = metricsRefusal(head) { return .response(refusal) }
-            return .response(Probes.response(path: head.path, shared: worker.shared)!)
         default:
+            // `/metrics` on the main port needs an admin token when auth is on.
+            if head.path == "/metrics", let refusal = metricsRefusal(head) { return .response(refusal) }
             if let probe = Probes.response(path: head.path, shared: worker.shared) { return .response(probe) }
             if let asset = DashboardAssets.response(path: head.path, ifNoneMatch: head.headers(named: "If-None-Match")) {
                 return .response(asset)
@@ -130,8 +129,7 @@ extension Connection {
     var clientText: String { peer.map { IPAddress.text(IPAddress.bytes(key: $0)) } ?? "-" }
 
     func publishTokenMatches(_ head: HTTPRequestHead, expected: String) -> Bool {
-        let given = head.header("Authorization").flatMap(Self.bearerToken) ?? QueryString.value("token", in: head.query)
-        guard let given else { return false }
+        guard let given = Self.presentedToken(head)?.token else { return false }
         // Constant-time over the expected length: the comparison time says nothing about the token.
         let a = Array(given.utf8), b = Array(expected.utf8)
         var diff = a.count ^ b.count
@@ -171,7 +169,7 @@ extension Connection {
         worker.metrics.webSockets.wrappingAdd(1, ordering: .relaxed)
         deadlines.upgraded(at: Clock.now(), rules: worker.deadlineRules)
         if route == .stream {
-            if let refusal = grant?.refusal {
+            if case .refused(let refusal) = access {
                 closeRefusedStream(refusal)
             } else {
                 session.openStream(query: query, on: self)

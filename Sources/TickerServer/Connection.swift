@@ -63,9 +63,8 @@ final class Connection: EventHandler {
     /// retain and release per use, which the fan-out's flush pass does for
     /// every connection of every round.
     unowned(unsafe) let worker: LoopWorker
-    /// Auth on: what the connection's token allows (nil with auth off, and
-    /// for the shared publish token).
-    var grant: AccessGrant?
+    /// Auth on: what the connection's token allows, or why it was refused.
+    var access: ConnectionAccess?
     /// The connection's hub side and outbound queue, created on first need:
     /// a byte that could not be written at once, or a subscription. An idle
     /// WebSocket (its 101 and welcome written straight to the socket, nothing
@@ -370,8 +369,8 @@ final class Connection: EventHandler {
         guard !isClosed else { return }
         if case .webSocket(.publish) = phase { session.releaseIngestClaims(of: self) }
         if case .webSocket = phase { worker.metrics.webSockets.wrappingSubtract(1, ordering: .relaxed) }
-        if let grant, grant.refusal == nil { worker.shared.access?.release(subject: grant.subject) }
-        grant = nil
+        if let grant { worker.shared.access?.release(subject: grant.subject) }
+        access = nil
         phase = .closed
         leave()
         transport.close(on: worker.loop)

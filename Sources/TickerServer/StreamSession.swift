@@ -152,7 +152,7 @@ struct StreamSession {
     /// keeps its token until that one expires.
     private func reauthorize(id: Int?, token: String, on c: Connection) {
         let worker = c.worker
-        guard let access = worker.shared.access, let grant = c.grant, grant.refusal == nil else {
+        guard let access = worker.shared.access, let grant = c.grant else {
             sendError(ControlError(code: .badRequest, id: id, message: "auth is not enabled on this server", symbols: nil), on: c)
             return
         }
@@ -174,11 +174,7 @@ struct StreamSession {
                                    symbols: nil), on: c)
             return
         }
-        grant.role = fresh.role
-        grant.expiresAtNs = fresh.expiresAtNs
-        grant.expiresAt = fresh.expiresAt
-        grant.symbols = fresh.symbols
-        grant.warned = false
+        grant.renew(from: fresh)
         if let allowed = grant.symbols, let subscriber = c.existingSubscriber, subscriber.hubIndex >= 0 {
             let dropped = subscriber.symbols.filter { !allowed.contains($0) }
             if !dropped.isEmpty {

@@ -1,4 +1,5 @@
 import Auth
+import TickerServer
 import Foundation
 
 /// `ticker token`: mints a token with a key of an `--auth-keys` file, for
@@ -73,13 +74,14 @@ enum TokenCommand {
     }
 
     static func run(_ options: Options) throws -> String {
-        guard let data = FileManager.default.contents(atPath: options.keysPath) else {
-            throw ArgumentError(message: "cannot read the auth keys file \(options.keysPath)")
+        let keys: AuthKeys
+        do {
+            keys = try AuthKeyFile.read(options.keysPath)
+        } catch {
+            throw ArgumentError(message: error.message)
         }
-        let keys = try AuthKeys(parsing: String(decoding: data, as: UTF8.self))
-        guard let kid = options.kid ?? keys.kids.first else {
-            throw ArgumentError(message: "\(options.keysPath) holds no key")
-        }
+        // A key file holds at least one key (AuthKeys refuses it otherwise).
+        let kid = options.kid ?? keys.kids[0]
         guard let secret = keys.secret(for: kid) else {
             throw ArgumentError(message: "no key '\(kid)' in \(options.keysPath) (it has \(keys.kids.joined(separator: ", ")))")
         }

@@ -29,6 +29,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { checker, sleep, until } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const WebSocket = require('ws');            // Debian's node-ws, found through NODE_PATH
@@ -41,26 +42,7 @@ const TTL_S = 33;                            // the server warns 30 s ahead: tok
 
 setTimeout(() => { console.log('js-client-auth: FAIL watchdog: the test did not finish within 75 s'); process.exit(1); }, 75_000).unref();
 
-let failures = 0;
-function check(ok, what) {
-  console.log(`js-client-auth: ${ok ? 'ok  ' : 'FAIL'} ${what}`);
-  if (!ok) failures++;
-  return ok;
-}
-function throwsLike(fn, pattern, what) {
-  try { fn(); } catch (e) { return check(e instanceof TypeError && pattern.test(e.message), `${what}: "${e.message}"`); }
-  return check(false, `${what}: did not throw`);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(pred, timeoutMs, what) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = pred();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const { check, throwsLike, finish } = checker('js-client-auth');
 
 // ------------------------------------------------------------ tokens
 /** `ticker token` with these options, as an operator would mint one. */
@@ -120,11 +102,11 @@ function watch(options) {
 
 // ------------------------------------------------------------ option errors
 const someToken = await mint();
-throwsLike(() => new TickerClient({ url, symbols: ['AAPL'], WebSocket, token: 42 }), /token must be a non-empty string/, 'token that is not a string');
-throwsLike(() => new TickerClient({ url, symbols: ['AAPL'], WebSocket, token: '' }), /token must be a non-empty string/, 'empty token');
-throwsLike(() => new TickerClient({ url, symbols: ['AAPL'], WebSocket, tokenProvider: 'abc' }), /tokenProvider must be a function/, 'tokenProvider that is not a function');
+throwsLike(() => new TickerClient({ url, symbols: ['AAPL'], WebSocket, token: 42 }), /token must be a non-empty string/, 'token that is not a string', TypeError);
+throwsLike(() => new TickerClient({ url, symbols: ['AAPL'], WebSocket, token: '' }), /token must be a non-empty string/, 'empty token', TypeError);
+throwsLike(() => new TickerClient({ url, symbols: ['AAPL'], WebSocket, tokenProvider: 'abc' }), /tokenProvider must be a function/, 'tokenProvider that is not a function', TypeError);
 throwsLike(() => new TickerClient({ url, symbols: ['AAPL'], WebSocket, token: someToken, tokenProvider: async () => someToken }),
-  /token or tokenProvider, not both/, 'token and tokenProvider together');
+  /token or tokenProvider, not both/, 'token and tokenProvider together', TypeError);
 
 // ------------------------------------------------------------ the refresh run, in the background
 // A provider minting 33-second tokens: the first connection would be closed
@@ -262,5 +244,4 @@ try {
 }
 refresh.client.close();
 
-console.log(`js-client-auth: ${failures === 0 ? 'all checks passed' : failures + ' check(s) failed'}`);
-process.exitCode = failures ? 1 : 0;
+finish();

@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checker, sleep, until } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const WebSocket = require('ws');            // Debian's node-ws, found through NODE_PATH
@@ -32,27 +33,7 @@ const SYMBOLS = ['AAPL', 'MSFT', 'NVDA'];
 // Whatever happens, the test ends: a hung wait fails it instead of hanging CI.
 setTimeout(() => { console.log('js-client: FAIL watchdog: the test did not finish within 100 s'); process.exit(1); }, 100_000).unref();
 
-let failures = 0;
-function check(ok, what) {
-  console.log(`js-client: ${ok ? 'ok  ' : 'FAIL'} ${what}`);
-  if (!ok) failures++;
-  return ok;
-}
-function throwsLike(fn, pattern, what) {
-  try { fn(); } catch (e) { return check(pattern.test(e.message), `${what}: "${e.message}"`); }
-  return check(false, `${what}: did not throw`);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Resolves with pred()'s value once truthy; rejects after timeoutMs. */
-async function until(pred, timeoutMs, what) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = pred();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const { check, throwsLike, finish } = checker('js-client');
 
 // ------------------------------------------------------------ the module, as served
 const response = await fetch(base + '/assets/ticker-client.js', { headers: { Origin: 'http://elsewhere.example' } });
@@ -241,7 +222,6 @@ try {
 const counts = {};
 for (const e of log) counts[e.type] = (counts[e.type] || 0) + 1;
 console.log(`js-client: events ${JSON.stringify(counts)}, records ${JSON.stringify(ticksIn)}`);
-console.log(`js-client: ${failures === 0 ? 'all checks passed' : failures + ' check(s) failed'}`);
 // No process.exit on success: the client must leave no timer or socket
 // behind, so Node exits by itself (the script's timeout catches a hang).
-process.exitCode = failures ? 1 : 0;
+finish();
