@@ -48,6 +48,9 @@ fan-out ceiling rather than what a live stream of single updates costs):
              split over processes (--clients-per-gateway N, default 15,000);
              aggregate ticks/s, p50/p99 from event time, per-gateway CPU
              and RSS; `gateways --help` for its options
+  hubwork    a fixed amount of in-process fan-out work (no sockets, no
+             clock) for instruction counts under callgrind; --rounds N
+             (default 2,000)
   faults     the fault and load suite (storm, overload, slow, sigterm,
              capacity): PASS/FAIL per criterion; `faults --help` for its
              options; fault-<scenario> runs one of them
@@ -90,6 +93,7 @@ let preset = args.removeFirst()
 // The scale-out preset runs more processes than cores: nothing is pinned.
 if preset == "gateways" { GatewayBench.main(arguments: args) }
 if preset == "gateway-clients" { GatewayClientProcess.main(arguments: args) }
+if preset == "hubwork" { HubWork.main(arguments: args) }
 let scenarioList: [Scenario]? = {
     switch preset {
     case "scenarios": return [.s1, .s2, .s4, .s3]
