@@ -4,6 +4,11 @@
 import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+/// No runtime exclusivity checks in release builds of single-threaded hot
+/// code; debug builds keep them, so the tests run the checked code.
+let releaseOnlyUnchecked: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
 
 let package = Package(
     name: "ticker",
@@ -32,13 +37,14 @@ let package = Package(
         .target(name: "Auth", dependencies: ["MarketData"], swiftSettings: strict),
         // Seeded price model; clock injected. Pure.
         .target(name: "PriceFeed", dependencies: ["MarketData", "CMath"], swiftSettings: strict),
-        // Symbol index, per-connection outbound queues with conflation. Pure.
-        // Dynamic exclusivity checks cost ~45% of fan-out time in the per-record
-        // loop (measured with perf; see docs/ARCHITECTURE.md). The compile-time
-        // checks still apply; the module is single-threaded by design.
+        // Symbol index, conflation, and the outbox each connection's bytes go
+        // through. Pure; WebSocketProtocol owns the frame layout it writes.
+        // Release builds skip dynamic exclusivity checks, which dominated the
+        // per-record loop (docs/ARCHITECTURE.md); debug builds (`swift test`)
+        // keep them. The module is single-threaded by design.
         .target(
-            name: "FanoutHub", dependencies: ["MarketData"],
-            swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+            name: "FanoutHub", dependencies: ["MarketData", "WebSocketProtocol"],
+            swiftSettings: strict + releaseOnlyUnchecked),
         // RESP2/RESP3 parser and encoder for the Redis link. Pure.
         .target(name: "RESP", swiftSettings: strict),
         // The Redis link on the project's event loop (pipelining, reconnect, AUTH/SELECT/HELLO).
@@ -70,12 +76,12 @@ let package = Package(
         // it gets the same single-thread exclusivity setting as FanoutHub.
         .target(
             name: "BenchSupport", dependencies: ["MarketData"], path: "Benchmarks/BenchSupport",
-            swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+            swiftSettings: strict + releaseOnlyUnchecked),
         .executableTarget(
             name: "TickerBench",
             dependencies: ["BenchSupport", "PosixIO", "HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "TickerClient", "TickerServer", "Auth"],
             path: "Benchmarks/TickerBench",
-            swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+            swiftSettings: strict + releaseOnlyUnchecked),
 
         // The example in docs/CLIENT.md, built by `swift build` so CI keeps it compiling.
         .executableTarget(
@@ -91,8 +97,7 @@ let package = Package(
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "MarketData"]),
-        // TickerServer for `TickFraming.webSocket`, the framing the hub is given in the server.
-        .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol", "TickerServer"]),
+        .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol"]),
         .testTarget(
             name: "TickerServerTests",
             dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "Auth", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient", "TestSupport"]),

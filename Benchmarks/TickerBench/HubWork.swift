@@ -38,11 +38,10 @@ enum HubWork {
         var settings = HubSettings()
         settings.delivery = delivery
         settings.retentionNanos = 0
-        let hub = LoopHub(symbolCount: symbols, settings: settings, framing: .webSocket)
+        let hub = LoopHub(symbolCount: symbols, settings: settings)
         var all: [Subscriber] = []
         for i in 0..<subscribers {
-            let s = Subscriber()
-            s.ownerIndex = i
+            let s = Subscriber(outbox: Outbox(ownerIndex: i))
             hub.attach(s)
             let ids = (0..<perSubscriber).map { UInt32((i * 7 + $0 * 13) % symbols) }
             _ = hub.subscribe(s, to: ids, sendTimeNs: 0)
@@ -62,10 +61,10 @@ enum HubWork {
                                   eventTimeNs: now, bid: price, ask: price + 2, last: price + 1,
                                   bidSize: UInt32(100 + k), askSize: UInt32(200 + k), lastSize: 10))
             }
-            let batch = TickBatch(ticks: ticks, sendTimeNs: now, perTickFraming: delivery == .perTick ? .webSocket : nil)
+            let batch = TickBatch(ticks: ticks, sendTimeNs: now, perTickFrames: delivery == .perTick)
             for s in hub.publish(batch, sendTimeNs: now, nowNanos: now) {
                 // One subscriber in ten is a slow reader: written every 400th round.
-                if s.ownerIndex % 10 == 0 && r % 400 != 0 { continue }
+                if s.outbox.ownerIndex % 10 == 0 && r % 400 != 0 { continue }
                 written += writeAll(s, hub: hub, now: now)
             }
         }
@@ -79,12 +78,12 @@ enum HubWork {
         var written = 0
         while true {
             hub.drain(s, sendTimeNs: now)
-            let n = s.queuedByteCount
+            let n = s.outbox.count
             if n == 0 { break }
-            s.didWrite(n)
+            s.outbox.didWrite(n)
             written += n
         }
-        s.noteFlush(now: 0)
+        s.outbox.noteFlush(now: 0)
         return written
     }
 }

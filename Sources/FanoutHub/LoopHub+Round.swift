@@ -59,10 +59,10 @@ extension LoopHub {
         roundQueued &+= 1
         if perTick {
             let size = round.frameSize
-            writer.appendFramed(payloads + k * size, size: size, to: s.outbound, sendTimeNs: roundSendTime)
+            writer.appendFramed(payloads + k * size, size: size, to: s.outbox.queue, sendTimeNs: roundSendTime)
             return
         }
-        let closed = writer.appendLive(payloads + k * TickWire.recordSize, to: s, sendTimeNs: roundSendTime)
+        let closed = writer.appendLive(payloads + k * TickWire.recordSize, to: s.outbox, sendTimeNs: roundSendTime)
         if closed > 0 {
             counters.messagesQueued &+= 1
             counters.bytesQueued &+= UInt64(closed)
@@ -79,7 +79,7 @@ extension LoopHub {
     @inline(__always)
     private func tookIntoSlot(_ s: Subscriber, _ tick: @autoclosure () -> Tick) -> Bool {
         touch(s, nowNanos: roundNow)
-        guard s.isConflating || s.outbound.count >= settings.highWaterMark else { return false }
+        guard s.isConflating || s.outbox.count >= settings.highWaterMark else { return false }
         if !s.isConflating { startConflating(s, nowNanos: roundNow) }
         putInSlot(s, tick())
         return true
@@ -94,8 +94,8 @@ extension LoopHub {
         guard s.touchedEpoch != epoch else { return }
         s.touchedEpoch = epoch
         touched.append(s)
-        if !s.isConflating, s.backlogSinceNanos != 0,
-           nowNanos &- max(s.backlogSinceNanos, s.conflatingSinceNanos) >= settings.maxBacklogAgeNanos {
+        if !s.isConflating, s.outbox.backlogSinceNanos != 0,
+           nowNanos &- max(s.outbox.backlogSinceNanos, s.conflatingSinceNanos) >= settings.maxBacklogAgeNanos {
             startConflating(s, nowNanos: nowNanos)
         }
     }

@@ -48,9 +48,9 @@ public final class LoopHub {
     /// headers, records); the hub only decides who gets what.
     public let writer: TickMessageWriter
 
-    public init(symbolCount: Int, settings: HubSettings, framing: TickFraming) {
+    public init(symbolCount: Int, settings: HubSettings) {
         self.settings = settings
-        writer = TickMessageWriter(framing: framing)
+        writer = TickMessageWriter()
         index = Array(repeating: [], count: symbolCount)
         lastTicks = Array(repeating: nil, count: symbolCount)
         round = RoundTable(symbolCount: symbolCount)
@@ -74,7 +74,7 @@ public final class LoopHub {
         }
     }
 
-    /// Removes the subscriber from every symbol; its queue is left to the caller.
+    /// Removes the subscriber from every symbol; its outbox is left to the caller.
     public func detach(_ s: Subscriber) {
         guard s.hubIndex >= 0 else { return }
         _ = unsubscribe(s, from: s.symbols)
@@ -208,7 +208,7 @@ public final class LoopHub {
     public func endRound() -> [Subscriber] {
         if !round.ticks.isEmpty { fanOutRound() }
         if settings.delivery != .perTick {
-            for s in touched where s.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
+            for s in touched where s.outbox.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
         }
         return touched
     }
@@ -246,7 +246,7 @@ public final class LoopHub {
     /// back to normal delivery. Returns true when bytes were queued.
     @discardableResult
     public func drain(_ s: Subscriber, sendTimeNs: UInt64) -> Bool {
-        guard s.isConflating, s.outbound.count <= settings.lowWaterMark else { return false }
+        guard s.isConflating, s.outbox.count <= settings.lowWaterMark else { return false }
         s.isConflating = false
         guard !s.slotTicks.isEmpty else { return false }
         let ticks = s.slotTicks
@@ -261,39 +261,26 @@ public final class LoopHub {
     /// had queued but not started writing is folded into those slots too, so
     /// the next thing it reads is current, not the stale backlog.
     func startConflating(_ s: Subscriber, nowNanos: UInt64) {
-        if s.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
+        if s.outbox.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
         s.isConflating = true
         s.conflatingSinceNanos = nowNanos
         counters.conflationEpisodes &+= 1
         foldBacklog(s)
-        s.outbound.releaseSpare()
+        s.outbox.queue.releaseSpare()
     }
 
-    /// Replaces the queued frames after the one being written: tick messages
-    /// become conflation slots (records of symbols no longer subscribed are
-    /// dropped), every other frame (control replies, pings) stays in order.
+    /// Replaces the queued frames after the one being written: the outbox
+    /// hands back its queued tick records (keeping every other frame in
+    /// order), and those of symbols still subscribed become conflation slots.
     private func foldBacklog(_ s: Subscriber) {
-        let keep = s.cursor.headRemaining
-        let queue = s.outbound
-        guard queue.count > keep else { return }
-        let size = queue.count - keep
-        guard size <= foldBudget else { return }
+        let size = s.outbox.backlogBytes
+        guard size > 0, size <= foldBudget else { return }
         foldBudget -= size
-        let rest = queue.bytes(after: keep)
-        queue.truncate(keepingFirst: keep)
         var folded: UInt64 = 0
-        rest.withUnsafeBytes { raw in
-            // Our own frames, whole: tick records go to slots (those of
-            // symbols still subscribed), every other frame back in order.
-            writer.forEachFrame(in: raw, record: { record in
-                let tick = TickWire.decodeRecord(record)
-                if s.symbolSet.contains(tick.symbolId) {
-                    putInSlot(s, tick)
-                    folded &+= 1
-                }
-            }, other: { range in
-                queue.append(UnsafeRawBufferPointer(rebasing: raw[range]))
-            })
+        s.outbox.takeBacklog { tick in
+            guard s.symbolSet.contains(tick.symbolId) else { return }
+            putInSlot(s, tick)
+            folded &+= 1
         }
         counters.ticksFolded &+= folded
     }
@@ -301,8 +288,8 @@ public final class LoopHub {
     /// Empties the queue behind the frame being written and the slots, so
     /// that a close frame queued next is the next thing the peer reads.
     public func discardBacklog(_ s: Subscriber) {
-        if s.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
-        s.outbound.truncate(keepingFirst: min(s.cursor.headRemaining, s.outbound.count))
+        if s.outbox.openHeader != nil { closeMessage(s, sendTimeNs: roundSendTime) }
+        s.outbox.discardBacklog()
         s.slotTicks.removeAll(keepingCapacity: false)
         s.slotOf = []
         s.isConflating = false
@@ -345,7 +332,7 @@ public final class LoopHub {
     }
 
     func closeMessage(_ s: Subscriber, sendTimeNs: UInt64) {
-        let bytes = writer.close(s, sendTimeNs: sendTimeNs)
+        let bytes = writer.close(s.outbox, sendTimeNs: sendTimeNs)
         guard bytes > 0 else { return }
         counters.messagesQueued &+= 1
         counters.bytesQueued &+= UInt64(bytes)
@@ -353,7 +340,7 @@ public final class LoopHub {
 
     /// Queues `ticks` as complete messages (snapshots, conflated slots, replayed updates).
     private func appendMessage(_ s: Subscriber, ticks: [Tick], sendTimeNs: UInt64) {
-        let (messages, bytes) = writer.appendMessages(ticks, to: s.outbound, sendTimeNs: sendTimeNs)
+        let (messages, bytes) = writer.appendMessages(ticks, to: s.outbox.queue, sendTimeNs: sendTimeNs)
         counters.ticksQueued &+= UInt64(ticks.count)
         counters.messagesQueued &+= UInt64(messages)
         counters.bytesQueued &+= UInt64(bytes)

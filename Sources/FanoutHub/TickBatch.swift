@@ -9,7 +9,7 @@ public final class TickBatch: Sendable {
     /// For one-tick-per-message delivery: per tick, a whole framed message
     /// (frame header + message header + record), `frameSize` bytes each, as
     /// `TickMessageWriter.perTickFrames` lays them out (the send time is
-    /// stamped as each is queued); empty when built without `perTickFraming`.
+    /// stamped as each is queued); empty when built without `perTickFrames`.
     public let frames: [UInt8]
     /// Bytes of one of `frames`; 0 when there are none.
     public let frameSize: Int
@@ -17,20 +17,20 @@ public final class TickBatch: Sendable {
     /// time each message was queued to them instead (`TickMessageWriter`).
     public let sendTimeNs: UInt64
 
-    /// `perTickFraming`: also pre-frame one whole message per tick. Only
+    /// `perTickFrames`: also pre-frame one whole message per tick. Only
     /// one-tick-per-message delivery reads them; batched delivery (the
     /// default) copies `records` alone, so the server skips this work then.
-    public convenience init(ticks: [Tick], sendTimeNs: UInt64, perTickFraming: TickFraming? = nil) {
+    public convenience init(ticks: [Tick], sendTimeNs: UInt64, perTickFrames: Bool = false) {
         var records = [UInt8]()
         records.reserveCapacity(ticks.count * TickWire.recordSize)
         for tick in ticks { TickWire.appendRecord(tick, to: &records) }
-        self.init(ticks: ticks, records: records, sendTimeNs: sendTimeNs, perTickFraming: perTickFraming)
+        self.init(ticks: ticks, records: records, sendTimeNs: sendTimeNs, perTickFrames: perTickFrames)
     }
 
     /// `records`: the ticks already in wire form (`ticks.count` records of
     /// `TickWire.recordSize` bytes, as `TickWire.writeRecord` writes them):
     /// ingest hands over the publisher's validated bytes, with no re-encoding.
-    public init(ticks: [Tick], records: [UInt8], sendTimeNs: UInt64, perTickFraming: TickFraming? = nil) {
+    public init(ticks: [Tick], records: [UInt8], sendTimeNs: UInt64, perTickFrames: Bool = false) {
         precondition(records.count == ticks.count * TickWire.recordSize, "one wire record per tick")
         // A caller's scratch array (the feed reuses one with room for 4,096
         // ticks) would otherwise be kept whole by every batch the history
@@ -44,8 +44,8 @@ public final class TickBatch: Sendable {
             self.ticks = ticks
         }
         self.sendTimeNs = sendTimeNs
-        if let perTickFraming {
-            let writer = TickMessageWriter(framing: perTickFraming)
+        if perTickFrames {
+            let writer = TickMessageWriter()
             frames = writer.perTickFrames(records: records, count: ticks.count)
             frameSize = writer.framedRecordSize()
         } else {

@@ -1,8 +1,9 @@
 import MarketData
+import WebSocketProtocol
 
-/// The one place that lays tick messages out in a connection's queue:
-/// the frame envelope (through `TickFraming`), the `TickWire` message header
-/// and the records. The hub decides who gets which tick and when to
+/// The one place that lays tick messages out in a connection's outbox:
+/// the WebSocket binary frame (`WebSocketFrameEncoder`, the one writer of
+/// the frame layout), the `TickWire` message header and the records. The hub decides who gets which tick and when to
 /// conflate; it asks the writer to put records in place:
 /// - live records of a round go into one open message per connection
 ///   (`appendLive`), whose headers are written when it closes (`close`);
@@ -14,7 +15,6 @@ import MarketData
 /// One send-time rule for all of them: a message carries the wall-clock
 /// time it was queued to the connection (for fan-out, the round's start).
 public struct TickMessageWriter: Sendable {
-    public let framing: TickFraming
     /// Room reserved ahead of an open message's first record: the longest
     /// frame header an open message can need plus the message header;
     /// trimmed when it closes.
@@ -30,32 +30,42 @@ public struct TickMessageWriter: Sendable {
     /// for that to be prompt, and the frame header stays short.
     static let maxOpenRecords: Int32 = 1_023
 
-    public init(framing: TickFraming) {
-        self.framing = framing
-        openHeaderSize = framing.headerSize(TickWire.messageSize(recordCount: Int(Self.maxOpenRecords)))
+    public init() {
+        openHeaderSize = Self.headerSize(TickWire.messageSize(recordCount: Int(Self.maxOpenRecords)))
         maxPrefix = openHeaderSize + TickWire.headerSize
     }
 
     /// Bytes of one framed single-record message.
     public func framedRecordSize() -> Int {
         let payload = TickWire.messageSize(recordCount: 1)
-        return framing.headerSize(payload) + payload
+        return Self.headerSize(payload) + payload
+    }
+
+    /// A tick message is one unmasked binary frame.
+    @inline(__always)
+    static func headerSize(_ payloadLength: Int) -> Int {
+        WebSocketFrameEncoder.headerSize(payloadLength: payloadLength, masked: false)
+    }
+
+    @inline(__always)
+    static func writeHeader(_ to: UnsafeMutableRawPointer, _ payloadLength: Int) {
+        WebSocketFrameEncoder.writeHeader(to: to, opcode: .binary, payloadLength: payloadLength)
     }
 
     // MARK: live records (the per-record path)
 
-    /// Appends one encoded record to `s`'s open message, opening one (and
-    /// closing a full one) as needed. Returns the bytes of a message it
+    /// Appends one encoded record to the outbox's open message, opening one
+    /// (and closing a full one) as needed. Returns the bytes of a message it
     /// closed, 0 if none.
     @inline(__always)
-    func appendLive(_ record: UnsafeRawPointer, to s: Subscriber, sendTimeNs: UInt64) -> Int {
+    func appendLive(_ record: UnsafeRawPointer, to o: Outbox, sendTimeNs: UInt64) -> Int {
         var closed = 0
-        if s.openHeader == nil || s.openRecords == Self.maxOpenRecords {
-            if s.openHeader != nil { closed = close(s, sendTimeNs: sendTimeNs) }
-            s.openHeader = s.outbound.reserve(maxPrefix)
+        if o.openHeader == nil || o.openRecords == Self.maxOpenRecords {
+            if o.openHeader != nil { closed = close(o, sendTimeNs: sendTimeNs) }
+            o.openHeader = o.queue.reserve(maxPrefix)
         }
-        s.outbound.reserve(TickWire.recordSize).copyMemory(from: record, byteCount: TickWire.recordSize)
-        s.openRecords += 1
+        o.queue.reserve(TickWire.recordSize).copyMemory(from: record, byteCount: TickWire.recordSize)
+        o.openRecords += 1
         return closed
     }
 
@@ -63,16 +73,16 @@ public struct TickMessageWriter: Sendable {
     /// part of the reserved prefix, and returns the message's bytes (0 when
     /// none was open).
     @discardableResult
-    func close(_ s: Subscriber, sendTimeNs: UInt64) -> Int {
-        guard let prefix = s.openHeader else { return 0 }
-        let payload = TickWire.messageSize(recordCount: Int(s.openRecords))
-        let headerSize = framing.headerSize(payload)
+    func close(_ o: Outbox, sendTimeNs: UInt64) -> Int {
+        guard let prefix = o.openHeader else { return 0 }
+        let payload = TickWire.messageSize(recordCount: Int(o.openRecords))
+        let headerSize = Self.headerSize(payload)
         let gap = openHeaderSize - headerSize
-        framing.writeHeader(prefix + gap, payload)
-        TickWire.writeHeader(recordCount: Int(s.openRecords), sendTimeNs: sendTimeNs, to: prefix + openHeaderSize)
-        s.outbound.removeGap(at: prefix, length: gap)
-        s.openHeader = nil
-        s.openRecords = 0
+        Self.writeHeader(prefix + gap, payload)
+        TickWire.writeHeader(recordCount: Int(o.openRecords), sendTimeNs: sendTimeNs, to: prefix + openHeaderSize)
+        o.queue.removeGap(at: prefix, length: gap)
+        o.openHeader = nil
+        o.openRecords = 0
         return headerSize + payload
     }
 
@@ -87,9 +97,9 @@ public struct TickMessageWriter: Sendable {
         while start < ticks.count {
             let n = min(ticks.count - start, TickWire.maxRecordsPerMessage)
             let payload = TickWire.messageSize(recordCount: n)
-            let headerSize = framing.headerSize(payload)
+            let headerSize = Self.headerSize(payload)
             let p = queue.reserve(headerSize + payload)
-            framing.writeHeader(p, payload)
+            Self.writeHeader(p, payload)
             TickWire.writeHeader(recordCount: n, sendTimeNs: sendTimeNs, to: p + headerSize)
             var at = p + headerSize + TickWire.headerSize
             for tick in ticks[start..<(start + n)] {
@@ -109,14 +119,14 @@ public struct TickMessageWriter: Sendable {
     /// one-tick-per-message delivery; built once per batch.
     public func perTickFrames(records: [UInt8], count: Int) -> [UInt8] {
         let payload = TickWire.messageSize(recordCount: 1)
-        let headerSize = framing.headerSize(payload)
+        let headerSize = Self.headerSize(payload)
         let size = headerSize + payload
         return [UInt8](unsafeUninitializedCapacity: count * size) { buffer, initialized in
             let base = UnsafeMutableRawPointer(buffer.baseAddress!)
             records.withUnsafeBytes { raw in
                 for i in 0..<count {
                     let p = base + i * size
-                    framing.writeHeader(p, payload)
+                    Self.writeHeader(p, payload)
                     TickWire.writeHeader(recordCount: 1, sendTimeNs: 0, to: p + headerSize)
                     (p + headerSize + TickWire.headerSize)
                         .copyMemory(from: raw.baseAddress! + i * TickWire.recordSize, byteCount: TickWire.recordSize)
@@ -157,31 +167,6 @@ public struct TickMessageWriter: Sendable {
         while i < count {
             destination.storeBytes(of: source.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self)
             i += 1
-        }
-    }
-
-    // MARK: reading back
-
-    /// Walks the connection's own queued frames in `bytes`: `record` gets
-    /// each record of every tick message, `other` the range of every other
-    /// frame (control replies, pings), in order.
-    func forEachFrame(
-        in bytes: UnsafeRawBufferPointer,
-        record: (UnsafeRawBufferPointer) -> Void, other: (Range<Int>) -> Void
-    ) {
-        var at = 0
-        while let frame = framing.frame(bytes, at) {
-            let end = at + frame.size
-            if frame.carriesTicks && frame.payloadLength >= TickWire.headerSize {
-                var r = at + frame.headerSize + TickWire.headerSize
-                while r + TickWire.recordSize <= end {
-                    record(UnsafeRawBufferPointer(rebasing: bytes[r..<(r + TickWire.recordSize)]))
-                    r += TickWire.recordSize
-                }
-            } else {
-                other(at..<end)
-            }
-            at = end
         }
     }
 }

@@ -129,7 +129,7 @@ extension Connection {
             closeNext(.unauthorized, reason: "token expired; reconnect with a new token")
             return false
         }
-        if !grant.warned && now &+ Self.expiryWarningNanos >= grant.expiresAtNs, case .webSocket(.stream) = phase {
+        if !grant.warned && now &+ Self.expiryWarningNanos >= grant.expiresAtNs, case .webSocket(.stream, _) = phase {
             grant.warned = true
             let inMs = Int((grant.expiresAtNs - now) / 1_000_000)
             send(.text, Array(ControlReply.tokenExpiring(inMs: inMs).encoded().utf8))

@@ -14,12 +14,10 @@ extension Connection {
             timing = .request(acceptedAt: upgrade.acceptedAt, refused: false)
         case .webSocket where ws.state == .open:
             if grant != nil && !checkGrant() { return }
-            // An idle connection keeps no buffer: a busy one refills it within a sweep.
-            if let s = existingSubscriber, s.outbound.isEmpty && !isDirty { s.outbound.shrink() }
-            releaseIdleSubscriber()
-            let since = existingSubscriber?.backlogSinceNanos ?? 0
+            releaseIdleOutput()
+            let since = existingOutbox?.backlogSinceNanos ?? 0
             timing = .open(backlogSince: since == 0 ? nil : Instant(nanoseconds: since))
-        case .webSocket, .responding, .closed:
+        case .webSocket, .finishing, .closed:
             timing = .other
         }
         switch deadlines.check(now: now, phase: timing, rules: worker.deadlineRules) {
@@ -49,7 +47,7 @@ extension Connection {
             if ws.state == .open { closeNext(.goingAway, reason: "server shutting down") }
         case .parked:
             close()
-        case .request, .responding, .closed:
+        case .request, .finishing, .closed:
             // A request still arriving is answered (a probe gets its answer,
             // anything else 503) or closed at the drain deadline.
             return

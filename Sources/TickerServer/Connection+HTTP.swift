@@ -164,7 +164,7 @@ extension Connection {
         worker.metrics.countResponse(status: 101)
         enqueue(WebSocketHandshake.switchingProtocols(accept: accept).serialize())
         ws = WebSocketConnection(role: .server, limits: route.limits(worker.config))
-        phase = .webSocket(route)
+        phase = .webSocket(route, closeQueued: false)
         leavePrioritySet()
         worker.metrics.webSockets.wrappingAdd(1, ordering: .relaxed)
         deadlines.upgraded(at: Clock.now(), rules: worker.deadlineRules)
@@ -212,20 +212,7 @@ extension Connection {
         let response = Self.closing(response)
         worker.metrics.countResponse(status: response.status)
         enqueue(response.serialize(includeBody: includeBody))
-        phase = .responding
-        closeWhenFlushed = true
+        phase = .finishing(nil)
         flush()
-    }
-}
-
-/// The state of a connection still reading its request head.
-final class PendingRequest {
-    var parser: HTTPRequestParser
-    /// The request head must be complete by acceptedAt + handshake timeout.
-    let acceptedAt: Instant
-
-    init(parser: HTTPRequestParser, acceptedAt: Instant) {
-        self.parser = parser
-        self.acceptedAt = acceptedAt
     }
 }

@@ -5,104 +5,54 @@ import PosixIO
 import WebSocketProtocol
 
 /// One accepted TCP connection, from its first request byte to close.
-/// Confined to its loop. Three parts, each with its own home:
-/// - `transport` (`PosixIO.SocketTransport`): the descriptor, its epoll
-///   interest and priority, direct writes and flushes;
+/// Confined to its loop. Its parts, each with its own home:
+/// - `phase` (`Connection+Phase.swift`): where it stands, one enum;
+/// - `transport` (`PosixIO.SocketTransport`): the descriptor and its epoll interest;
+/// - `outbox` (`FanoutHub.Outbox`): every byte it has still to write, in
+///   order (HTTP answers, control replies, ticks), written by
+///   `Connection+Output.swift` when the loop's `FlushScheduler` says;
 /// - `session` (`StreamSession`): what a `/v1/stream` or `/v1/publish` peer
 ///   asked for: rate limit, control replies, subscriptions, resume, ingest;
 /// - `deadlines` (`ConnectionDeadlines`): every timeout, as pure rules.
 /// This class routes between them and the WebSocket state machine `ws`.
-/// The outbound queue is the subscriber's, so HTTP answers, control replies
-/// and ticks share one ordered stream of bytes.
 final class Connection: EventHandler {
-    enum Phase {
-        /// Reading the HTTP request head. Boxed: its parser is freed with the
-        /// phase, so an upgraded connection does not carry it.
-        case request(PendingRequest)
-        /// An upgrade read and validated but not yet performed: past the
-        /// loop's upgrade pace (`UpgradePacer`) it waits its turn with its
-        /// socket quiet, so a connect burst's handshakes never delay
-        /// `/healthz` or `/metrics`. The request head and its parser are
-        /// freed by then: a burst of parked upgrades holds ~100 bytes each,
-        /// not the ~1 KiB of a head, whose freed remains used to stay in the
-        /// heap between the connections allocated meanwhile (S3).
-        case parked(ParkedUpgrade)
-        /// An HTTP answer is queued; close once it is written.
-        case responding
-        case webSocket(Route)
-        case closed
-    }
-
-    enum Route {
-        case stream, echo, publish
-
-        /// What a peer on this route may send in one frame and one message.
-        func limits(_ config: ServerConfig) -> WebSocketLimits {
-            switch self {
-            case .stream:
-                // 64 fragments: a control message is one small JSON text, so a client
-                // that needs more is flooding (close 1008); the size bounds the message.
-                WebSocketLimits(
-                    maxFrameSize: config.maxInboundMessageBytes, maxMessageSize: config.maxInboundMessageBytes,
-                    maxFragments: 64)
-            case .echo:
-                .echoConformance
-            case .publish:
-                WebSocketLimits(maxFrameSize: 16 << 20, maxMessageSize: 16 << 20, maxFragments: 1024)
-            }
-        }
-    }
-
     // Stored properties are laid out in declaration order: words first, then
     // the structs of 4-byte fields, then single bytes, so no padding is
     // spent between them. An idle connection is this object and its slots
     // in the loop's tables (S3: `TickerBench s3`, bytes per idle connection).
-    /// The worker owns its connections (its table, dirty lists and pacer
+    /// The worker owns its connections (its table, flush schedule and pacer
     /// hold them; nothing else does), so it outlives each of them:
     /// `unowned(unsafe)` reads the pointer without the runtime's unowned
-    /// retain and release per use, which the fan-out's flush pass does for
-    /// every connection of every round.
+    /// retain and release per use, which the flush pass does for every
+    /// connection of every round.
     unowned(unsafe) let worker: LoopWorker
     /// Auth on: what the connection's token allows, or why it was refused.
     var access: ConnectionAccess?
-    /// The connection's hub side and outbound queue, created on first need:
-    /// a byte that could not be written at once, or a subscription. An idle
-    /// WebSocket (its 101 and welcome written straight to the socket, nothing
-    /// subscribed) holds none, and the sweep drops it again once it is
-    /// unsubscribed and drained (`releaseIdleSubscriber`): S3 measures this.
+    /// Every byte the connection has still to write, created on first need
+    /// (a byte the socket did not take at once, or a subscription): an idle
+    /// WebSocket (its 101 and welcome written straight to the socket,
+    /// nothing subscribed) holds none, and the sweep drops it again once it
+    /// is idle (`releaseIdleOutput`). S3 measures this.
+    private var outboxStorage: Outbox?
+    var outbox: Outbox {
+        if let o = outboxStorage { return o }
+        let o = Outbox(ownerIndex: index)
+        outboxStorage = o
+        return o
+    }
+    var existingOutbox: Outbox? { outboxStorage }
+    /// The connection's side of the hub, from its first subscription.
     private var subscriberStorage: Subscriber?
     var subscriber: Subscriber {
         if let s = subscriberStorage { return s }
-        let s = Subscriber()
-        s.ownerIndex = index
+        let s = Subscriber(outbox: outbox)
         subscriberStorage = s
         return s
     }
-    /// The subscriber if there is one (never creates it).
     var existingSubscriber: Subscriber? { subscriberStorage }
-    var outbound: OutboundQueue { subscriber.outbound }
-    /// True when bytes wait in the queue (without creating one).
-    var hasQueuedBytes: Bool { !(subscriberStorage?.outbound.isEmpty ?? true) }
+    /// True when bytes wait in the outbox (without creating one).
+    var hasQueuedBytes: Bool { !(outboxStorage?.isEmpty ?? true) }
     var phase: Phase
-    /// What a parked upgrade needs to be performed later.
-    final class ParkedUpgrade {
-        /// `Sec-WebSocket-Accept`, computed when the request was validated.
-        let accept: String
-        let query: String?
-        let route: Route
-        /// The request head's deadline still applies while it waits.
-        let acceptedAt: Instant
-        /// Frames sent right behind the upgrade wait with it.
-        var leftover: [UInt8]
-
-        init(accept: String, query: String?, route: Route, acceptedAt: Instant, leftover: [UInt8]) {
-            self.accept = accept
-            self.query = query
-            self.route = route
-            self.acceptedAt = acceptedAt
-            self.leftover = leftover
-        }
-    }
     /// Peer address, counted against the per-address limit until close.
     /// Kept as two words (8-byte aligned) rather than a `UInt128?`, whose
     /// 16-byte alignment padded every connection by 15 bytes; 0 is none (no
@@ -128,44 +78,11 @@ final class Connection: EventHandler {
     /// max-connections: 503; past the per-address limit: 429), unless it
     /// asks for /healthz or /metrics.
     var refusal: Refusal?
-    private var flags: Flags = []
-
-    private struct Flags: OptionSet {
-        let rawValue: UInt8
-        static let closeWhenFlushed = Flags(rawValue: 1 << 0)
-        static let dirty = Flags(rawValue: 1 << 1)
-        static let overCap = Flags(rawValue: 1 << 2)
-        static let answeringBeforeClose = Flags(rawValue: 1 << 3)
-    }
-
-    private func flag(_ f: Flags) -> Bool { flags.contains(f) }
-    private func set(_ f: Flags, _ on: Bool) { if on { flags.insert(f) } else { flags.remove(f) } }
-
-    var closeWhenFlushed: Bool {
-        get { flag(.closeWhenFlushed) }
-        set { set(.closeWhenFlushed, newValue) }
-    }
-    /// Listed in the loop's dirty list (to be flushed this round).
-    var isDirty: Bool {
-        get { flag(.dirty) }
-        set { set(.dirty, newValue) }
-    }
-    /// The queue passed the per-connection cap (see `enforceCap`).
-    var overCap: Bool {
-        get { flag(.overCap) }
-        set { set(.overCap, newValue) }
-    }
-    /// Set while a message delivered before a failure in the same read is
-    /// answered (see `perform`).
-    var answeringBeforeClose: Bool {
-        get { flag(.answeringBeforeClose) }
-        set { set(.answeringBeforeClose, newValue) }
-    }
-
-    /// Why a request gets a retryable refusal instead of its answer; a
-    /// connection holds `capacity` or `perAddress` from its accept on,
-    /// `draining` applies to every request once shutdown began.
-    enum Refusal { case capacity, perAddress, draining }
+    /// A peer that floods pings or control requests and never reads would
+    /// grow our queue without end (ticks are conflated, replies are not): a
+    /// reply queued past the per-connection cap marks it, and its next flush
+    /// closes it with 1008, outside whatever hub operation queued the reply.
+    var repliesPastCap = false
 
     init(descriptor: Descriptor, index: Int, worker: LoopWorker) {
         transport = SocketTransport(descriptor: descriptor)
@@ -180,8 +97,6 @@ final class Connection: EventHandler {
 
     /// The descriptor, for logs and as the connection's identity in the ingest ledger.
     var descriptor: Descriptor { transport.descriptor }
-
-    var isClosed: Bool { if case .closed = phase { return true } else { return false } }
 
     // MARK: events
 
@@ -239,8 +154,8 @@ final class Connection: EventHandler {
             }
         case .webSocket:
             receiveFrames(bytes)
-        case .responding, .closed:
-            // Pipelined or trailing bytes after a one-shot HTTP answer are ignored.
+        case .finishing, .closed:
+            // Bytes after a one-shot HTTP answer or a finished close handshake are ignored.
             return
         }
     }
@@ -284,26 +199,24 @@ final class Connection: EventHandler {
         for action in actions {
             switch action {
             case .deliver(let message):
-                // The state machine may already have failed on a later frame
-                // of the same read; a reply to a message that came before the
-                // failure still goes out, ahead of the close frame.
-                answeringBeforeClose = ws.state != .open
                 deliver(message)
-                answeringBeforeClose = false
             case .send(let bytes):
                 enqueue(bytes)
+                if case .webSocket(let route, false) = phase, WebSocketFrameEncoder.isClose(bytes) {
+                    phase = .webSocket(route, closeQueued: true)
+                }
             case .pongReceived:
                 deadlines.peerIsAlive()
             case .startCloseTimer:
                 deadlines.closeHandshakeStarted(at: Clock.now(), rules: worker.deadlineRules)
             case .closeTransport:
-                closeWhenFlushed = true
+                if let route = webSocketRoute { phase = .finishing(route) }
             }
         }
     }
 
     private func deliver(_ message: WebSocketMessage) {
-        guard case .webSocket(let route) = phase else { return }
+        guard case .webSocket(let route, _) = phase else { return }
         switch route {
         case .echo:
             switch message {
@@ -318,10 +231,14 @@ final class Connection: EventHandler {
         }
     }
 
+    /// A data or ping frame. The state machine encodes it while open; after
+    /// a protocol failure in the current read it no longer does, and a reply
+    /// to a message read before the failure is framed here, ahead of the
+    /// close frame (`closeQueued` says whether that is still possible).
     func send(_ opcode: WebSocketOpcode, _ payload: [UInt8]) {
         if let frame = ws.encode(opcode, payload: payload) {
             enqueue(frame)
-        } else if answeringBeforeClose {
+        } else if case .webSocket(_, closeQueued: false) = phase {
             enqueue(WebSocketFrameEncoder.encode(opcode: opcode, payload: payload))
         }
     }
@@ -344,20 +261,31 @@ final class Connection: EventHandler {
         }
     }
 
-    /// Sweep: a subscriber with no subscription, nothing queued and nothing
-    /// in flight is dropped; it is recreated if the connection needs one again.
-    func releaseIdleSubscriber() {
-        guard let s = subscriberStorage, !isDirty, s.outbound.isEmpty, s.symbols.isEmpty, !s.isConflating,
-              s.cursor.headRemaining == 0 else { return }
-        leave()
-        subscriberStorage = nil
+    /// Sweep: a subscriber with no subscription and no slots leaves the hub
+    /// and is dropped, then an outbox with nothing queued or scheduled; each
+    /// is recreated when needed again. An outbox kept keeps no spare chunk.
+    func releaseIdleOutput() {
+        if let s = subscriberStorage, s.isIdle {
+            leave()
+            subscriberStorage = nil
+        }
+        guard let o = outboxStorage, o.isEmpty, !o.isScheduled else { return }
+        if subscriberStorage == nil && o.isIdle {
+            outboxStorage = nil
+        } else {
+            o.queue.shrink()
+        }
     }
 
     /// Closes with `code` ahead of everything queued: the frame being written
     /// finishes, the rest (stale ticks, conflation slots) is dropped, and the
     /// close frame is the next thing the peer reads.
     func closeNext(_ code: WebSocketCloseCode, reason: String) {
-        if let s = subscriberStorage { worker.hub.discardBacklog(s) }
+        if let s = subscriberStorage {
+            worker.hub.discardBacklog(s)
+        } else {
+            outboxStorage?.discardBacklog()
+        }
         // The kernel's unsent bytes are at their cap for a stalled reader;
         // lift it (0 = the system default) so the close frame fits in the
         // send buffer behind them and reaches the peer even after we close.
@@ -367,14 +295,16 @@ final class Connection: EventHandler {
 
     func close() {
         guard !isClosed else { return }
-        if case .webSocket(.publish) = phase { session.releaseIngestClaims(of: self) }
-        if case .webSocket = phase { worker.metrics.webSockets.wrappingSubtract(1, ordering: .relaxed) }
+        if let route = webSocketRoute {
+            if route == .publish { session.releaseIngestClaims(of: self) }
+            worker.metrics.webSockets.wrappingSubtract(1, ordering: .relaxed)
+        }
         if let grant { worker.shared.access?.release(subject: grant.subject) }
         access = nil
         phase = .closed
         leave()
         transport.close(on: worker.loop)
-        subscriberStorage?.outbound.removeAll()
+        outboxStorage?.removeAll()
         worker.forget(self)
     }
 }

@@ -12,7 +12,7 @@ extension LoopWorker {
     func publishIngest() {
         guard !ingestTicks.isEmpty else { return }
         let batch = TickBatch(ticks: ingestTicks, records: ingestRecords, sendTimeNs: Clock.wallNanos(),
-                              perTickFraming: config.hub.delivery == .perTick ? .webSocket : nil)
+                              perTickFrames: config.hub.delivery == .perTick)
         ingestTicks.removeAll(keepingCapacity: true)
         ingestRecords.removeAll(keepingCapacity: true)
         shared.publish(batch, except: inbox)

@@ -20,25 +20,8 @@ final class LoopWorker {
     var connections: [Connection?] = []
     var freeSlots: [Int] = []
     var liveCount = 0
-    /// Connections with something to write, in the order they got it, in
-    /// two classes: light ones (a small queue: a few symbols, or a client
-    /// that keeps up) are flushed before heavy ones (a big backlog), so a
-    /// one-symbol client never waits behind a crowd of full-universe
-    /// readers. Light writes are cheap, so serving them first costs the
-    /// heavy ones little (shortest job first); the heavy ones fall behind
-    /// into conflation, which is their rule anyway.
-    private var dirtyLight: [Connection] = []
-    private var dirty: [Connection] = []
-    /// How many of `dirtyLight` / `dirty` have been flushed so far.
-    private var flushedLight = 0
-    private var flushed = 0
-    /// A queue at most this long after a round counts as light.
-    static let lightQueueBytes = 16 * 1024
-    /// A loop's run without looking at its sockets is at most about this:
-    /// ingest, handshakes and the other loop's batches wait no longer for a
-    /// pass over thousands of sockets. With 5 ms, `TickerBench m1`/`m3`
-    /// spent about a quarter more server CPU at the same latency (ARCHITECTURE).
-    static let flushSlice = Nanoseconds.milliseconds(1)
+    /// When each connection with bytes to write is written, and how.
+    let flushes: FlushScheduler
     /// A round waits while light connections of earlier rounds are still
     /// unwritten, up to this long after the last round began (see `serve`).
     static let maxRoundDeferral = Nanoseconds.milliseconds(100)
@@ -68,13 +51,6 @@ final class LoopWorker {
     /// One read buffer for all connections of this loop: reads are processed
     /// before the next one starts, so nothing outlives a callback.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
-    let writer = VectoredWriter()
-    /// The loop's io_uring for flushing many connections with one syscall
-    /// (`--io-uring on`); nil: one `sendmsg` per connection.
-    var sendBatch: SendBatch?
-    /// Where the batch in flight's connections are in the list being flushed,
-    /// by slot (indices: no reference counting per connection per batch).
-    var batchMembers: [Int] = []
     var actions: [WebSocketAction] = []
 
     /// Timeouts are found by one sweep over the loop's connections, not a timer each.
@@ -89,7 +65,8 @@ final class LoopWorker {
             waker: loop.waker, symbolCount: shared.symbols.count, maxPendingTicks: shared.config.maxPendingTicksPerLoop)
         acceptBudget = AcceptBudget(perSecond: shared.config.acceptsPerSecond / max(1, shared.config.loops))
         upgrades = UpgradePacer(perWindow: shared.config.upgradesPerWindow)
-        hub = LoopHub(symbolCount: shared.symbols.count, settings: shared.config.hub, framing: .webSocket)
+        hub = LoopHub(symbolCount: shared.symbols.count, settings: shared.config.hub)
+        flushes = FlushScheduler(metrics: metrics)
         // Room for every connection the server may hold, reserved, not
         // touched: a page becomes resident when a connection first lands on
         // it. Grown by doubling instead, each table was copied at every
@@ -119,7 +96,7 @@ final class LoopWorker {
             self.serve()
         }
         try loop.addRepeatingTimer(every: Self.sweepInterval) { [unowned self] in self.sweep() }
-        if shared.config.ioUring { startSendBatch() }
+        if shared.config.ioUring { flushes.startSendBatch(capacity: shared.config.ioUringBatch) }
     }
 
     deinit { readBuffer.deallocate() }
@@ -177,7 +154,7 @@ final class LoopWorker {
         if acceptPausedUntil != nil { resumeAcceptingIfDue(now: Clock.now()) }
         if upgrades.hasParked { unparkSome() }
         _ = flushSome()
-        if flushedLight < dirtyLight.count, Clock.now() - lastRoundAt < Self.maxRoundDeferral {
+        if flushes.hasLightPending, Clock.now() - lastRoundAt < Self.maxRoundDeferral {
             return   // flushSome asked for the next wake-up
         }
         if let next = pacer.earliestNextRound, Clock.now() < next {
@@ -235,18 +212,9 @@ final class LoopWorker {
             ticks += batch.count
         }
         for subscriber in hub.endRound() {
-            guard let connection = connections[subscriber.ownerIndex] else { continue }
-            // Its socket is full: the kernel's EPOLLOUT flushes it once the
-            // peer has read, so a round does not spend a write on it.
-            if connection.transport.wantsWritable { continue }
-            if !connection.isDirty {
-                connection.isDirty = true
-                if subscriber.outbound.count <= Self.lightQueueBytes {
-                    dirtyLight.append(connection)
-                } else {
-                    dirty.append(connection)
-                }
-            }
+            let outbox = subscriber.outbox
+            guard let connection = connections[outbox.ownerIndex] else { continue }
+            flushes.schedule(connection, outbox)
         }
         metrics.overload.lastRoundTicks.store(ticks, ordering: .relaxed)
         _ = flushSome()
@@ -254,24 +222,19 @@ final class LoopWorker {
         syncHubMetrics()
     }
 
-    /// Flushes touched connections in order for at most `flushSlice`;
-    /// the rest wait for the next wake-up (requested here), so requests that
-    /// arrived meanwhile (/healthz, handshakes, pongs) are served between
-    /// slices instead of after the whole round. True when nothing is left.
+    /// One slice of the flush schedule; the rest waits for the next
+    /// wake-up (requested here), so requests that arrived meanwhile
+    /// (/healthz, handshakes, pongs) are served between slices instead of
+    /// after the whole round. True when nothing is left.
     private func flushSome() -> Bool {
-        guard flushedLight < dirtyLight.count || flushed < dirty.count else {
+        guard flushes.hasPending else {
             finishPass()
             return true
         }
         let start = Clock.now()
-        let deadline = start + Self.flushSlice
-        // Light first; heavy only once every light one is written. Heavy
-        // writes are long (a big backlog each): smaller chunks keep the slice.
-        if flush(&dirtyLight, from: &flushedLight, until: deadline, chunk: sendBatch?.capacity ?? 32) {
-            _ = flush(&dirty, from: &flushed, until: deadline, chunk: min(8, sendBatch?.capacity ?? 8))
-        }
+        let done = flushes.writeSome()
         passSendTime = passSendTime + (Clock.now() - start)
-        if flushedLight < dirtyLight.count || flushed < dirty.count {
+        if !done {
             loop.waker.wake()
             return false
         }
@@ -286,30 +249,6 @@ final class LoopWorker {
         let waiting = inbox.oldestPendingNanos.load(ordering: .relaxed) != 0 || !localBatches.isEmpty
         pacer.passFinished(roundBegan: lastRoundAt, sendTime: passSendTime, workWaiting: waiting)
         metrics.overload.roundIntervalNanos.store(pacer.interval(since: lastRoundAt).rawValue, ordering: .relaxed)
-    }
-
-    /// Flushes `list` from `next` until the deadline, `chunk` connections
-    /// at a time: one `io_uring_enter` per chunk when the loop has a ring
-    /// (`sendBatched`), else one `sendmsg` each; the clock is read after each
-    /// chunk. True, with the list emptied, when all of it was written.
-    private func flush(_ list: inout [Connection], from next: inout Int, until deadline: Instant, chunk: Int) -> Bool {
-        while next < list.count {
-            let end = min(list.count, next + chunk)
-            if let batch = sendBatch {
-                sendBatched(&list, from: &next, to: end, batch: batch)
-            } else {
-                while next < end {
-                    let connection = list[next]
-                    next += 1
-                    connection.isDirty = false
-                    connection.flush()
-                }
-            }
-            if next < list.count && Clock.now() >= deadline { return false }
-        }
-        list.removeAll(keepingCapacity: true)
-        next = 0
-        return true
     }
 
     private var reported = HubCounters()
@@ -336,10 +275,10 @@ final class LoopWorker {
         var queued = 0, allocated = 0
         for case let connection? in connections {
             connection.checkDeadlines(now: now)
-            // Without creating a subscriber (and queue) for an idle connection.
-            guard let outbound = connection.existingSubscriber?.outbound else { continue }
-            queued &+= outbound.count
-            allocated &+= outbound.allocatedBytes
+            // Without creating an outbox for an idle connection.
+            guard let outbox = connection.existingOutbox else { continue }
+            queued &+= outbox.count
+            allocated &+= outbox.queue.allocatedBytes
         }
         metrics.overload.queuedBytes.store(queued, ordering: .relaxed)
         metrics.overload.queueAllocatedBytes.store(allocated, ordering: .relaxed)

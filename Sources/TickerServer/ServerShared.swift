@@ -61,7 +61,7 @@ final class ServerShared: Sendable {
 
     /// Encodes ticks once, with per-tick frames only if delivery uses them.
     func makeBatch(_ ticks: [Tick]) -> TickBatch {
-        TickBatch(ticks: ticks, sendTimeNs: Clock.wallNanos(), perTickFraming: config.hub.delivery == .perTick ? .webSocket : nil)
+        TickBatch(ticks: ticks, sendTimeNs: Clock.wallNanos(), perTickFrames: config.hub.delivery == .perTick)
     }
 
     /// Hands a batch to every loop. Called by the feed thread, so both

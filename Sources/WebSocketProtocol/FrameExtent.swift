@@ -14,6 +14,17 @@ public struct FrameExtent: Sendable, Equatable {
     /// hold all of it. Masked frames are not expected (server to client).
     @inline(__always)
     public static func of(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> FrameExtent? {
+        guard let frame = header(bytes, at: offset), bytes.count - offset - frame.headerSize >= frame.payloadLength
+        else { return nil }
+        return frame
+    }
+
+    /// The frame whose header starts at `offset`, from its header alone (the
+    /// payload need not be in `bytes`); nil while the header is incomplete.
+    /// The one reading of an unmasked frame's length: `of` and a queue's
+    /// frame cursor both use it.
+    @inline(__always)
+    public static func header(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> FrameExtent? {
         let available = bytes.count - offset
         guard available >= 2 else { return nil }
         var length = Int(bytes[offset + 1] & 0x7F)
@@ -31,7 +42,6 @@ public struct FrameExtent: Sendable, Equatable {
             length = Int(wide)
             headerSize = 10
         }
-        guard available - headerSize >= length else { return nil }
         return FrameExtent(opcode: bytes[offset] & 0x0F, headerSize: headerSize, payloadLength: length)
     }
 }

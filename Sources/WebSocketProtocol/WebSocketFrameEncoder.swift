@@ -103,4 +103,9 @@ public enum WebSocketFrameEncoder {
         }
         return encode(opcode: .close, payload: body, maskKey: maskKey)
     }
+
+    /// Whether `frame` (one whole encoded frame) is a close frame.
+    public static func isClose(_ frame: [UInt8]) -> Bool {
+        frame.first.map { $0 & 0x0F == WebSocketOpcode.close.rawValue } ?? false
+    }
 }

@@ -1,6 +1,5 @@
 import MarketData
 import Testing
-import TickerServer
 import WebSocketProtocol
 @testable import FanoutHub
 
@@ -53,12 +52,12 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
     @Test func oldBacklogStartsConflationBelowTheByteMark() throws {
         var settings = HubSettings()
         settings.maxBacklogAgeNanos = 1_000
-        let hub = LoopHub(symbolCount: 1, settings: settings, framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 1, settings: settings)
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
         _ = hub.publish(batch([tick(0, 1)]), sendTimeNs: 1, nowNanos: 10_000)
-        s.backlogSinceNanos = 10_000
+        s.outbox.backlogSinceNanos = 10_000
         _ = hub.publish(batch([tick(0, 2)]), sendTimeNs: 1, nowNanos: 10_500)
         #expect(!s.isConflating, "younger than the limit")
         _ = hub.publish(batch([tick(0, 3)]), sendTimeNs: 1, nowNanos: 11_000)
@@ -76,23 +75,22 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
         var settings = HubSettings()
         settings.highWaterMark = 1 << 20
         settings.maxBacklogAgeNanos = 1_000
-        let hub = LoopHub(symbolCount: 2, settings: settings, framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 2, settings: settings)
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 1)
         _ = hub.publish(batch([tick(0, 1), tick(1, 1)]), sendTimeNs: 1, nowNanos: 1)
         let reply = WebSocketFrameEncoder.encode(opcode: .text, payload: Array(#"{"op":"pong"}"#.utf8))
-        s.outbound.append(reply)
+        s.outbox.queue.append(reply)
         _ = hub.publish(batch([tick(0, 2), tick(1, 2)]), sendTimeNs: 1, nowNanos: 2)
         _ = hub.publish(batch([tick(0, 3)]), sendTimeNs: 1, nowNanos: 3)
         // The writer sent 10 bytes of the first message.
-        var sent = s.outbound.bytes(from: 0, count: 10)
-        s.cursor.advance(by: 10, in: s.outbound)
-        s.outbound.consume(10)
+        var sent = s.outbox.queue.bytes(from: 0, count: 10)
+        s.outbox.didWrite(10)
         let firstMessage = TickWire.messageSize(recordCount: 2)
-        #expect(s.cursor.headRemaining
+        #expect(s.outbox.cursor.headRemaining
                 == WebSocketFrameEncoder.headerSize(payloadLength: firstMessage, masked: false) + firstMessage - 10)
-        s.backlogSinceNanos = 2
+        s.outbox.backlogSinceNanos = 2
         _ = hub.publish(batch([tick(1, 3)]), sendTimeNs: 1, nowNanos: 5_000)
         #expect(s.isConflating)
         #expect(hub.drain(s, sendTimeNs: 9))
@@ -108,16 +106,15 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
 
     /// A close for a slow consumer must be the next thing it reads.
     @Test func discardBacklogKeepsOnlyTheRestOfTheHeadFrame() throws {
-        let hub = LoopHub(symbolCount: 1, settings: HubSettings(), framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 1, settings: HubSettings())
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
         for i in 1...5 { _ = hub.publish(batch([tick(0, UInt64(i))]), sendTimeNs: 1, nowNanos: 0) }
-        var sent = s.outbound.bytes(from: 0, count: 3)
-        s.cursor.advance(by: 3, in: s.outbound)
-        s.outbound.consume(3)
+        var sent = s.outbox.queue.bytes(from: 0, count: 3)
+        s.outbox.didWrite(3)
         hub.discardBacklog(s)
-        s.outbound.append(WebSocketFrameEncoder.encodeClose(code: .slowConsumer, reason: "slow consumer"))
+        s.outbox.queue.append(WebSocketFrameEncoder.encodeClose(code: .slowConsumer, reason: "slow consumer"))
         sent += drainAll(s)
         let all = try frames(sent)
         #expect(all.map(\.header.opcode) == [.binary, .close])
@@ -127,13 +124,13 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
     @Test func slotsAddUpstreamCounts() throws {
         var settings = HubSettings()
         settings.highWaterMark = 1
-        let hub = LoopHub(symbolCount: 1, settings: settings, framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 1, settings: settings)
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
         _ = hub.publish(batch([tick(0, 1)]), sendTimeNs: 1, nowNanos: 0)
         _ = drainAll(s)
-        s.outbound.append([0x89, 0x00])  // a ping is queued: above the 1-byte mark
+        s.outbox.queue.append([0x89, 0x00])  // a ping is queued: above the 1-byte mark
         var upstream = tick(0, 5)
         upstream.flags = [.conflated]
         upstream.conflatedCount = 3  // 2, 3 and 4 swallowed upstream
@@ -151,8 +148,8 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
     /// each symbol's records in sequence order (records of different
     /// symbols may be grouped by symbol: see PROTOCOL.md).
     @Test func oneMessagePerRound() throws {
-        let hub = LoopHub(symbolCount: 2, settings: HubSettings(), framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 2, settings: HubSettings())
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 1)
         hub.beginRound(sendTimeNs: 5, nowNanos: 0)

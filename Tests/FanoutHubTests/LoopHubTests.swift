@@ -1,6 +1,5 @@
 import MarketData
 import Testing
-import TickerServer
 import WebSocketProtocol
 @testable import FanoutHub
 
@@ -24,18 +23,18 @@ func tick(_ symbol: UInt32, _ seq: UInt64) -> Tick {
          bidSize: 100, askSize: 200, lastSize: 50, conflatedCount: 0)
 }
 
-func batch(_ ticks: [Tick]) -> TickBatch { TickBatch(ticks: ticks, sendTimeNs: 42, perTickFraming: .webSocket) }
+func batch(_ ticks: [Tick]) -> TickBatch { TickBatch(ticks: ticks, sendTimeNs: 42, perTickFrames: true) }
 
 func drainAll(_ s: Subscriber) -> [UInt8] {
-    let bytes = contents(s.outbound)
-    s.outbound.consume(s.outbound.count)
+    let bytes = contents(s.outbox.queue)
+    s.outbox.queue.consume(s.outbox.queue.count)
     return bytes
 }
 
 @Suite struct LoopHubTests {
     @Test func subscriberGetsOnlyItsSymbolsInOneMessagePerPublish() throws {
-        let hub = LoopHub(symbolCount: 4, settings: HubSettings(), framing: .webSocket)
-        let a = Subscriber(), b = Subscriber()
+        let hub = LoopHub(symbolCount: 4, settings: HubSettings())
+        let a = Subscriber(outbox: Outbox()), b = Subscriber(outbox: Outbox())
         hub.attach(a)
         hub.attach(b)
         #expect(hub.subscribe(a, to: [0, 2], sendTimeNs: 1) == .subscribed([0, 2]))
@@ -49,8 +48,8 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     }
 
     @Test func batchedMessageBytesAreExact() {
-        let hub = LoopHub(symbolCount: 1, settings: HubSettings(), framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 1, settings: HubSettings())
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
         _ = hub.publish(batch([tick(0, 1)]), sendTimeNs: 0x0102_0304_0506_0708, nowNanos: 0)
@@ -63,8 +62,8 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     /// A long run is split into messages of 1,024 records (64 KiB + 16, so a
     /// 16-bit extended length), which keeps "close next" prompt.
     @Test func largeBatchIsSplitIntoBoundedMessages() throws {
-        let hub = LoopHub(symbolCount: 1, settings: HubSettings(), framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 1, settings: HubSettings())
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
         let ticks = (1...3000).map { tick(0, UInt64($0)) }
@@ -79,13 +78,13 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     @Test func perTickModeSendsOneMessagePerTick() throws {
         var settings = HubSettings()
         settings.delivery = .perTick
-        let hub = LoopHub(symbolCount: 2, settings: settings, framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 2, settings: settings)
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 1)
         _ = hub.publish(batch([tick(0, 1), tick(1, 1), tick(0, 2)]), sendTimeNs: 5, nowNanos: 0)
         let bytes = drainAll(s)
-        #expect(bytes.count == 3 * TickMessageWriter(framing: .webSocket).framedRecordSize())
+        #expect(bytes.count == 3 * TickMessageWriter().framedRecordSize())
         let messages = try decodeStream(bytes)
         #expect(messages.allSatisfy { $0.count == 1 }, "one record per message")
         // Each symbol in sequence order; a round may group them by symbol.
@@ -99,8 +98,8 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         // of its subscribers as its own message, in sequence order.
         var settings = HubSettings()
         settings.delivery = .perTick
-        let hub = LoopHub(symbolCount: 4, settings: settings, framing: .webSocket)
-        let subscribers = (0..<3).map { _ in Subscriber() }
+        let hub = LoopHub(symbolCount: 4, settings: settings)
+        let subscribers = (0..<3).map { _ in Subscriber(outbox: Outbox()) }
         for (i, s) in subscribers.enumerated() {
             hub.attach(s)
             _ = hub.subscribe(s, to: [UInt32(i), 3], sendTimeNs: 1)
@@ -116,21 +115,30 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
             for symbol in [UInt32(i), 3] {
                 #expect(messages.joined().filter { $0.symbolId == symbol }.map(\.sequence) == Array(1...20))
             }
+            // Which walk ran shows in the order: subscriber by subscriber
+            // writes each of its symbols' chains whole, in subscription
+            // order; tick by tick would interleave them as published.
+            #expect(messages.joined().map(\.symbolId) == Array(repeating: UInt32(i), count: 20) + Array(repeating: 3, count: 20))
         }
+        // A small round (fewer pairs than twice the subscribers) goes tick by tick.
+        hub.beginRound(sendTimeNs: 6, nowNanos: 0)
+        hub.add(batch([tick(0, 21), tick(3, 21)]))
+        _ = hub.endRound()
+        #expect(try decodeStream(drainAll(subscribers[0])).joined().map(\.symbolId) == [0, 3])
     }
 
     @Test func snapshotFirstThenNextSequence() throws {
-        let hub = LoopHub(symbolCount: 2, settings: HubSettings(), framing: .webSocket)
-        let early = Subscriber()
+        let hub = LoopHub(symbolCount: 2, settings: HubSettings())
+        let early = Subscriber(outbox: Outbox())
         hub.attach(early)
         _ = hub.subscribe(early, to: [0], sendTimeNs: 1)
         _ = hub.publish(batch([tick(0, 1), tick(0, 2)]), sendTimeNs: 5, nowNanos: 0)
-        let late = Subscriber()
+        let late = Subscriber(outbox: Outbox())
         hub.attach(late)
         var order: [String] = []
         let outcome = hub.subscribe(late, to: [0, 1], sendTimeNs: 9) { _ in
             order.append("ack")
-            #expect(late.outbound.isEmpty, "nothing queued before the acknowledgement")
+            #expect(late.outbox.queue.isEmpty, "nothing queued before the acknowledgement")
         }
         #expect(outcome == .subscribed([0, 1]))
         #expect(order == ["ack"])
@@ -142,8 +150,8 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     }
 
     @Test func nothingAfterUnsubscribe() throws {
-        let hub = LoopHub(symbolCount: 2, settings: HubSettings(), framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 2, settings: HubSettings())
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 1)
         #expect(hub.unsubscribe(s, from: [0, 0, 1]) == [0, 1])
@@ -151,14 +159,14 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         #expect(hub.subscriptionCount == 0)
         let touched = hub.publish(batch([tick(0, 1), tick(1, 1)]), sendTimeNs: 5, nowNanos: 0)
         #expect(touched.isEmpty)
-        #expect(s.outbound.isEmpty)
+        #expect(s.outbox.queue.isEmpty)
     }
 
     @Test func limitExceededChangesNothing() {
         var settings = HubSettings()
         settings.maxSymbolsPerConnection = 2
-        let hub = LoopHub(symbolCount: 5, settings: settings, framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 5, settings: settings)
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         #expect(hub.subscribe(s, to: [0, 1], sendTimeNs: 1) == .subscribed([0, 1]))
         #expect(hub.subscribe(s, to: [1], sendTimeNs: 1) == .subscribed([]), "already held: not counted twice")
@@ -167,15 +175,15 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     }
 
     @Test func unknownIdsAreIgnoredAndDuplicatesCollapsed() {
-        let hub = LoopHub(symbolCount: 2, settings: HubSettings(), framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 2, settings: HubSettings())
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         #expect(hub.subscribe(s, to: [1, 1, 7], sendTimeNs: 1) == .subscribed([1]))
     }
 
     @Test func detachRemovesFromEverySymbol() {
-        let hub = LoopHub(symbolCount: 3, settings: HubSettings(), framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 3, settings: HubSettings())
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1, 2], sendTimeNs: 1)
         hub.detach(s)
@@ -191,8 +199,8 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         var settings = HubSettings()
         settings.highWaterMark = 4096
         settings.lowWaterMark = 1024
-        let hub = LoopHub(symbolCount: 2, settings: settings, framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 2, settings: settings)
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 1)
         var seq: [UInt64] = [0, 0]
@@ -203,7 +211,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         }
         #expect(s.isConflating)
         #expect(s.conflatingSinceNanos > 0)
-        #expect(s.outbound.count < settings.highWaterMark + 200)
+        #expect(s.outbox.queue.count < settings.highWaterMark + 200)
         let beforeDrain = try decodeStream(drainAll(s))
         #expect(hub.drain(s, sendTimeNs: 2))
         #expect(!s.isConflating)
@@ -232,13 +240,13 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         var settings = HubSettings()
         settings.highWaterMark = 4096
         settings.lowWaterMark = 1024
-        let hub = LoopHub(symbolCount: 1, settings: settings, framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 1, settings: settings)
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
         for i in 1...100 { _ = hub.publish(batch([tick(0, UInt64(i))]), sendTimeNs: 1, nowNanos: 0) }
         #expect(s.isConflating)
-        #expect(s.outbound.count == 0, "nothing was being written: the whole backlog folded")
+        #expect(s.outbox.queue.count == 0, "nothing was being written: the whole backlog folded")
         #expect(hub.counters.ticksFolded > 0)
         #expect(hub.drain(s, sendTimeNs: 1))
         #expect(!s.isConflating)
@@ -248,12 +256,12 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         var settings = HubSettings()
         settings.highWaterMark = 2048
         settings.lowWaterMark = 0
-        let hub = LoopHub(symbolCount: 2, settings: settings, framing: .webSocket)
-        let feeder = Subscriber()
+        let hub = LoopHub(symbolCount: 2, settings: settings)
+        let feeder = Subscriber(outbox: Outbox())
         hub.attach(feeder)
         _ = hub.subscribe(feeder, to: [1], sendTimeNs: 1)
         _ = hub.publish(batch([tick(1, 1)]), sendTimeNs: 1, nowNanos: 0)
-        let s = Subscriber()
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0], sendTimeNs: 1)
         for i in 1...60 { _ = hub.publish(batch([tick(0, UInt64(i))]), sendTimeNs: 1, nowNanos: 0) }
@@ -277,8 +285,8 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         Tick(symbolId: UInt32(i), priceExponent: -2, sequence: UInt64(i + 1), eventTimeNs: 5, bid: 100, ask: 101,
              last: 100, bidSize: 1, askSize: 1, lastSize: 1)
     }
-    let encoded = TickBatch(ticks: ticks, sendTimeNs: 9, perTickFraming: .webSocket)
-    let handed = TickBatch(ticks: ticks, records: encoded.records, sendTimeNs: 9, perTickFraming: .webSocket)
+    let encoded = TickBatch(ticks: ticks, sendTimeNs: 9, perTickFrames: true)
+    let handed = TickBatch(ticks: ticks, records: encoded.records, sendTimeNs: 9, perTickFrames: true)
     #expect(handed.records == encoded.records)
     #expect(handed.frames == encoded.frames)
     #expect(TickBatch(ticks: ticks, records: encoded.records, sendTimeNs: 9).frames.isEmpty)

@@ -1,5 +1,4 @@
 import Testing
-import TickerServer
 import WebSocketProtocol
 @testable import FanoutHub
 

@@ -1,6 +1,5 @@
 import MarketData
 import Testing
-import TickerServer
 @testable import FanoutHub
 
 @Suite struct TickHistoryTests {
@@ -72,8 +71,8 @@ import TickerServer
     @Test func hubResumesFromHistoryWithoutASnapshotAndResetsWhatItCannotServe() throws {
         var settings = HubSettings()
         settings.retentionNanos = 1_000
-        let hub = LoopHub(symbolCount: 3, settings: settings, framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 3, settings: settings)
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.publish(batch([tick(0, 1), tick(1, 1)]), sendTimeNs: 1, nowNanos: 0)
         _ = hub.publish(batch([tick(0, 2), tick(1, 2)]), sendTimeNs: 1, nowNanos: 1)
@@ -95,9 +94,9 @@ import TickerServer
     @Test func withRetentionOffEveryResumeIsAReset() {
         var settings = HubSettings()
         settings.retentionNanos = 0
-        let hub = LoopHub(symbolCount: 1, settings: settings, framing: .webSocket)
+        let hub = LoopHub(symbolCount: 1, settings: settings)
         #expect(hub.history == nil)
-        let s = Subscriber()
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.publish(batch([tick(0, 1)]), sendTimeNs: 1, nowNanos: 0)
         var report = ResumedIDs()

@@ -1,6 +1,5 @@
 import MarketData
 import Testing
-import TickerServer
 import WebSocketProtocol
 @testable import FanoutHub
 
@@ -23,8 +22,8 @@ import WebSocketProtocol
     func hub(_ delivery: DeliveryMode) -> (LoopHub, Subscriber) {
         var settings = HubSettings()
         settings.delivery = delivery
-        let hub = LoopHub(symbolCount: 2, settings: settings, framing: .webSocket)
-        let s = Subscriber()
+        let hub = LoopHub(symbolCount: 2, settings: settings)
+        let s = Subscriber(outbox: Outbox())
         hub.attach(s)
         _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 5)
         return (hub, s)
@@ -47,7 +46,7 @@ import WebSocketProtocol
         let (hub, s) = hub(.batched)
         _ = hub.publish(batch([tick(0, 1)]), sendTimeNs: 77, nowNanos: 0)
         _ = drainAll(s)
-        let late = Subscriber()
+        let late = Subscriber(outbox: Outbox())
         hub.attach(late)
         _ = hub.subscribe(late, to: [0], sendTimeNs: 90)
         let got = try messages(late)
@@ -60,7 +59,7 @@ import WebSocketProtocol
     @Test func openMessageIsTrimmedToItsRealHeader() {
         let (hub, s) = hub(.batched)
         _ = hub.publish(batch([tick(0, 1)]), sendTimeNs: 1, nowNanos: 0)
-        #expect(s.outbound.count == 2 + TickWire.messageSize(recordCount: 1))
+        #expect(s.outbox.queue.count == 2 + TickWire.messageSize(recordCount: 1))
     }
 
     /// The named offsets are where the encoder puts each field.
