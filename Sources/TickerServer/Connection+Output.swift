@@ -33,7 +33,7 @@ extension Connection {
     /// Only marks it: the close happens at the next flush, outside whatever
     /// hub operation queued the reply.
     func enforceCap() {
-        if outbound.count > worker.config.hub.perConnectionCap { overCap = true }
+        if outbound.count > worker.policy.backlog.perConnectionCap { overCap = true }
     }
 
     /// Writes as much of the queue as the socket takes, in one sendmsg per

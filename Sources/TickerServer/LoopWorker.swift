@@ -13,6 +13,7 @@ final class LoopWorker {
     let hub: LoopHub
     let inbox: LoopInbox
     var config: ServerConfig { shared.config }
+    var policy: OverloadPolicy { shared.config.overload }
     /// The connections' timeouts, from `config`.
     let deadlineRules: ConnectionDeadlines.Rules
 
@@ -32,22 +33,12 @@ final class LoopWorker {
     /// How many of `dirtyLight` / `dirty` have been flushed so far.
     private var flushedLight = 0
     private var flushed = 0
-    /// A queue at most this long after a round counts as light.
-    static let lightQueueBytes = 16 * 1024
-    /// A loop's run without looking at its sockets is at most about this:
-    /// ingest, handshakes and the other loop's batches wait no longer for a
-    /// pass over thousands of sockets. With 5 ms, `TickerBench m1`/`m3`
-    /// spent about a quarter more server CPU at the same latency (ARCHITECTURE).
-    static let flushSlice = Nanoseconds.milliseconds(1)
-    /// A round waits while light connections of earlier rounds are still
-    /// unwritten, up to this long after the last round began (see `serve`).
-    static let maxRoundDeferral = Nanoseconds.milliseconds(100)
     /// When the last fan-out round began.
     private var lastRoundAt = Instant(nanoseconds: 0)
     /// A round's writes are under way; `pacer` hears when they end.
     private var roundInFlight = false
     /// When the next round may start (see `RoundPacer`).
-    private var pacer = RoundPacer()
+    private var pacer: RoundPacer
     /// Time spent writing since the last round began (flush slices only).
     private var passSendTime = Nanoseconds.zero
     /// The listener is out of epoll until then (accept rate, or out of descriptors).
@@ -86,16 +77,17 @@ final class LoopWorker {
         deadlineRules = ConnectionDeadlines.Rules(config: shared.config)
         loop = try EventLoop()
         inbox = LoopInbox(
-            waker: loop.waker, symbolCount: shared.symbols.count, maxPendingTicks: shared.config.maxPendingTicksPerLoop)
-        acceptBudget = AcceptBudget(perSecond: shared.config.acceptsPerSecond / max(1, shared.config.loops))
-        upgrades = UpgradePacer(perWindow: shared.config.upgradesPerWindow)
+            waker: loop.waker, symbolCount: shared.symbols.count, maxPendingTicks: shared.config.overload.maxPendingTicksPerLoop)
+        acceptBudget = AcceptBudget(shared.config.overload, loops: shared.config.loops)
+        upgrades = UpgradePacer(shared.config.overload)
+        pacer = RoundPacer(shared.config.overload)
         hub = LoopHub(symbolCount: shared.symbols.count, settings: shared.config.hub, framing: .webSocket)
         // Room for every connection the server may hold, reserved, not
         // touched: a page becomes resident when a connection first lands on
         // it. Grown by doubling instead, each table was copied at every
         // power of two and the old copies stayed in the heap, ~60 bytes per
         // idle connection at 10,000 (S3).
-        let most = shared.config.maxConnections + shared.config.overCapacityReserve
+        let most = shared.config.overload.maxConnections + shared.config.overload.overCapacityReserve
         connections.reserveCapacity(most)
         freeSlots.reserveCapacity(most)
         loop.reserveSlots(most + 8)
@@ -170,14 +162,14 @@ final class LoopWorker {
     /// writes, a pass took many rounds, and healthy readers saw their ticks
     /// 0.3-1.6 s late while the loop's inbox was never 30 ms behind. The
     /// ticks that arrive meanwhile wait in the inbox, and when the wait
-    /// passes `LoopInbox.behindNanos` the loop folds them to the newest per
+    /// passes `policy.inboxLateness` the loop folds them to the newest per
     /// symbol (declared): under that load every reader gets fresh data
     /// about every 100 ms instead of every tick ever later.
     private func serve() {
         if acceptPausedUntil != nil { resumeAcceptingIfDue(now: Clock.now()) }
         if upgrades.hasParked { unparkSome() }
         _ = flushSome()
-        if flushedLight < dirtyLight.count, Clock.now() - lastRoundAt < Self.maxRoundDeferral {
+        if flushedLight < dirtyLight.count, Clock.now() - lastRoundAt < policy.maxRoundDeferral {
             return   // flushSome asked for the next wake-up
         }
         if let next = pacer.earliestNextRound, Clock.now() < next {
@@ -219,7 +211,7 @@ final class LoopWorker {
         let sendTime = Clock.wallNanos()
         let lag = now &- (taken.isEmpty ? localPostedNanos : taken.oldestPostedNanos)
         metrics.overload.lastRoundLagNanos.store(lag, ordering: .relaxed)
-        inbox.behind.store(lag > LoopInbox.behindNanos, ordering: .relaxed)
+        inbox.behind.store(lag > policy.inboxLateness.rawValue, ordering: .relaxed)
         hub.beginRound(sendTimeNs: sendTime, nowNanos: now)
         var ticks = 0
         if !taken.folded.isEmpty {
@@ -241,7 +233,7 @@ final class LoopWorker {
             if connection.transport.wantsWritable { continue }
             if !connection.isDirty {
                 connection.isDirty = true
-                if subscriber.outbound.count <= Self.lightQueueBytes {
+                if subscriber.outbound.count <= policy.lightQueueBytes {
                     dirtyLight.append(connection)
                 } else {
                     dirty.append(connection)
@@ -264,7 +256,7 @@ final class LoopWorker {
             return true
         }
         let start = Clock.now()
-        let deadline = start + Self.flushSlice
+        let deadline = start + policy.flushSlice
         // Light first; heavy only once every light one is written. Heavy
         // writes are long (a big backlog each): smaller chunks keep the slice.
         if flush(&dirtyLight, from: &flushedLight, until: deadline, chunk: sendBatch?.capacity ?? 32) {
@@ -370,7 +362,7 @@ final class LoopWorker {
     func beginShutdown() {
         guard !shuttingDown else { return }
         shuttingDown = true
-        let deadline = Clock.now() + .milliseconds(config.drainTimeoutMs)
+        let deadline = Clock.now() + policy.drainTimeout
         for case let connection? in connections {
             connection.shutdown(deadline: deadline)
         }

@@ -156,7 +156,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
 
     @Test func limitExceededChangesNothing() {
         var settings = HubSettings()
-        settings.maxSymbolsPerConnection = 2
+        settings.backlog.maxSymbolsPerConnection = 2
         let hub = LoopHub(symbolCount: 5, settings: settings, framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
@@ -189,8 +189,8 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     /// draining, every sequence jump is declared.
     @Test func conflationDeclaresEverySkippedUpdate() throws {
         var settings = HubSettings()
-        settings.highWaterMark = 4096
-        settings.lowWaterMark = 1024
+        settings.backlog.highWaterMark = 4096
+        settings.backlog.lowWaterMark = 1024
         let hub = LoopHub(symbolCount: 2, settings: settings, framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
@@ -203,7 +203,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         }
         #expect(s.isConflating)
         #expect(s.conflatingSinceNanos > 0)
-        #expect(s.outbound.count < settings.highWaterMark + 200)
+        #expect(s.outbound.count < settings.backlog.highWaterMark + 200)
         let beforeDrain = try decodeStream(drainAll(s))
         #expect(hub.drain(s, sendTimeNs: 2))
         #expect(!s.isConflating)
@@ -230,8 +230,8 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     /// queue is back under the low-water mark at once and drains next flush.
     @Test func conflationFoldsTheQueuedBacklog() {
         var settings = HubSettings()
-        settings.highWaterMark = 4096
-        settings.lowWaterMark = 1024
+        settings.backlog.highWaterMark = 4096
+        settings.backlog.lowWaterMark = 1024
         let hub = LoopHub(symbolCount: 1, settings: settings, framing: .webSocket)
         let s = Subscriber()
         hub.attach(s)
@@ -246,8 +246,8 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
 
     @Test func subscribeWhileConflatingQueuesSnapshotInSlot() throws {
         var settings = HubSettings()
-        settings.highWaterMark = 2048
-        settings.lowWaterMark = 0
+        settings.backlog.highWaterMark = 2048
+        settings.backlog.lowWaterMark = 0
         let hub = LoopHub(symbolCount: 2, settings: settings, framing: .webSocket)
         let feeder = Subscriber()
         hub.attach(feeder)
