@@ -21,7 +21,7 @@ extension LoopHub {
     /// Most records one subscribe may replay: a high-water mark's worth, so
     /// a resume never queues more than the connection may hold anyway.
     /// Symbols past it are reset (a snapshot each) instead.
-    var maxReplayRecords: Int { max(1, settings.highWaterMark / TickWire.recordSize) }
+    var maxReplayRecords: Int { max(1, settings.backlog.highWaterMark / TickWire.recordSize) }
 
     /// Decides, for every newly added symbol named in `from`, whether the
     /// history can replay it.

@@ -79,7 +79,7 @@ extension LoopHub {
     @inline(__always)
     private func tookIntoSlot(_ s: Subscriber, _ tick: @autoclosure () -> Tick) -> Bool {
         touch(s, nowNanos: roundNow)
-        guard s.isConflating || s.outbox.count >= settings.highWaterMark else { return false }
+        guard s.isConflating || s.outbox.count >= settings.backlog.highWaterMark else { return false }
         if !s.isConflating { startConflating(s, nowNanos: roundNow) }
         putInSlot(s, tick())
         return true
@@ -95,7 +95,7 @@ extension LoopHub {
         s.touchedEpoch = epoch
         touched.append(s)
         if !s.isConflating, s.outbox.backlogSinceNanos != 0,
-           nowNanos &- max(s.outbox.backlogSinceNanos, s.conflatingSinceNanos) >= settings.maxBacklogAgeNanos {
+           nowNanos &- max(s.outbox.backlogSinceNanos, s.conflatingSinceNanos) >= settings.backlog.maxBacklogAgeNanos {
             startConflating(s, nowNanos: nowNanos)
         }
     }

@@ -50,6 +50,7 @@ public final class LoopHub {
 
     public init(symbolCount: Int, settings: HubSettings) {
         self.settings = settings
+        foldBudget = settings.backlog.foldBytesPerRound
         writer = TickMessageWriter()
         index = Array(repeating: [], count: symbolCount)
         lastTicks = Array(repeating: nil, count: symbolCount)
@@ -108,8 +109,8 @@ public final class LoopHub {
         for id in ids where Int(id) < index.count && !s.symbolSet.contains(id) && seen.insert(id).inserted {
             added.append(id)
         }
-        if s.symbols.count + added.count > settings.maxSymbolsPerConnection {
-            let outcome = SubscribeOutcome.limitExceeded(limit: settings.maxSymbolsPerConnection)
+        if s.symbols.count + added.count > settings.backlog.maxSymbolsPerConnection {
+            let outcome = SubscribeOutcome.limitExceeded(limit: settings.backlog.maxSymbolsPerConnection)
             beforeQueueing(outcome, ResumedIDs())
             return outcome
         }
@@ -191,16 +192,11 @@ public final class LoopHub {
         touched.removeAll(keepingCapacity: true)
         roundSendTime = sendTimeNs
         roundNow = nowNanos
-        foldBudget = Self.foldBytesPerRound
+        foldBudget = settings.backlog.foldBytesPerRound
     }
 
-    /// Bytes of queued backlog one round may fold. When thousands of
-    /// connections fall behind at once (a storm), folding them all in one
-    /// round would stall the loop; past the budget a connection conflates
-    /// without folding (its backlog drains as is, still bounded by the byte
-    /// mark) and the next round folds more.
-    static let foldBytesPerRound = 2 << 20
-    private var foldBudget = LoopHub.foldBytesPerRound
+    /// Backlog bytes this round may still fold (`BacklogPolicy.foldBytesPerRound`).
+    private var foldBudget = 0
 
     /// Fans the round out (`LoopHub+Round.swift`), closes every open
     /// message and returns the subscribers that got bytes this round
@@ -246,7 +242,7 @@ public final class LoopHub {
     /// back to normal delivery. Returns true when bytes were queued.
     @discardableResult
     public func drain(_ s: Subscriber, sendTimeNs: UInt64) -> Bool {
-        guard s.isConflating, s.outbox.count <= settings.lowWaterMark else { return false }
+        guard s.isConflating, s.outbox.count <= settings.backlog.lowWaterMark else { return false }
         s.isConflating = false
         guard !s.slotTicks.isEmpty else { return false }
         let ticks = s.slotTicks

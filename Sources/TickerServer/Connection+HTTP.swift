@@ -62,10 +62,10 @@ extension Connection {
         switch why {
         case .capacity:
             worker.metrics.add(worker.metrics.rejectedOverCapacity)
-            (status, reason, text) = (503, "capacity", "server at capacity (\(config.maxConnections) connections); retry shortly")
+            (status, reason, text) = (503, "capacity", "server at capacity (\(config.overload.maxConnections) connections); retry shortly")
         case .perAddress:
             (status, reason, text) = (429, "per_address",
-                                      "too many connections from your address (limit \(config.maxConnectionsPerAddress))")
+                                      "too many connections from your address (limit \(config.overload.maxConnectionsPerAddress))")
         case .draining:
             (status, reason, text) = (503, "shutting_down", "server shutting down; connect to another node or retry shortly")
         }

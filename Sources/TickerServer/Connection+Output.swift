@@ -25,7 +25,7 @@ extension Connection {
     func enqueue(_ bytes: [UInt8]) {
         guard !hasQueuedBytes, !isClosed else {
             outbox.append(bytes)
-            if outbox.count > worker.config.hub.perConnectionCap { repliesPastCap = true }
+            if outbox.count > worker.policy.backlog.perConnectionCap { repliesPastCap = true }
             return
         }
         let written = bytes.withUnsafeBytes { transport.writeNow($0) }

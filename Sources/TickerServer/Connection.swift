@@ -92,7 +92,7 @@ final class Connection: EventHandler {
         phase = .request(PendingRequest(
             parser: HTTPRequestParser(maxHeaderBytes: config.maxHeaderBytes, maxHeaderCount: config.maxHeaderCount),
             acceptedAt: Clock.now()))
-        session = StreamSession(maxMessagesPerSecond: config.maxMessagesPerSecond)
+        session = StreamSession(maxMessagesPerSecond: config.overload.maxMessagesPerSecond)
     }
 
     /// The descriptor, for logs and as the connection's identity in the ingest ledger.
@@ -289,7 +289,7 @@ final class Connection: EventHandler {
         // The kernel's unsent bytes are at their cap for a stalled reader;
         // lift it (0 = the system default) so the close frame fits in the
         // send buffer behind them and reaches the peer even after we close.
-        if worker.config.notSentLowWaterBytes > 0 { transport.setNotSentLowWater(bytes: 0) }
+        if worker.policy.notSentLowWaterBytes > 0 { transport.setNotSentLowWater(bytes: 0) }
         startClose(code, reason: reason)
     }
 

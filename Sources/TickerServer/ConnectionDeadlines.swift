@@ -20,7 +20,7 @@ struct ConnectionDeadlines {
         var pongTimeout: Nanoseconds
         /// After our close frame (or a 408), the peer has this long before the socket is dropped.
         var closeTimeout: Nanoseconds
-        /// A queue that has not emptied for this long means the peer stopped reading.
+        /// `OverloadPolicy.slowConsumerTimeout`.
         var slowConsumerTimeout: Nanoseconds
 
         init(config: ServerConfig) {
@@ -29,7 +29,7 @@ struct ConnectionDeadlines {
             heartbeatInterval = .milliseconds(config.heartbeatIntervalMs)
             pongTimeout = .milliseconds(config.pongTimeoutMs)
             closeTimeout = .milliseconds(config.closeTimeoutMs)
-            slowConsumerTimeout = .milliseconds(config.slowConsumerTimeoutMs)
+            slowConsumerTimeout = config.overload.slowConsumerTimeout
         }
     }
 

@@ -30,12 +30,6 @@ final class FeedDriver: Sendable {
         thread.start()
     }
 
-    /// A batch never covers more model time than this: past it the feed is
-    /// behind its schedule and skips ahead instead of catching up.
-    static let maxBehind = Nanoseconds.milliseconds(50)
-    /// Nor more ticks than this (a feed faster than the machine).
-    static let maxTicksPerBatch = 16_384
-
     private func run(_ initial: PriceFeed) {
         var feed = initial
         let period = Nanoseconds(UInt64(max(0.05, shared.config.feedPeriodMs) * 1_000_000))
@@ -44,6 +38,7 @@ final class FeedDriver: Sendable {
         var next = Clock.now() + period
         var lastLog: Instant?
         let metrics = shared.feedMetrics
+        let policy = shared.config.overload
         while !stopped.load(ordering: .acquiring) {
             Clock.sleep(until: next)
             next = next + period
@@ -55,9 +50,9 @@ final class FeedDriver: Sendable {
             ticks.removeAll(keepingCapacity: true)
             let wall = Clock.wallNanos()
             var skippedTo: UInt64 = 0
-            // Behind by more than the larger of 50 ms and two periods: a long
-            // period is a schedule, not a delay.
-            let maxBehind = max(Self.maxBehind, period + period).rawValue
+            // Behind by more than the larger of `feedMaxBehind` and two
+            // periods: a long period is a schedule, not a delay.
+            let maxBehind = max(policy.feedMaxBehind, period + period).rawValue
             if let due = feed.nextEventTimeNs, due != .max, wall > due &+ maxBehind {
                 skippedTo = max(due, wall - period.rawValue)
                 metrics.skippedNanos.wrappingAdd(skippedTo - due, ordering: .relaxed)
@@ -69,7 +64,7 @@ final class FeedDriver: Sendable {
                 metrics.skippedNanos.wrappingAdd(wall - due, ordering: .relaxed)
                 feed.skip(to: wall)
                 skippedTo = wall
-            } else if !feed.advance(to: wall, into: &ticks, limit: Self.maxTicksPerBatch) {
+            } else if !feed.advance(to: wall, into: &ticks, limit: policy.feedMaxTicksPerBatch) {
                 let due = feed.nextEventTimeNs ?? wall
                 metrics.skippedNanos.wrappingAdd(wall &- min(wall, due), ordering: .relaxed)
                 feed.skip(to: wall)

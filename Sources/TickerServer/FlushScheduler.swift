@@ -12,7 +12,7 @@ import PosixIO
 ///   Light writes are cheap, so serving them first costs the heavy ones
 ///   little (shortest job first); the heavy ones fall behind into
 ///   conflation, which is their rule anyway.
-/// - Time slices: a pass writes for at most `slice`, then the loop looks at
+/// - Time slices: a pass writes for at most a slice, then the loop looks at
 ///   its sockets again (ingest, handshakes, the other loop's batches) and
 ///   the pass goes on at the next wake-up.
 /// - io_uring or sendmsg: with a ring (`--io-uring on`, the default where the
@@ -24,13 +24,12 @@ final class FlushScheduler {
     /// How many of `light` / `heavy` have been written so far this pass.
     private var nextLight = 0
     private var nextHeavy = 0
-    /// A queue at most this long after a round counts as light.
-    static let lightQueueBytes = 16 * 1024
-    /// A loop's run without looking at its sockets is at most about this:
-    /// ingest, handshakes and the other loop's batches wait no longer for a
-    /// pass over thousands of sockets. With 5 ms, `TickerBench m1`/`m3`
-    /// spent about a quarter more server CPU at the same latency (ARCHITECTURE).
-    static let slice = Nanoseconds.milliseconds(1)
+    /// A queue at most this long after a round counts as light
+    /// (`OverloadPolicy.lightQueueBytes`).
+    private let lightQueueBytes: Int
+    /// The longest run of writes between looks at the loop's sockets
+    /// (`OverloadPolicy.flushSlice`).
+    private let slice: Nanoseconds
     /// Gathers one connection's queue for `sendmsg`.
     let writer = VectoredWriter()
     /// The loop's ring; nil: one `sendmsg` per connection.
@@ -40,8 +39,10 @@ final class FlushScheduler {
     private var batchMembers: [Int] = []
     private let metrics: LoopMetrics
 
-    init(metrics: LoopMetrics) {
+    init(metrics: LoopMetrics, policy: OverloadPolicy) {
         self.metrics = metrics
+        lightQueueBytes = policy.lightQueueBytes
+        slice = policy.flushSlice
     }
 
     /// Light connections of the current pass are still unwritten.
@@ -55,7 +56,7 @@ final class FlushScheduler {
     func schedule(_ connection: Connection, _ outbox: Outbox) {
         guard !outbox.isScheduled, !connection.transport.wantsWritable else { return }
         outbox.isScheduled = true
-        if outbox.count <= Self.lightQueueBytes {
+        if outbox.count <= lightQueueBytes {
             light.append(connection)
         } else {
             heavy.append(connection)
@@ -66,7 +67,7 @@ final class FlushScheduler {
     /// when nothing is left; otherwise the caller wakes the loop again.
     func writeSome() -> Bool {
         guard hasPending else { return true }
-        let deadline = Clock.now() + Self.slice
+        let deadline = Clock.now() + slice
         // Light first; heavy only once every light one is written. Heavy
         // writes are long (a big backlog each): smaller chunks keep the slice.
         if write(&light, from: &nextLight, until: deadline, chunk: sendBatch?.capacity ?? 32) {

@@ -9,9 +9,10 @@ struct AcceptBudget {
     /// `nil` before the first accept (the budget starts full).
     var last: Instant?
 
-    init(perSecond: Int) {
-        self.perSecond = Double(max(1, perSecond))
-        burst = max(1, self.perSecond / 4)
+    /// The process's `acceptsPerSecond`, split across `loops`.
+    init(_ policy: OverloadPolicy, loops: Int) {
+        perSecond = Double(max(1, policy.acceptsPerSecond / max(1, loops)))
+        burst = max(1, perSecond * policy.acceptBurst.seconds)
         tokens = burst
     }
 

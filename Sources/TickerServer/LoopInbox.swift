@@ -8,9 +8,10 @@ import Synchronization
 /// loop, never per tick or per subscriber.
 ///
 /// Bounded: a loop that falls behind does not queue the feed without end.
-/// Past `maxPendingTicks`, the oldest batches are folded into one slot per
-/// symbol (the newest tick, with the count of updates it swallowed, flagged
-/// conflated), the same declared-gap rule a slow connection gets. Memory is
+/// Past `maxPendingTicks` (`OverloadPolicy.maxPendingTicksPerLoop`), the
+/// oldest batches are folded into one slot per symbol (the newest tick,
+/// with the count of updates it swallowed, flagged conflated), the same
+/// declared-gap rule a slow connection gets. Memory is
 /// then at most `maxPendingTicks` ticks plus one tick per symbol, and the
 /// loop's next round is bounded work however long it was busy.
 final class LoopInbox: Sendable {
@@ -41,17 +42,11 @@ final class LoopInbox: Sendable {
     let oldestPendingNanos = Atomic<UInt64>(0)
     /// Ticks currently waiting (gauge).
     let pendingTicks = Atomic<Int>(0)
-    /// Set by the loop when its last round started more than `behindNanos`
-    /// late: then every batch is folded on arrival, so the next round is at
-    /// most one record per symbol, the smallest round that still declares
-    /// everything, and its clients' data the freshest the loop can give.
+    /// Set by the loop when its last round started more than
+    /// `OverloadPolicy.inboxLateness` late: then every batch is folded on
+    /// arrival, so the next round is at most one record per symbol, the
+    /// smallest round that still declares everything.
     let behind = Atomic<Bool>(false)
-    /// 50 ms: freshness first. Measured (`TickerBench fault-overload
-    /// --short`, `steady`): with 50 ms and 4,096 pending ticks the canary's
-    /// oldest record was 0.40 s old and `steady` (one loop at 100% CPU)
-    /// conflated 0.15-0.7% of its records; with 100 ms / 8,192 the canary
-    /// reached 0.72 s (1.06 s without a record) and `steady` got slower.
-    static let behindNanos: UInt64 = 50_000_000
 
     init(waker: EventLoopWaker, symbolCount: Int, maxPendingTicks: Int) {
         self.waker = waker

@@ -63,7 +63,7 @@ extension LoopWorker {
     func adopt(_ fd: Descriptor) {
         metrics.add(metrics.accepted)
         let open = shared.openConnections.load(ordering: .relaxed)
-        if open >= config.maxConnections + config.overCapacityReserve {
+        if open >= policy.maxConnections + policy.overCapacityReserve {
             // Nothing left to answer with: the descriptors past the reserve
             // are what /healthz and /metrics would need.
             metrics.add(metrics.rejectedOverCapacity)
@@ -75,7 +75,7 @@ extension LoopWorker {
         // still read, so the answer is a status with Retry-After (or
         // /healthz, /metrics) rather than a reset.
         var refusal: Connection.Refusal?
-        if shared.admittedConnections.wrappingAdd(1, ordering: .relaxed).oldValue >= config.maxConnections {
+        if shared.admittedConnections.wrappingAdd(1, ordering: .relaxed).oldValue >= policy.maxConnections {
             shared.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
             refusal = .capacity
         }
@@ -92,7 +92,7 @@ extension LoopWorker {
             peer = nil
             // Refusals hold at most the reserve, so a flood of them cannot
             // crowd out the slots admitted clients need.
-            if shared.refusedPending.wrappingAdd(1, ordering: .relaxed).oldValue >= config.overCapacityReserve {
+            if shared.refusedPending.wrappingAdd(1, ordering: .relaxed).oldValue >= policy.overCapacityReserve {
                 shared.refusedPending.wrappingSubtract(1, ordering: .relaxed)
                 metrics.add(metrics.rejectedOverCapacity)
                 metrics.overload.countRejected("reserve_exhausted")
@@ -102,7 +102,7 @@ extension LoopWorker {
         }
         Syscall.setNoDelay(fd)
         if let bytes = config.socketSendBufferBytes { Syscall.setSendBuffer(fd, bytes: bytes) }
-        if config.notSentLowWaterBytes > 0 { Syscall.setNotSentLowWater(fd, bytes: config.notSentLowWaterBytes) }
+        if policy.notSentLowWaterBytes > 0 { Syscall.setNotSentLowWater(fd, bytes: policy.notSentLowWaterBytes) }
         let index: Int
         if let free = freeSlots.popLast() { index = free } else {
             index = connections.count

@@ -13,6 +13,7 @@ final class LoopWorker {
     let hub: LoopHub
     let inbox: LoopInbox
     var config: ServerConfig { shared.config }
+    var policy: OverloadPolicy { shared.config.overload }
     /// The connections' timeouts, from `config`.
     let deadlineRules: ConnectionDeadlines.Rules
 
@@ -22,15 +23,12 @@ final class LoopWorker {
     var liveCount = 0
     /// When each connection with bytes to write is written, and how.
     let flushes: FlushScheduler
-    /// A round waits while light connections of earlier rounds are still
-    /// unwritten, up to this long after the last round began (see `serve`).
-    static let maxRoundDeferral = Nanoseconds.milliseconds(100)
     /// When the last fan-out round began.
     private var lastRoundAt = Instant(nanoseconds: 0)
     /// A round's writes are under way; `pacer` hears when they end.
     private var roundInFlight = false
     /// When the next round may start (see `RoundPacer`).
-    private var pacer = RoundPacer()
+    private var pacer: RoundPacer
     /// Time spent writing since the last round began (flush slices only).
     private var passSendTime = Nanoseconds.zero
     /// The listener is out of epoll until then (accept rate, or out of descriptors).
@@ -62,17 +60,18 @@ final class LoopWorker {
         deadlineRules = ConnectionDeadlines.Rules(config: shared.config)
         loop = try EventLoop()
         inbox = LoopInbox(
-            waker: loop.waker, symbolCount: shared.symbols.count, maxPendingTicks: shared.config.maxPendingTicksPerLoop)
-        acceptBudget = AcceptBudget(perSecond: shared.config.acceptsPerSecond / max(1, shared.config.loops))
-        upgrades = UpgradePacer(perWindow: shared.config.upgradesPerWindow)
+            waker: loop.waker, symbolCount: shared.symbols.count, maxPendingTicks: shared.config.overload.maxPendingTicksPerLoop)
+        acceptBudget = AcceptBudget(shared.config.overload, loops: shared.config.loops)
+        upgrades = UpgradePacer(shared.config.overload)
+        pacer = RoundPacer(shared.config.overload)
         hub = LoopHub(symbolCount: shared.symbols.count, settings: shared.config.hub)
-        flushes = FlushScheduler(metrics: metrics)
+        flushes = FlushScheduler(metrics: metrics, policy: shared.config.overload)
         // Room for every connection the server may hold, reserved, not
         // touched: a page becomes resident when a connection first lands on
         // it. Grown by doubling instead, each table was copied at every
         // power of two and the old copies stayed in the heap, ~60 bytes per
         // idle connection at 10,000 (S3).
-        let most = shared.config.maxConnections + shared.config.overCapacityReserve
+        let most = shared.config.overload.maxConnections + shared.config.overload.overCapacityReserve
         connections.reserveCapacity(most)
         freeSlots.reserveCapacity(most)
         loop.reserveSlots(most + 8)
@@ -147,14 +146,14 @@ final class LoopWorker {
     /// writes, a pass took many rounds, and healthy readers saw their ticks
     /// 0.3-1.6 s late while the loop's inbox was never 30 ms behind. The
     /// ticks that arrive meanwhile wait in the inbox, and when the wait
-    /// passes `LoopInbox.behindNanos` the loop folds them to the newest per
+    /// passes `policy.inboxLateness` the loop folds them to the newest per
     /// symbol (declared): under that load every reader gets fresh data
     /// about every 100 ms instead of every tick ever later.
     private func serve() {
         if acceptPausedUntil != nil { resumeAcceptingIfDue(now: Clock.now()) }
         if upgrades.hasParked { unparkSome() }
         _ = flushSome()
-        if flushes.hasLightPending, Clock.now() - lastRoundAt < Self.maxRoundDeferral {
+        if flushes.hasLightPending, Clock.now() - lastRoundAt < policy.maxRoundDeferral {
             return   // flushSome asked for the next wake-up
         }
         if let next = pacer.earliestNextRound, Clock.now() < next {
@@ -196,7 +195,7 @@ final class LoopWorker {
         let sendTime = Clock.wallNanos()
         let lag = now &- (taken.isEmpty ? localPostedNanos : taken.oldestPostedNanos)
         metrics.overload.lastRoundLagNanos.store(lag, ordering: .relaxed)
-        inbox.behind.store(lag > LoopInbox.behindNanos, ordering: .relaxed)
+        inbox.behind.store(lag > policy.inboxLateness.rawValue, ordering: .relaxed)
         hub.beginRound(sendTimeNs: sendTime, nowNanos: now)
         var ticks = 0
         if !taken.folded.isEmpty {
@@ -309,7 +308,7 @@ final class LoopWorker {
     func beginShutdown() {
         guard !shuttingDown else { return }
         shuttingDown = true
-        let deadline = Clock.now() + .milliseconds(config.drainTimeoutMs)
+        let deadline = Clock.now() + policy.drainTimeout
         for case let connection? in connections {
             connection.shutdown(deadline: deadline)
         }

@@ -14,26 +14,28 @@ import PosixIO
 /// on both ends.
 ///
 /// So a loop that is **saturated by its sends** (writing the last round
-/// took at least `minPacedPass` of the loop's time, counted inside its
+/// took at least `pacedWriteMinimum` of the loop's time, counted inside its
 /// flush slices only, and ticks were already waiting when it ended) starts
-/// its next round no sooner than `stretch` times that writing time after the
+/// its next round no sooner than `pacingStretch` times that writing time after the
 /// last round began: sends then take at most about half of the loop's time,
 /// and each send carries what arrived meanwhile. The interval follows the
 /// cost (more sockets with news, longer writing, a longer interval, more
-/// records per send) up to `maxInterval`, well inside the inbox's 50 ms
-/// freshness limit (`LoopInbox.behindNanos`). Writing time, not the pass's
+/// records per send) up to `pacedIntervalMaximum`, well inside the inbox's
+/// freshness limit (`inboxLateness`); all three are `OverloadPolicy`'s. Writing time, not the pass's
 /// wall time: a pass spread over many 1 ms slices, or preempted, would
 /// otherwise read as expensive and slow the loop down for nothing. A loop
 /// whose writes end with nothing waiting (a lone update, a closed-loop
 /// publisher, a light feed) starts the next round the moment it arrives.
 struct RoundPacer {
-    /// Rounds written in less than this never pace: a round to a few
-    /// hundred sockets goes out at once.
-    static let minPacedPass = Nanoseconds.milliseconds(1)
-    /// The longest interval between the starts of two paced rounds.
-    static let maxInterval = Nanoseconds.milliseconds(25)
-    /// A paced round interval is this many times the last round's writing time.
-    static let stretch: UInt64 = 2
+    let minPacedPass: Nanoseconds
+    let maxInterval: Nanoseconds
+    let stretch: UInt64
+
+    init(_ policy: OverloadPolicy) {
+        minPacedPass = policy.pacedWriteMinimum
+        maxInterval = policy.pacedIntervalMaximum
+        stretch = policy.pacingStretch
+    }
 
     /// The earliest start of the next round; nil: whenever work arrives.
     private(set) var earliestNextRound: Instant?
@@ -42,11 +44,11 @@ struct RoundPacer {
     /// loop's time spent writing them; `workWaiting`: ticks for the next
     /// round had arrived by then.
     mutating func passFinished(roundBegan: Instant, sendTime pass: Nanoseconds, workWaiting: Bool) {
-        guard workWaiting, pass >= Self.minPacedPass else {
+        guard workWaiting, pass >= minPacedPass else {
             earliestNextRound = nil
             return
         }
-        earliestNextRound = roundBegan + min(Self.maxInterval, Nanoseconds(pass.rawValue &* Self.stretch))
+        earliestNextRound = roundBegan + min(maxInterval, Nanoseconds(pass.rawValue &* stretch))
     }
 
     /// The interval the next round keeps after the last began (zero when unpaced), for `/metrics`.

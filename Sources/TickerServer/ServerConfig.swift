@@ -23,7 +23,15 @@ public struct ServerConfig: Sendable {
     /// Run the simulated feed (off when ticks come only from /v1/publish).
     public var simulatedFeed = true
 
-    public var hub = HubSettings()
+    /// Every overload threshold, with its reason (`OverloadPolicy`).
+    public var overload = OverloadPolicy()
+    /// What each loop's hub is built with: delivery and retention stored
+    /// here, the backlog rules in `overload` (one home for each).
+    public var hub: HubSettings {
+        get { var settings = hubRest; settings.backlog = overload.backlog; return settings }
+        set { hubRest = newValue; overload.backlog = newValue.backlog }
+    }
+    private var hubRest = HubSettings()
     /// Names this process's sequence space in `welcome` (resume checks it);
     /// nil picks a random one at start, since a restarted feed starts its
     /// sequences over. A cluster whose nodes share one feed would set the
@@ -42,13 +50,6 @@ public struct ServerConfig: Sendable {
     /// After we send a close frame, the peer has this long to answer before
     /// the TCP connection is dropped.
     public var closeTimeoutMs = 2_000
-    /// A connection conflated (over the high-water mark) for this long has
-    /// stopped reading: it is closed with 4001 so it holds nothing forever.
-    public var slowConsumerTimeoutMs = 10_000
-    /// Control messages one connection may send per second (token bucket,
-    /// burst of the same size); beyond it requests get `rate_limited`, and a
-    /// client that keeps going at 10x is closed with 1008.
-    public var maxMessagesPerSecond = 50
     /// Inbound control messages are small JSON; 64 KiB leaves room for a
     /// subscribe listing every symbol and nothing more.
     public var maxInboundMessageBytes = 64 * 1024
@@ -68,49 +69,10 @@ public struct ServerConfig: Sendable {
     var acceptsIngest: Bool {
         if case .gateway = redis { false } else { true }
     }
-    /// On SIGTERM, connections get close 1001 and this long to finish.
-    public var drainTimeoutMs = 2_000
-    /// Cap on connections per process, below the fd limit so that accept
-    /// never fails for want of a descriptor the server itself needs.
-    public var maxConnections = 19_000
-    /// Connections past `maxConnections` that are still read, so they get a
-    /// `503` with `Retry-After` (and `/healthz`, `/metrics` an answer) rather
-    /// than a reset; beyond this many more, accept closes at once.
-    public var overCapacityReserve = 256
-    /// Connections one peer address may hold; 0 = no limit. One client (or
-    /// one runaway script) cannot take every slot. Behind a reverse proxy
-    /// every client shares the proxy's address: raise it or set 0 there.
-    public var maxConnectionsPerAddress = 4_096
     /// Reverse proxies whose `X-Forwarded-For` / `X-Real-IP` name the client:
     /// their connections are not counted per address at accept; the upgrade
     /// counts the forwarded client instead (and logs name it).
     public var trustedProxies = ProxyTrust()
-    /// New connections accepted per second by the whole process (token
-    /// bucket per loop, burst of a quarter second): a reconnect storm is
-    /// admitted at a pace that leaves the loops time for fan-out; the rest
-    /// wait in the listen backlog.
-    public var acceptsPerSecond = 60_000
-    /// WebSocket upgrades one loop performs per 5 ms (64: 12,800 a second
-    /// per loop); past it an upgrade is parked and done in arrival order,
-    /// so a connect burst's handshakes never delay `/healthz` or `/metrics`.
-    public var upgradesPerWindow = 64
-    /// Bytes the kernel may hold not yet sent per connection
-    /// (TCP_NOTSENT_LOWAT); 0 leaves it to the kernel. A small cap keeps a
-    /// slow reader's backlog visible to conflation (autotuning would hide
-    /// megabytes) and costs nothing to a reader that keeps up (loopback and
-    /// window-limited bytes in flight are not "not sent"). 4 KiB rather than
-    /// the common 16: the oldest record a reader at a tenth of its stream's
-    /// rate reads is 1.6 s old (2.2 s with 8 KiB; a third of the rate: 0.7 s
-    /// against 0.9 s with 8 KiB and 1.5 s with 16 KiB; `TickerBench fault-slow`).
-    public var notSentLowWaterBytes = 4 * 1024
-    /// Ticks one loop's inbox holds before it folds the oldest batches into
-    /// newest-per-symbol (declared as conflated): ~80 ms of the default
-    /// feed, so a loop that falls behind does bounded work per round (see
-    /// `LoopInbox.behindNanos` for the measured trade-off).
-    public var maxPendingTicksPerLoop = 4_096
-    /// `/healthz` reports `degraded` when a loop's oldest waiting batch is
-    /// older than this; half the one-second freshness goal.
-    public var maxLagMs = 500
     /// A second port, on `host`, serving only `/healthz` and `/metrics` from a
     /// thread of its own (`AdminServer`): probes there never queue behind a
     /// connect storm in the main port's accept queue. nil: off; 0: any free port.

@@ -120,24 +120,24 @@ final class ServerShared: Sendable {
     }
 
     /// `/healthz`: nil when healthy, else why the node is degraded (a loop
-    /// whose oldest waiting batch is older than `maxLagMs`).
+    /// whose oldest waiting batch is older than `overload.maxLag`).
     func degradedReason() -> String? {
         if let why = redisStatus.withLock({ $0 })?.degradedReason() { return why }
         let now = Clock.monotonicNanos()
-        let limit = Nanoseconds.milliseconds(config.maxLagMs)
+        let limit = config.overload.maxLag
         for (i, inbox) in inboxes.withLock({ $0 }).enumerated() {
             let lag = Nanoseconds(inbox.lagNanos(now: now))
             if lag > limit {
-                return "loop \(i) lags \(lag.milliseconds) ms behind the feed (threshold \(config.maxLagMs) ms)"
+                return "loop \(i) lags \(lag.milliseconds) ms behind the feed (threshold \(limit.milliseconds) ms)"
             }
         }
         return nil
     }
 
     /// Counts a connection from `address`; false (and nothing counted) when
-    /// that address already holds `maxConnectionsPerAddress`.
+    /// that address already holds `overload.maxConnectionsPerAddress`.
     func admit(address: UInt128) -> Bool {
-        let limit = config.maxConnectionsPerAddress
+        let limit = config.overload.maxConnectionsPerAddress
         return perAddress.withLock { counts in
             let n = counts[address, default: 0]
             if limit > 0 && n >= limit { return false }

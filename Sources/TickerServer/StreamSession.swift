@@ -31,8 +31,8 @@ struct StreamSession {
             heartbeatMs: config.heartbeatIntervalMs,
             symbolCount: worker.shared.symbols.count,
             limits: ConnectionLimits(
-                maxSymbolsPerConnection: config.hub.maxSymbolsPerConnection,
-                maxMessagesPerSecond: config.maxMessagesPerSecond,
+                maxSymbolsPerConnection: config.overload.backlog.maxSymbolsPerConnection,
+                maxMessagesPerSecond: config.overload.maxMessagesPerSecond,
                 maxMessageBytes: config.maxInboundMessageBytes),
             epoch: worker.shared.epoch)), on: c)
         if let list = QueryString.value("symbols", in: query) {
@@ -53,7 +53,7 @@ struct StreamSession {
                 // (linear, at most the frame limit), and refusals end at the cutoff.
                 let id: Int? = if case .text(let text) = message { ControlRequestDecoder.requestID(in: text) } else { nil }
                 sendError(ControlError(code: .rateLimited, id: id,
-                                       message: "over \(worker.config.maxMessagesPerSecond) messages per second", symbols: nil),
+                                       message: "over \(worker.policy.maxMessagesPerSecond) messages per second", symbols: nil),
                           on: c)
             }
             return

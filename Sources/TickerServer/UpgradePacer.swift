@@ -1,23 +1,24 @@
 import PosixIO
 
-/// How many WebSocket upgrades one loop performs per 5 ms, and the ones
+/// How many WebSocket upgrades one loop performs per window, and the ones
 /// waiting their turn. An upgrade costs a SHA-1, a 101, a subscription and
-/// its snapshots; a connect burst of thousands done in one go kept
-/// `/healthz` waiting behind it for up to 1.6 s (fault storm). Past the
-/// pace (`ServerConfig.upgradesPerWindow`, default 64: 12,800 a second per
-/// loop) an upgrade is parked — its socket quiet, frames sent behind it
-/// kept — and done in arrival order as the pace allows, while requests
-/// that are not upgrades are answered at once.
+/// its snapshots; a connect burst of thousands done in one go keeps
+/// `/healthz` waiting behind it. Past the pace
+/// (`OverloadPolicy.upgradesPerWindow` per `upgradeWindow`) an upgrade is
+/// parked — its socket quiet, frames sent behind it kept — and done in
+/// arrival order as the pace allows, while requests that are not upgrades
+/// are answered at once.
 struct UpgradePacer {
-    static let window = Nanoseconds.milliseconds(5)
+    let window: Nanoseconds
     let perWindow: Int
     private var parked: [Connection] = []
     private var next = 0
     private var windowStart = Instant(nanoseconds: 0)
     private var inWindow = 0
 
-    init(perWindow: Int) {
-        self.perWindow = max(1, perWindow)
+    init(_ policy: OverloadPolicy) {
+        window = policy.upgradeWindow
+        perWindow = max(1, policy.upgradesPerWindow)
     }
 
     var hasParked: Bool { next < parked.count }
@@ -45,7 +46,7 @@ struct UpgradePacer {
     }
 
     private mutating func take(now: Instant) -> Bool {
-        if now - windowStart >= Self.window {
+        if now - windowStart >= window {
             windowStart = now
             inWindow = 0
         }

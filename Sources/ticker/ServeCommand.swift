@@ -6,7 +6,13 @@ import RedisClient
 import TickerServer
 
 enum ServeCommand {
-    static let help = """
+    /// Each threshold's default is read from `OverloadPolicy()` (and the hub's
+    /// from `HubSettings()`), so the help cannot drift from the code.
+    static var help: String {
+        let policy = OverloadPolicy()
+        let backlog = policy.backlog
+        let hub = HubSettings()
+        return """
     USAGE: ticker serve [options]
 
     Runs the ticker: the simulated price feed, the subscription hub and the
@@ -32,13 +38,15 @@ enum ServeCommand {
       --no-feed                No simulated feed (ticks only from /v1/publish)
       --delivery MODE          batch: a connection's pending ticks in one message per flush
                                (default); message: one WebSocket message per tick
-      --high-water BYTES       Per-connection queue size at which conflation starts (default 262144)
-      --max-symbols N          Symbols per connection (default 1024)
-      --max-connections N      Connections per process (default 19000)
-      --rate-limit N           Control messages per second per connection (default 50)
+      --high-water BYTES       Per-connection queue size at which conflation starts; it ends
+                               below a quarter of it (default \(backlog.highWaterMark))
+      --max-symbols N          Symbols per connection (default \(backlog.maxSymbolsPerConnection))
+      --max-connections N      Connections per process (default \(policy.maxConnections))
+      --rate-limit N           Control messages per second per connection (default \(policy.maxMessagesPerSecond))
       --heartbeat-ms N         Ping interval (default 15000)
       --pong-timeout-ms N      Close (4002) when a ping is unanswered this long (default 10000)
-      --slow-consumer-ms N     Close (4001) after this long conflated (default 10000)
+      --slow-consumer-ms N     Close (4001) when the queue has not emptied for this long
+                               (default \(policy.slowConsumerTimeout.milliseconds))
       --handshake-timeout-ms N Absolute deadline for the HTTP request head (default 10000)
       --close-timeout-ms N     Time a peer has to finish the close handshake (default 2000)
       --sndbuf BYTES           SO_SNDBUF of accepted sockets (default: kernel autotuning)
@@ -47,30 +55,28 @@ enum ServeCommand {
                                back to sendmsg where the kernel refuses io_uring (default on)
       --io-uring-batch N       Connections flushed per io_uring_enter (default 64)
       --notsent-lowat BYTES    Bytes the kernel may hold unsent per connection, so slow
-                               readers are seen and conflated (default 4096; 0 = kernel's)
+                               readers are seen and conflated (default \(policy.notSentLowWaterBytes); 0 = kernel's)
       --max-pending-ticks N    Ticks a loop's inbox holds before folding the oldest into
-                               newest-per-symbol, flagged conflated (default 4096)
+                               newest-per-symbol, flagged conflated (default \(policy.maxPendingTicksPerLoop))
       --retention-ms N         How long each loop keeps what it published, so a client that
                                reconnects with `from` gets the updates it missed instead of
-                               a snapshot; 0 = off (default 10000). Costs ~190 bytes of
-                               RSS per retained tick: at the default feed (~52,000 ticks/s,
-                               520 symbols) 10 s is ~93 MiB (measured, 2 loops; see
-                               docs/ARCHITECTURE.md)
+                               a snapshot; 0 = off (default \(hub.retentionNanos / 1_000_000)). Memory per
+                               retained tick: docs/ARCHITECTURE.md, "What was measured"
       --retention-ticks N      Cap on retained ticks per loop whatever the feed rate
-                               (default 640000, ~116 MiB)
-      --max-lag-ms N           /healthz says degraded when a loop lags more (default 500)
+                               (default \(hub.maxRetainedTicks))
+      --max-lag-ms N           /healthz says degraded when a loop lags more (default \(policy.maxLag.milliseconds))
       --admin-port N           also serve /healthz and /metrics on port N (same host), from a
                                thread of their own: probes never wait behind a connect storm
                                (default: off; 0 picks a free port)
-      --max-per-address N      Connections per peer address, 0 = no limit (default 4096;
+      --max-per-address N      Connections per peer address, 0 = no limit (default \(policy.maxConnectionsPerAddress);
                                behind a reverse proxy raise it, use 0, or name the proxy
                                in --trusted-proxies)
       --trusted-proxies LIST   Reverse proxies (addresses or CIDR ranges, comma-separated)
                                whose X-Forwarded-For / X-Real-IP name the client: the
                                per-address limit then counts the client, checked at the
                                upgrade, and logs name it (default: none)
-      --accept-rate N          New connections accepted per second (default 60000)
-      --drain-ms N             Shutdown drain deadline after close 1001 (default 2000)
+      --accept-rate N          New connections accepted per second (default \(policy.acceptsPerSecond))
+      --drain-ms N             Shutdown drain deadline after close 1001 (default \(policy.drainTimeout.milliseconds))
       --allow-origin ORIGIN    Accept browser upgrades only from this Origin (repeatable)
       --publish-token TOKEN    Enable /v1/publish with this bearer token (shows in ps:
                                prefer TICKER_PUBLISH_TOKEN or --publish-token-file)
@@ -95,6 +101,7 @@ enum ServeCommand {
       --version                Print the version and exit
       -h, --help               Show this help
     """
+    }
 
     static let feedHelp = """
     USAGE: ticker feed --redis URL [options]
@@ -142,29 +149,29 @@ enum ServeCommand {
         if try args.setting("--no-feed") { config.simulatedFeed = false }
         if let mode: DeliveryModeName = try args.choice("--delivery") { config.hub.delivery = mode.mode }
         if let n: Int = try args.int("--high-water", in: 4096...(1 << 30)) {
-            config.hub.highWaterMark = n
-            config.hub.lowWaterMark = n / 4
+            config.overload.backlog.highWaterMark = n
+            config.overload.backlog.lowWaterMark = n / 4
         }
-        if let n: Int = try args.int("--max-symbols", in: 1...1_000_000) { config.hub.maxSymbolsPerConnection = n }
-        if let n: Int = try args.int("--max-connections", in: 1...1_000_000) { config.maxConnections = n }
-        if let n: Int = try args.int("--rate-limit", in: 1...1_000_000) { config.maxMessagesPerSecond = n }
+        if let n: Int = try args.int("--max-symbols", in: 1...1_000_000) { config.overload.backlog.maxSymbolsPerConnection = n }
+        if let n: Int = try args.int("--max-connections", in: 1...1_000_000) { config.overload.maxConnections = n }
+        if let n: Int = try args.int("--rate-limit", in: 1...1_000_000) { config.overload.maxMessagesPerSecond = n }
         if let n: Int = try args.int("--heartbeat-ms", in: 100...3_600_000) { config.heartbeatIntervalMs = n }
         if let n: Int = try args.int("--pong-timeout-ms", in: 100...3_600_000) { config.pongTimeoutMs = n }
-        if let n: Int = try args.int("--slow-consumer-ms", in: 100...3_600_000) { config.slowConsumerTimeoutMs = n }
+        if let n: Int = try args.int("--slow-consumer-ms", in: 100...3_600_000) { config.overload.slowConsumerTimeout = .milliseconds(n) }
         if let n: Int = try args.int("--handshake-timeout-ms", in: 100...3_600_000) { config.handshakeTimeoutMs = n }
-        if let n: Int = try args.int("--drain-ms", in: 0...600_000) { config.drainTimeoutMs = n }
+        if let n: Int = try args.int("--drain-ms", in: 0...600_000) { config.overload.drainTimeout = .milliseconds(n) }
         if let n: Int = try args.int("--close-timeout-ms", in: 100...600_000) { config.closeTimeoutMs = n }
         if let n: Int = try args.int("--sndbuf", in: 4096...(64 << 20)) { config.socketSendBufferBytes = n }
         if let mode: Switch = try args.choice("--io-uring") { config.ioUring = mode == .on }
         if let n: Int = try args.int("--io-uring-batch", in: 1...4096) { config.ioUringBatch = n }
-        if let n: Int = try args.int("--notsent-lowat", in: 0...(64 << 20)) { config.notSentLowWaterBytes = n }
-        if let n: Int = try args.int("--max-pending-ticks", in: 64...(1 << 24)) { config.maxPendingTicksPerLoop = n }
+        if let n: Int = try args.int("--notsent-lowat", in: 0...(64 << 20)) { config.overload.notSentLowWaterBytes = n }
+        if let n: Int = try args.int("--max-pending-ticks", in: 64...(1 << 24)) { config.overload.maxPendingTicksPerLoop = n }
         if let n: Int = try args.int("--retention-ms", in: 0...3_600_000) { config.hub.retentionNanos = UInt64(n) * 1_000_000 }
         if let n: Int = try args.int("--retention-ticks", in: 1...100_000_000) { config.hub.maxRetainedTicks = n }
-        if let n: Int = try args.int("--max-lag-ms", in: 1...3_600_000) { config.maxLagMs = n }
+        if let n: Int = try args.int("--max-lag-ms", in: 1...3_600_000) { config.overload.maxLag = .milliseconds(n) }
         if let port: UInt16 = try args.int("--admin-port", in: 0...65535) { config.adminPort = port }
-        if let n: Int = try args.int("--max-per-address", in: 0...1_000_000) { config.maxConnectionsPerAddress = n }
-        if let n: Int = try args.int("--accept-rate", in: 1...10_000_000) { config.acceptsPerSecond = n }
+        if let n: Int = try args.int("--max-per-address", in: 0...1_000_000) { config.overload.maxConnectionsPerAddress = n }
+        if let n: Int = try args.int("--accept-rate", in: 1...10_000_000) { config.overload.acceptsPerSecond = n }
         let proxies = try args.values("--trusted-proxies").flatMap { $0.split(separator: ",").map(String.init) }
         do { config.trustedProxies = try ProxyTrust(parsing: proxies) } catch {
             throw ArgumentError(message: "--trusted-proxies: \(error)")
@@ -267,12 +274,13 @@ enum ServeCommand {
         // Before accepting anything: once clients arrive the process may run
         // out of descriptors, and the signal source needs one of its own.
         SignalWatcher.onTerminate {
-            Log.info("shutting down: close 1001 to every client, drain \(config.drainTimeoutMs) ms",
+            Log.info("shutting down: close 1001 to every client, drain \(config.overload.drainTimeout.milliseconds) ms",
                      ["open_connections": "\(server.openConnections)"])
             // The drain deadline is the process's, not the loops': whatever a
             // loop is doing, the process exits 0 shortly after it passes (the
-            // loops close leftovers within 20 ms of it first).
-            let deadline = Clock.monotonicNanos() + UInt64(config.drainTimeoutMs) * 1_000_000 + 400_000_000
+            // loops close leftovers first).
+            let policy = config.overload
+            let deadline = Clock.monotonicNanos() + policy.drainTimeout.rawValue + policy.drainExitGrace.rawValue
             let watchdog = Thread {
                 Clock.sleep(untilMonotonic: deadline)
                 Log.warning("drain deadline passed with \(server.openConnections) connection(s) open; exiting")

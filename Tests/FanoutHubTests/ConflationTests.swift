@@ -51,7 +51,7 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
     /// conflates on the next round even far below the byte mark.
     @Test func oldBacklogStartsConflationBelowTheByteMark() throws {
         var settings = HubSettings()
-        settings.maxBacklogAgeNanos = 1_000
+        settings.backlog.maxBacklogAgeNanos = 1_000
         let hub = LoopHub(symbolCount: 1, settings: settings)
         let s = Subscriber(outbox: Outbox())
         hub.attach(s)
@@ -73,8 +73,8 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
     /// stream to stay well-formed) and every control frame, in order.
     @Test func foldKeepsTheHeadFrameAndControlFrames() throws {
         var settings = HubSettings()
-        settings.highWaterMark = 1 << 20
-        settings.maxBacklogAgeNanos = 1_000
+        settings.backlog.highWaterMark = 1 << 20
+        settings.backlog.maxBacklogAgeNanos = 1_000
         let hub = LoopHub(symbolCount: 2, settings: settings)
         let s = Subscriber(outbox: Outbox())
         hub.attach(s)
@@ -123,7 +123,7 @@ func ticksIn(_ frames: [WebSocketFrame]) throws -> [Tick] {
     /// Ticks that arrive already conflated (by the loop) add their count.
     @Test func slotsAddUpstreamCounts() throws {
         var settings = HubSettings()
-        settings.highWaterMark = 1
+        settings.backlog.highWaterMark = 1
         let hub = LoopHub(symbolCount: 1, settings: settings)
         let s = Subscriber(outbox: Outbox())
         hub.attach(s)

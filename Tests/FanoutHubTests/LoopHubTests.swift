@@ -164,7 +164,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
 
     @Test func limitExceededChangesNothing() {
         var settings = HubSettings()
-        settings.maxSymbolsPerConnection = 2
+        settings.backlog.maxSymbolsPerConnection = 2
         let hub = LoopHub(symbolCount: 5, settings: settings)
         let s = Subscriber(outbox: Outbox())
         hub.attach(s)
@@ -197,8 +197,8 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     /// draining, every sequence jump is declared.
     @Test func conflationDeclaresEverySkippedUpdate() throws {
         var settings = HubSettings()
-        settings.highWaterMark = 4096
-        settings.lowWaterMark = 1024
+        settings.backlog.highWaterMark = 4096
+        settings.backlog.lowWaterMark = 1024
         let hub = LoopHub(symbolCount: 2, settings: settings)
         let s = Subscriber(outbox: Outbox())
         hub.attach(s)
@@ -211,7 +211,7 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
         }
         #expect(s.isConflating)
         #expect(s.conflatingSinceNanos > 0)
-        #expect(s.outbox.queue.count < settings.highWaterMark + 200)
+        #expect(s.outbox.queue.count < settings.backlog.highWaterMark + 200)
         let beforeDrain = try decodeStream(drainAll(s))
         #expect(hub.drain(s, sendTimeNs: 2))
         #expect(!s.isConflating)
@@ -238,8 +238,8 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
     /// queue is back under the low-water mark at once and drains next flush.
     @Test func conflationFoldsTheQueuedBacklog() {
         var settings = HubSettings()
-        settings.highWaterMark = 4096
-        settings.lowWaterMark = 1024
+        settings.backlog.highWaterMark = 4096
+        settings.backlog.lowWaterMark = 1024
         let hub = LoopHub(symbolCount: 1, settings: settings)
         let s = Subscriber(outbox: Outbox())
         hub.attach(s)
@@ -254,8 +254,8 @@ func drainAll(_ s: Subscriber) -> [UInt8] {
 
     @Test func subscribeWhileConflatingQueuesSnapshotInSlot() throws {
         var settings = HubSettings()
-        settings.highWaterMark = 2048
-        settings.lowWaterMark = 0
+        settings.backlog.highWaterMark = 2048
+        settings.backlog.lowWaterMark = 0
         let hub = LoopHub(symbolCount: 2, settings: settings)
         let feeder = Subscriber(outbox: Outbox())
         hub.attach(feeder)

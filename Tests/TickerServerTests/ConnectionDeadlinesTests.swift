@@ -12,7 +12,7 @@ import Testing
         config.heartbeatIntervalMs = 15_000
         config.pongTimeoutMs = 10_000
         config.closeTimeoutMs = 2_000
-        config.slowConsumerTimeoutMs = 10_000
+        config.overload.slowConsumerTimeout = .seconds(10)
         return ConnectionDeadlines.Rules(config: config)
     }()
 

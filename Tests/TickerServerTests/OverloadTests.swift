@@ -64,7 +64,7 @@ private func tick(_ symbol: UInt32, _ seq: UInt64) -> Tick {
 /// operator's endpoints keep answering.
 @Suite struct CapacityTests {
     @Test func pastMaxConnectionsUpgradesGet503WithRetryAfterAndHealthzAnswers() async throws {
-        try await withServer({ $0.maxConnections = 5 }) { server in
+        try await withServer({ $0.overload.maxConnections = 5 }) { server in
             var held: [RawSocket] = []
             for _ in 0..<5 {
                 let s = try RawSocket(port: server.port)
@@ -91,7 +91,7 @@ private func tick(_ symbol: UInt32, _ seq: UInt64) -> Tick {
     }
 
     @Test func onePeerAddressCannotTakeEverySlot() async throws {
-        try await withServer({ $0.maxConnectionsPerAddress = 2 }) { server in
+        try await withServer({ $0.overload.maxConnectionsPerAddress = 2 }) { server in
             var held: [RawSocket] = []
             for _ in 0..<2 {
                 let s = try RawSocket(port: server.port)

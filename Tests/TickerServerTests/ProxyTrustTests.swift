@@ -65,7 +65,7 @@ import Testing
     @Test func behindATrustedProxyTheLimitCountsForwardedClients() async throws {
         let held = Held()
         try await withServer({
-            $0.maxConnectionsPerAddress = 1
+            $0.overload.maxConnectionsPerAddress = 1
             $0.trustedProxies = try! ProxyTrust(parsing: ["127.0.0.1"])
         }) { server throws in
             #expect(try held.upgrade(server.port, "X-Forwarded-For: 198.51.100.1, 203.0.113.7\r\n") == 101)
@@ -79,7 +79,7 @@ import Testing
 
     @Test func withoutTrustTheHeaderIsIgnored() async throws {
         let held = Held()
-        try await withServer({ $0.maxConnectionsPerAddress = 1 }) { server throws in
+        try await withServer({ $0.overload.maxConnectionsPerAddress = 1 }) { server throws in
             #expect(try held.upgrade(server.port, "X-Forwarded-For: 203.0.113.7\r\n") == 101)
             #expect(try held.upgrade(server.port, "X-Forwarded-For: 203.0.113.8\r\n") == 429, "the peer is 127.0.0.1 either way")
         }

@@ -14,7 +14,7 @@ import WebSocketProtocol
     @Test func everyRequestOfABurstIsAnsweredWithItsID() async throws {
         let burst = 150
         let rate = 50
-        try await withServer({ $0.maxMessagesPerSecond = rate }) { server throws in
+        try await withServer({ $0.overload.maxMessagesPerSecond = rate }) { server throws in
             let s = try RawSocket(port: server.port)
             try s.write(upgradeRequest())
             #expect(try s.read(timeoutMs: 3_000) { serverFrames(after: $0).count >= 1 }, "welcome")
@@ -47,7 +47,7 @@ import WebSocketProtocol
     }
 
     @Test func refusalsWithoutAReadableIDStillGetAnAnswer() async throws {
-        try await withServer({ $0.maxMessagesPerSecond = 1 }) { server throws in
+        try await withServer({ $0.overload.maxMessagesPerSecond = 1 }) { server throws in
             let s = try RawSocket(port: server.port)
             try s.write(upgradeRequest())
             #expect(try s.read(timeoutMs: 3_000) { serverFrames(after: $0).count >= 1 }, "welcome")

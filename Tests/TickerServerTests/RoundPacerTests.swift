@@ -4,15 +4,16 @@ import Testing
 
 @Suite struct RoundPacerTests {
     let began = Instant(nanoseconds: 1_000_000_000)
+    let policy = OverloadPolicy()
 
     @Test func unpacedUntilARoundIsWritten() {
-        let pacer = RoundPacer()
+        let pacer = RoundPacer(policy)
         #expect(pacer.earliestNextRound == nil)
         #expect(pacer.mayStartRound(at: began))
     }
 
     @Test func aSaturatedLoopWaitsTwiceItsWritingTime() {
-        var pacer = RoundPacer()
+        var pacer = RoundPacer(policy)
         pacer.passFinished(roundBegan: began, sendTime: .milliseconds(4), workWaiting: true)
         #expect(pacer.earliestNextRound == began + .milliseconds(8))
         #expect(pacer.interval(since: began) == .milliseconds(8))
@@ -23,31 +24,31 @@ import Testing
     @Test func nothingWaitingMeansTheNextRoundGoesAtOnce() {
         // A closed-loop publisher or a lone update: the pass ended with an
         // empty inbox, however long it was.
-        var pacer = RoundPacer()
+        var pacer = RoundPacer(policy)
         pacer.passFinished(roundBegan: began, sendTime: .milliseconds(10), workWaiting: false)
         #expect(pacer.earliestNextRound == nil)
         #expect(pacer.interval(since: began) == .zero)
     }
 
     @Test func shortWritesNeverPace() {
-        var pacer = RoundPacer()
-        let short = Nanoseconds(RoundPacer.minPacedPass.rawValue - 1)
+        var pacer = RoundPacer(policy)
+        let short = Nanoseconds(policy.pacedWriteMinimum.rawValue - 1)
         pacer.passFinished(roundBegan: began, sendTime: short, workWaiting: true)
         #expect(pacer.earliestNextRound == nil)
-        pacer.passFinished(roundBegan: began, sendTime: RoundPacer.minPacedPass, workWaiting: true)
-        #expect(pacer.earliestNextRound == began + Nanoseconds(RoundPacer.minPacedPass.rawValue * RoundPacer.stretch))
+        pacer.passFinished(roundBegan: began, sendTime: policy.pacedWriteMinimum, workWaiting: true)
+        #expect(pacer.earliestNextRound == began + Nanoseconds(policy.pacedWriteMinimum.rawValue * policy.pacingStretch))
     }
 
     @Test func theIntervalIsCapped() {
-        var pacer = RoundPacer()
+        var pacer = RoundPacer(policy)
         pacer.passFinished(roundBegan: began, sendTime: .milliseconds(40), workWaiting: true)
-        #expect(pacer.earliestNextRound == began + RoundPacer.maxInterval)
+        #expect(pacer.earliestNextRound == began + policy.pacedIntervalMaximum)
         // The cap stays inside the inbox's freshness limit, so pacing alone never folds a loop's ticks.
-        #expect(RoundPacer.maxInterval.rawValue < LoopInbox.behindNanos)
+        #expect(policy.pacedIntervalMaximum.rawValue < policy.inboxLateness.rawValue)
     }
 
     @Test func aLighterRoundUnpacesTheNext() {
-        var pacer = RoundPacer()
+        var pacer = RoundPacer(policy)
         pacer.passFinished(roundBegan: began, sendTime: .milliseconds(5), workWaiting: true)
         #expect(pacer.earliestNextRound != nil)
         let later = began + .milliseconds(10)

@@ -14,7 +14,7 @@ import WebSocketProtocol
             let stuckCount = 100
             let highWater = 256 * 1024
             let maxSymbols = 1024
-            var settings = HubSettings()
+            var settings = BacklogPolicy()
             settings.highWaterMark = highWater
             settings.maxSymbolsPerConnection = maxSymbols
             let perConnectionCap = settings.perConnectionCap

@@ -72,7 +72,7 @@ import WebSocketProtocol
 
     /// Bad control input: each gets its stable error code and the connection stays usable.
     @Test func badControlInputGetsStableErrorCodes() async throws {
-        try await withServer({ $0.hub.maxSymbolsPerConnection = 3 }) { server throws in
+        try await withServer({ $0.overload.backlog.maxSymbolsPerConnection = 3 }) { server throws in
             let client = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port))
             func nextError(after send: () throws -> Void) throws -> ControlError? {
                 try send()
@@ -105,7 +105,7 @@ import WebSocketProtocol
     }
 
     @Test func floodingClientIsRateLimitedThenClosed() async throws {
-        try await withServer({ $0.maxMessagesPerSecond = 5 }) { server throws in
+        try await withServer({ $0.overload.maxMessagesPerSecond = 5 }) { server throws in
             let client = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port))
             var sawRateLimited = false
             var closeCode: WebSocketCloseCode?

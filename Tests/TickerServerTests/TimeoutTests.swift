@@ -63,7 +63,7 @@ import WebSocketProtocol
     /// Pings sent by a peer that never reads: the pongs would pile up, so
     /// past the per-connection cap the server cuts it off.
     @Test func pingFloodWhileNeverReadingIsBounded() async throws {
-        try await withServer({ $0.hub.highWaterMark = 16 * 1024; $0.hub.maxSymbolsPerConnection = 16; $0.socketSendBufferBytes = 4096 }) { server throws in
+        try await withServer({ $0.overload.backlog.highWaterMark = 16 * 1024; $0.overload.backlog.maxSymbolsPerConnection = 16; $0.socketSendBufferBytes = 4096 }) { server throws in
             let s = try RawSocket(port: server.port, receiveBuffer: 4096)
             try s.write(upgradeRequest())
             let ping = maskedFrame(.ping, [UInt8](repeating: 0x61, count: 125))

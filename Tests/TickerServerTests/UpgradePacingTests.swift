@@ -11,7 +11,7 @@ import WebSocketProtocol
     @Test func burstOfUpgradesIsPacedAndLosesNothing() async throws {
         try await withServer({
             $0.loops = 1
-            $0.upgradesPerWindow = 4   // the test's burst is slower than a storm's
+            $0.overload.upgradesPerWindow = 4   // the test's burst is slower than a storm's
         }) { server throws in
             let count = 300
             var sockets: [RawSocket] = []
