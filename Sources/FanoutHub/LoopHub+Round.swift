@@ -79,7 +79,7 @@ extension LoopHub {
     @inline(__always)
     private func tookIntoSlot(_ s: Subscriber, _ tick: @autoclosure () -> Tick) -> Bool {
         touch(s, nowNanos: roundNow)
-        guard s.isConflating || s.outbox.count >= settings.backlog.highWaterMark else { return false }
+        guard s.isConflating || s.queue.count >= settings.backlog.highWaterMark else { return false }
         if !s.isConflating { startConflating(s, nowNanos: roundNow) }
         putInSlot(s, tick())
         return true
