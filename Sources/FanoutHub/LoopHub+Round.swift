@@ -8,12 +8,9 @@ extension LoopHub {
     /// more (tick, subscriber) pairs than twice the subscribers: a loop that
     /// fell behind gets big folded rounds in which nearly every symbol
     /// ticked, and then each subscriber's state is touched once per round,
-    /// not once per tick — the tick-by-tick walk was memory-bound, one
-    /// cache miss per pair (perf, 15,000-client storm). Either way each
-    /// subscriber gets its symbols' records in their sequence order.
-    /// One-tick-per-message rounds go the same way: they used to be written
-    /// tick by tick as each batch arrived, which at 15,000 clients (`sweep`,
-    /// 1,000 ticks a round) spent half the server's time on those misses.
+    /// not once per tick: the tick-by-tick walk costs a cache miss per pair.
+    /// Either way each subscriber gets its symbols' records in their
+    /// sequence order. One-tick-per-message rounds go the same way.
     func fanOutRound() {
         let perTick = settings.delivery == .perTick
         // What `deliver` copies: the tick's record into an open message, or
@@ -74,8 +71,7 @@ extension LoopHub {
     /// mark), keep `tick` in its slots instead of its queue. True when the
     /// tick went to a slot.
     /// The tick is read only when it goes to a slot: read eagerly, its 64
-    /// bytes were loaded and spilled for every (tick, subscriber) pair,
-    /// ~25% of `fanOutRound`'s cycles (perf, `fanout` batch).
+    /// bytes would be loaded and spilled for every (tick, subscriber) pair.
     @inline(__always)
     private func tookIntoSlot(_ s: Subscriber, _ tick: @autoclosure () -> Tick) -> Bool {
         touch(s, nowNanos: roundNow)

@@ -109,8 +109,8 @@ public final class OutboundQueue {
     /// only as many bytes as the real header needs. The shorter side moves:
     /// the bytes after the gap (the message just closed) when they end the
     /// queue, else the bytes queued before it in the same chunk — which for
-    /// a connection with a backlog is the whole backlog, so moving it on
-    /// every message was a tenth of a storm's CPU (perf).
+    /// a connection with a backlog is the whole backlog, too much to move
+    /// on every message.
     public func removeGap(at position: UnsafeMutableRawPointer, length gap: Int) {
         guard gap > 0 else { return }
         for i in stride(from: chunks.count - 1, through: 0, by: -1) {
@@ -150,10 +150,9 @@ public final class OutboundQueue {
         var left = n
         count -= n
         // Drained chunks are freed now, not in batches: a reader that always
-        // has a backlog never empties the queue, and keeping consumed 64 KiB
-        // chunks held ~1 MiB per such connection (600 slow `*` clients: 713
-        // MiB RSS, 257 MiB once freed). The array holds a handful of chunks,
-        // so the shift costs nothing next to the write that consumed them.
+        // has a backlog never empties the queue, and would keep every chunk
+        // it ever read. The array holds a handful of chunks, so the shift
+        // costs nothing next to the write that consumed them.
         var drained = 0
         while left > 0 {
             let c = chunks[drained]

@@ -9,7 +9,7 @@ public final class Subscriber {
     /// messages into it (`TickMessageWriter`).
     public let outbox: Outbox
     /// The outbox's queue, held here too: the per-pair byte-mark check then
-    /// loads one pointer, not two (`TickerBench hubwork` under callgrind).
+    /// loads one pointer, not two.
     unowned(unsafe) let queue: OutboundQueue
     /// Slot in the hub's table; -1 when not attached.
     public internal(set) var hubIndex = -1
@@ -26,7 +26,7 @@ public final class Subscriber {
     var slotTicks: [Tick] = []
     /// Symbol id → index in `slotTicks` (-1: none). Dense, allocated only
     /// while slots are in use (4 bytes per symbol of the universe): a
-    /// dictionary here was half of an overloaded loop's time (perf).
+    /// dictionary here costs a hash per conflated tick.
     var slotOf: [Int32] = []
     var touchedEpoch: UInt64 = 0
 

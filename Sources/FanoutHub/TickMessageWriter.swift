@@ -149,9 +149,8 @@ public struct TickMessageWriter: Sendable {
 
     /// A per-tick frame (80 bytes over WebSocket) copied in 16- and 8-byte
     /// moves the compiler keeps inline: `copyMemory` with a size known only
-    /// at run time became a call to libc's `memmove` per (tick, subscriber)
-    /// pair, 12% of the server's cycles in `fanout` (perf) and 6% of its
-    /// throughput against the inlined copy before the writer moved here.
+    /// at run time becomes a call to libc's `memmove` per (tick, subscriber)
+    /// pair.
     @inline(__always)
     static func copyFrame(to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, count: Int) {
         var i = 0

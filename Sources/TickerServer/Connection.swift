@@ -19,7 +19,7 @@ final class Connection: EventHandler {
     // Stored properties are laid out in declaration order: words first, then
     // the structs of 4-byte fields, then single bytes, so no padding is
     // spent between them. An idle connection is this object and its slots
-    // in the loop's tables (S3: `TickerBench s3`, bytes per idle connection).
+    // in the loop's tables (`TickerBench s3` measures it).
     /// The worker owns its connections (its table, flush schedule and pacer
     /// hold them; nothing else does), so it outlives each of them:
     /// `unowned(unsafe)` reads the pointer without the runtime's unowned

@@ -39,8 +39,8 @@ final class Listener: EventHandler {
     var token = EventToken.none
     /// Not `weak`: one weak reference gives the worker a side table, and
     /// then every retain and release of it (each `Connection.worker` use)
-    /// takes the runtime's slow path (~1.5% of server CPU in `s1`/`s2`
-    /// profiles). The worker owns its listener, so it outlives it.
+    /// takes the runtime's slow path. The worker owns its listener, so it
+    /// outlives it.
     unowned var worker: LoopWorker?
 
     init(descriptor: Descriptor, worker: LoopWorker?) {

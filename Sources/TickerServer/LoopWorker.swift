@@ -69,8 +69,7 @@ final class LoopWorker {
         // Room for every connection the server may hold, reserved, not
         // touched: a page becomes resident when a connection first lands on
         // it. Grown by doubling instead, each table was copied at every
-        // power of two and the old copies stayed in the heap, ~60 bytes per
-        // idle connection at 10,000 (S3).
+        // power of two and the old copies stayed in the heap.
         let most = shared.config.overload.maxConnections + shared.config.overload.overCapacityReserve
         connections.reserveCapacity(most)
         freeSlots.reserveCapacity(most)
@@ -286,8 +285,8 @@ final class LoopWorker {
         // at least 100: a storm ended): give
         // the freed heap back, so RSS returns near its baseline.
         if liveAtLastTrim - liveCount >= max(100, liveAtLastTrim / 4) {
-            // On the loop, after the frees: run from another thread it left
-            // 47 MiB against 28 MiB after the full storm (measured).
+            // On the loop, after the frees: from another thread it gives back
+            // only that thread's arena.
             ProcessStats.trimHeap()
             liveAtLastTrim = liveCount
             trimAgainAt = now + Self.trimSettle

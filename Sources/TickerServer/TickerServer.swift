@@ -113,9 +113,8 @@ public final class TickerServer: Sendable {
     /// tickers never share a port.
     /// A single shared listener registered by every loop with EPOLLEXCLUSIVE would be
     /// exclusive too, but the kernel wakes the first idle loop in registration order,
-    /// and connections stay on their loop for life: in a loopback experiment (4 epoll
-    /// threads, one listener, 2,000 connects in a row) the first thread accepted 84 %.
-    /// Reuseport hashing spreads them evenly however idle the loops are.
+    /// and connections stay on their loop for life, so the first loop takes most of
+    /// them. Reuseport hashing spreads them evenly however idle the loops are.
     static func openListeners(_ config: ServerConfig) throws -> ([Int32], UInt16) {
         var fds: [Int32] = []
         var port = config.port
