@@ -30,8 +30,12 @@ let package = Package(
         // JWT (HS256) verification and minting: SHA-256, HMAC, base64url, the key file. Pure;
         // MarketData for its bounded JSON parser.
         .target(name: "Auth", dependencies: ["MarketData"], swiftSettings: strict),
+        // SplitMix64, the one seeded generator (price model seeding, jitter, tests). Pure.
+        .target(name: "SplitMix", swiftSettings: strict),
+        // Exponential back-off with jitter: the client's reconnects and the Redis link's. Pure.
+        .target(name: "Retry", dependencies: ["SplitMix"], swiftSettings: strict),
         // Seeded price model; clock injected. Pure.
-        .target(name: "PriceFeed", dependencies: ["MarketData", "CMath"], swiftSettings: strict),
+        .target(name: "PriceFeed", dependencies: ["MarketData", "CMath", "SplitMix"], swiftSettings: strict),
         // Symbol index, per-connection outbound queues with conflation. Pure.
         // Dynamic exclusivity checks cost ~45% of fan-out time in the per-record
         // loop (measured with perf; see docs/ARCHITECTURE.md). The compile-time
@@ -41,13 +45,18 @@ let package = Package(
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // RESP2/RESP3 parser and encoder for the Redis link. Pure.
         .target(name: "RESP", swiftSettings: strict),
-        // The Redis link on the project's event loop (pipelining, reconnect, AUTH/SELECT/HELLO).
-        .target(name: "RedisClient", dependencies: ["RESP", "PosixIO"], swiftSettings: strict),
+        // The Redis link on the project's event loop (pipelining, reconnect, AUTH/SELECT/HELLO), `RedisURL`.
+        .target(name: "RedisClient", dependencies: ["RESP", "PosixIO", "Retry"], swiftSettings: strict),
+        // Scale-out over Redis streams: the feed node's sink, the gateway's source, their
+        // link threads and status, the stream layout. Sees the server through `ScaleOutNode`.
+        .target(
+            name: "ScaleOut", dependencies: ["RESP", "RedisClient", "PosixIO", "MarketData", "FanoutHub"],
+            swiftSettings: strict),
         // The only module that makes syscalls.
         .target(name: "PosixIO", dependencies: ["CTickerShim"], swiftSettings: strict),
         .target(
             name: "TickerServer",
-            dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO", "RESP", "RedisClient", "Auth"],
+            dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO", "RedisClient", "ScaleOut", "Auth"],
             // The dashboard and the default universe are compiled into the binary
             // (`PackageResources.<file>_<ext>` bytes), so `ticker serve` needs no
             // resource lookup and runs from any directory.
@@ -56,13 +65,13 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "TickerClient",
-            dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PosixIO"],
+            dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "Retry"],
             swiftSettings: strict),
         // The system's OpenSSL (pkg-config `openssl`; Debian `libssl-dev`).
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "TickerClientTLS", dependencies: ["TickerClient", "COpenSSL"], swiftSettings: strict),
         .executableTarget(
-            name: "ticker", dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "FanoutHub", "MarketData", "PosixIO", "RESP", "RedisClient", "Auth"],
+            name: "ticker", dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "FanoutHub", "MarketData", "PosixIO", "RedisClient", "ScaleOut", "Auth"],
             swiftSettings: strict),
 
         // Benchmark support (statistics, loss ledger, SVG) and the benchmark itself.
@@ -73,7 +82,7 @@ let package = Package(
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(
             name: "TickerBench",
-            dependencies: ["BenchSupport", "PosixIO", "HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "TickerClient", "TickerServer", "Auth"],
+            dependencies: ["BenchSupport", "PosixIO", "HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "SplitMix", "TickerClient", "TickerServer", "Auth"],
             path: "Benchmarks/TickerBench",
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
 
@@ -84,17 +93,18 @@ let package = Package(
 
         .testTarget(name: "TickerClientTests", dependencies: ["TickerClient", "MarketData"]),
         // Helpers shared by the test targets: split feeding of parsers, the seeded generator.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["SplitMix"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport", "SplitMix"]),
         .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol", "HTTP", "TestSupport"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
+        .testTarget(name: "RetryTests", dependencies: ["Retry", "SplitMix"]),
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
-        .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed"]),
+        .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed", "SplitMix"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "MarketData"]),
         // TickerServer for `TickFraming.webSocket`, the framing the hub is given in the server.
         .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol", "TickerServer"]),
         .testTarget(
             name: "TickerServerTests",
-            dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "Auth", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient", "TestSupport"]),
+            dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "Auth", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient", "ScaleOut", "TestSupport", "SplitMix"]),
     ]
 )

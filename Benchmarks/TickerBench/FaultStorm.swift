@@ -5,6 +5,7 @@ import PosixIO
 import PriceFeed
 #if canImport(Glibc)
 import Glibc
+import SplitMix
 #endif
 
 /// Server RSS samples (VmRSS from /proc/PID/status).

@@ -4,6 +4,7 @@ import Foundation
 import MarketData
 import PosixIO
 import PriceFeed
+import SplitMix
 import Synchronization
 import TickerServer
 #if canImport(Glibc)

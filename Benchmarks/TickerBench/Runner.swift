@@ -4,6 +4,7 @@ import Foundation
 import MarketData
 import PosixIO
 import PriceFeed
+import SplitMix
 import TickerServer
 
 /// How a scenario's server is started: nil fields are left to the server's
