@@ -54,14 +54,16 @@ let package = Package(
             swiftSettings: strict),
         // The only module that makes syscalls.
         .target(name: "PosixIO", dependencies: ["CTickerShim"], swiftSettings: strict),
+        // The dashboard page and the JavaScript client, compiled into the binary
+        // (`PackageResources.<file>_<ext>` bytes), and the answers to their GETs.
+        .target(name: "Dashboard", dependencies: ["HTTP"], resources: [.embedInCode("Assets")], swiftSettings: strict),
         .target(
             name: "TickerServer",
-            dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO", "RedisClient", "ScaleOut", "Auth"],
-            // The dashboard and the default universe are compiled into the binary
-            // (`PackageResources.<file>_<ext>` bytes), so `ticker serve` needs no
-            // resource lookup and runs from any directory.
+            dependencies: ["HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "FanoutHub", "PosixIO", "RedisClient", "ScaleOut", "Dashboard", "Auth"],
+            // The default universe is compiled into the binary, so `ticker serve`
+            // needs no resource lookup and runs from any directory.
             exclude: ["Universe/gen_symbols.py"],
-            resources: [.embedInCode("Dashboard"), .embedInCode("Universe/symbols.csv")],
+            resources: [.embedInCode("Universe/symbols.csv")],
             swiftSettings: strict),
         .target(
             name: "TickerClient",
@@ -82,7 +84,7 @@ let package = Package(
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(
             name: "TickerBench",
-            dependencies: ["BenchSupport", "PosixIO", "HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "SplitMix", "TickerClient", "TickerServer", "Auth"],
+            dependencies: ["BenchSupport", "PosixIO", "HTTP", "WebSocketProtocol", "MarketData", "PriceFeed", "SplitMix", "TickerClient", "TickerServer", "Auth", "GatewayHarness"],
             path: "Benchmarks/TickerBench",
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
 
@@ -93,11 +95,18 @@ let package = Package(
 
         .testTarget(name: "TickerClientTests", dependencies: ["TickerClient", "MarketData"]),
         // Helpers shared by the test targets: split feeding of parsers, the seeded generator.
-        .target(name: "TestSupport", dependencies: ["SplitMix"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["SplitMix", "PosixIO"], path: "Tests/TestSupport", swiftSettings: strict),
+        // The gateway harness the tests and `TickerBench gateways` share: a throwaway
+        // redis-server, a feed node and N gateways (`GatewayCluster`). No Testing import.
+        .target(
+            name: "GatewayHarness", dependencies: ["TestSupport", "MarketData"], path: "Tests/GatewayHarness",
+            swiftSettings: strict),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport", "SplitMix"]),
         .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol", "HTTP", "TestSupport"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
         .testTarget(name: "RetryTests", dependencies: ["Retry", "SplitMix"]),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "RESP", "Retry", "PosixIO", "TestSupport", "GatewayHarness"]),
+        .testTarget(name: "ScaleOutTests", dependencies: ["ScaleOut", "RedisClient", "RESP", "TestSupport", "GatewayHarness"]),
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "PriceFeed", "SplitMix"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "MarketData"]),
@@ -105,6 +114,6 @@ let package = Package(
         .testTarget(name: "FanoutHubTests", dependencies: ["FanoutHub", "MarketData", "WebSocketProtocol", "TickerServer"]),
         .testTarget(
             name: "TickerServerTests",
-            dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "Auth", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient", "ScaleOut", "TestSupport", "SplitMix"]),
+            dependencies: ["TickerServer", "TickerClient", "TickerClientTLS", "Auth", "HTTP", "WebSocketProtocol", "MarketData", "PosixIO", "FanoutHub", "RESP", "RedisClient", "ScaleOut", "Dashboard", "TestSupport", "GatewayHarness", "SplitMix"]),
     ]
 )

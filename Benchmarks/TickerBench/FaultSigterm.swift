@@ -2,7 +2,6 @@ import BenchSupport
 import Foundation
 import MarketData
 import PosixIO
-import PriceFeed
 #if canImport(Glibc)
 import Glibc
 import SplitMix

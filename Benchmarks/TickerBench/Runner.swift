@@ -3,7 +3,6 @@ import Dispatch
 import Foundation
 import MarketData
 import PosixIO
-import PriceFeed
 import SplitMix
 import TickerServer
 

@@ -1,3 +1,4 @@
+import Dashboard
 import HTTP
 import MarketData
 import PosixIO
