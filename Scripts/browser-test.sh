@@ -27,7 +27,7 @@ if [[ ! -x "$PYTHON" ]]; then
 fi
 
 # The decoder of the JavaScript client the page runs on
-# (Sources/TickerServer/Dashboard/ticker-client.js) against the golden batch
+# (Sources/Dashboard/Assets/ticker-client.js) against the golden batch
 # first (fast, no browser).
 if command -v node >/dev/null 2>&1 && [[ -f Fixtures/golden/tick_batch.hex ]]; then
     node Tests/browser/decode_golden.mjs

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The JavaScript client (Sources/TickerServer/Dashboard/ticker-client.js)
+# The JavaScript client (Sources/Dashboard/Assets/ticker-client.js)
 # under Node with Debian's node-ws, against a live server started here:
 #   1. docs/CLIENT.md's Node example, run as written (the module downloaded
 #      from the server, `ws` resolved from node_modules), against this server;

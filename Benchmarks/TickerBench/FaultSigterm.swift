@@ -2,9 +2,9 @@ import BenchSupport
 import Foundation
 import MarketData
 import PosixIO
-import PriceFeed
 #if canImport(Glibc)
 import Glibc
+import SplitMix
 #endif
 
 /// 4. SIGTERM with thousands of clients at the default feed rate: close 1001

@@ -2,9 +2,9 @@ import BenchSupport
 import Foundation
 import MarketData
 import PosixIO
-import PriceFeed
 #if canImport(Glibc)
 import Glibc
+import SplitMix
 #endif
 
 /// Server RSS samples (VmRSS from /proc/PID/status).

@@ -3,7 +3,7 @@ import Dispatch
 import Foundation
 import MarketData
 import PosixIO
-import PriceFeed
+import SplitMix
 import Synchronization
 import TickerServer
 #if canImport(Glibc)

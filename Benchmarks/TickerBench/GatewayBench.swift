@@ -1,5 +1,6 @@
 import BenchSupport
 import Foundation
+import GatewayHarness
 import PosixIO
 
 /// `TickerBench gateways` (issue 12, acceptance 3): the scale-out path end to
@@ -102,19 +103,17 @@ enum GatewayBench {
                     seconds: Double, warmup: Double, binary: URL?) throws -> Summary {
         let loadStart = LoadAverage.now
         print("load average at start: \(loadStart)")
-        let redis = try RedisProcess.start()
-        defer { redis.stop() }
-        let url = "redis://127.0.0.1:\(redis.port)"
-        let feed = try BenchServer(arguments: ["--redis", url, "--loops", "1", "--max-connections", "100"],
-                                   binary: binary, command: "feed", pinned: false)
-        defer { feed.stop() }
-        var gateways: [BenchServer] = []
-        defer { for g in gateways { g.stop() } }
-        for _ in 0..<gatewayCount {
-            gateways.append(try BenchServer(arguments: [
-                "--redis", url, "--max-per-address", "0", "--heartbeat-ms", "600000", "--max-connections", "19000",
-            ], binary: binary, pinned: false))
+        // The tests' gateway harness, on the whole default universe: the feed
+        // with one loop, each gateway with the default loop count.
+        let cluster = try GatewayCluster(
+            gateways: gatewayCount, symbols: nil, loops: nil, feed: ["--loops", "1", "--max-connections", "100"],
+            gateway: ["--max-per-address", "0", "--heartbeat-ms", "600000", "--max-connections", "19000"],
+            redis: RedisServer(requireGate: false)
+        ) { command, arguments in
+            try BenchServer(arguments: arguments, binary: binary, command: command, pinned: false)
         }
+        defer { cluster.stop() }
+        let (redis, feed, gateways) = (cluster.redis, cluster.feed, cluster.gateways)
         let total = perGateway * gatewayCount
         print("redis :\(redis.port) (pid \(redis.pid)), feed :\(feed.port), gateways \(gateways.map { ":\($0.port)" }.joined(separator: " ")); \(total) clients over \(processes) client process(es)")
 
@@ -197,51 +196,6 @@ enum GatewayBench {
     }
 }
 
-/// A redis-server started by the project's `Scripts/redis.sh` (free port, no
-/// persistence, temp dir) and stopped by PID.
-struct RedisProcess {
-    let port: UInt16
-    let pid: Int32
-    let dir: String
-    let script: String
-
-    static func start() throws -> RedisProcess {
-        // The repository: above the binary's .build directory, or the current one.
-        var candidates = [FileManager.default.currentDirectoryPath]
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            candidates.append(dir.path)
-            dir = dir.deletingLastPathComponent()
-        }
-        guard let root = candidates.first(where: { FileManager.default.fileExists(atPath: "\($0)/Scripts/redis.sh") }) else {
-            throw BenchError("Scripts/redis.sh not found (run from the repository)")
-        }
-        let script = "\(root)/Scripts/redis.sh"
-        // popen, not Process: redis-server would inherit Process's pipe and
-        // the read would never see its end (the tests' RedisTestServer too).
-        guard let pipe = popen("bash '\(script)' start 2>&1", "r") else { throw BenchError("popen Scripts/redis.sh failed") }
-        var text = ""
-        var line = [CChar](repeating: 0, count: 4096)
-        while fgets(&line, Int32(line.count), pipe) != nil {
-            text += String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-        let status = pclose(pipe)
-        let fields = text.split(whereSeparator: \.isWhitespace)
-        guard status == 0, fields.count == 3, let port = UInt16(fields[0]), let pid = Int32(fields[1]) else {
-            throw BenchError("Scripts/redis.sh start failed (status \(status)): \(text); is redis-server installed? (Scripts/install-test-tools.sh)")
-        }
-        return RedisProcess(port: port, pid: pid, dir: String(fields[2]), script: script)
-    }
-
-    func stop() {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [script, "stop", String(pid), dir]
-        try? p.run()
-        p.waitUntilExit()
-    }
-}
-
 /// One `gateway-clients` process: this executable again, lines on its pipes.
 final class ClientChild {
     let process = Process()
@@ -292,3 +246,5 @@ final class ClientChild {
         if process.isRunning { kill(pid, SIGKILL) }
     }
 }
+
+extension BenchServer: GatewayNode {}

@@ -3,7 +3,7 @@ import Dispatch
 import Foundation
 import MarketData
 import PosixIO
-import PriceFeed
+import SplitMix
 import TickerServer
 
 /// How a scenario's server is started: nil fields are left to the server's

@@ -1,4 +1,5 @@
 import MarketData
+import SplitMix
 
 /// Deterministic simulated market. A value type driven entirely by the
 /// caller's clock: `advance(to:)` emits every event scheduled up to that

@@ -1,3 +1,4 @@
+import SplitMix
 /// xoshiro256** 1.0 (Blackman & Vigna, "Scrambled linear pseudorandom number
 /// generators", 2018). Chosen over the stdlib's SystemRandomNumberGenerator
 /// because the feed must be reproducible from a seed, and over simpler LCGs

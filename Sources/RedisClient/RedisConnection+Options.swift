@@ -1,5 +1,6 @@
 import PosixIO
 import RESP
+import Retry
 
 extension RedisConnection {
     public struct Options: Sendable {
@@ -11,8 +12,9 @@ extension RedisConnection {
         public var connectTimeoutNanos: UInt64
         /// How long the oldest unanswered command may wait (blocking commands add their own block time).
         public var replyTimeoutNanos: UInt64
-        public var backoffBaseNanos: UInt64
-        public var backoffCapNanos: UInt64
+        /// Waits between attempts: 50 ms doubling to 1 s, equal jitter (a Redis
+        /// restart is short, and a gateway without its link serves stale data).
+        public var backoff: ExponentialBackoff
         public var jitterSeed: UInt64
         /// Unsent bytes above which commands are refused (`.overloaded`) rather than queued.
         public var maxOutboundBytes: Int
@@ -20,7 +22,7 @@ extension RedisConnection {
 
         public init(url: RedisURL, resp3: Bool = false, clientName: String? = nil,
                     connectTimeoutNanos: UInt64 = 2_000_000_000, replyTimeoutNanos: UInt64 = 5_000_000_000,
-                    backoffBaseNanos: UInt64 = 50_000_000, backoffCapNanos: UInt64 = 1_000_000_000,
+                    backoff: ExponentialBackoff = ExponentialBackoff(initialNanos: 50_000_000, maxNanos: 1_000_000_000),
                     jitterSeed: UInt64 = Clock.monotonicNanos(), maxOutboundBytes: Int = 32 * 1024 * 1024,
                     limits: RESPLimits = .default) {
             self.url = url
@@ -28,8 +30,7 @@ extension RedisConnection {
             self.clientName = clientName
             self.connectTimeoutNanos = connectTimeoutNanos
             self.replyTimeoutNanos = replyTimeoutNanos
-            self.backoffBaseNanos = backoffBaseNanos
-            self.backoffCapNanos = backoffCapNanos
+            self.backoff = backoff
             self.jitterSeed = jitterSeed
             self.maxOutboundBytes = maxOutboundBytes
             self.limits = limits

@@ -1,5 +1,6 @@
 import PosixIO
 import RESP
+import Retry
 
 /// One Redis link on the project's event loop: non-blocking connect, pipelined commands
 /// (replies are matched to requests in order), RESP3 pushes routed aside, and reconnect
@@ -50,7 +51,7 @@ public final class RedisConnection: EventHandler {
     private var pending: [Pending] = []
     private var pendingHead = 0
     private var connectDeadline: UInt64 = 0
-    private var backoff: ReconnectBackoff
+    private var backoff: RetryDelays
     private var writableArmed = false
     /// Inside `pipeline` or a read: writes wait for one flush at the end.
     private var corked = 0
@@ -63,7 +64,7 @@ public final class RedisConnection: EventHandler {
         self.loop = loop
         self.now = now
         parser = RESPParser(limits: options.limits)
-        backoff = ReconnectBackoff(baseNanos: options.backoffBaseNanos, capNanos: options.backoffCapNanos, seed: options.jitterSeed)
+        backoff = RetryDelays(options.backoff, seed: options.jitterSeed)
         readBuffer = .allocate(byteCount: Self.readChunk, alignment: 16)
     }
 

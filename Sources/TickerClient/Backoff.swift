@@ -1,44 +1,5 @@
-/// Exponential back-off with jitter: how long to wait before reconnect
-/// attempt `n` (0 = the first after a loss). Pure: the caller supplies the
-/// random draw, so tests pin every delay.
-///
-/// Why jitter: when a server restarts, every client it had loses its
-/// connection at the same instant; without jitter they would all come back
-/// in the same millisecond, every time (a thundering herd). The delay is
-/// drawn from `[base × (1 - jitter), base]` where `base` doubles per failed
-/// attempt up to `maxNanos`.
-public struct Backoff: Sendable, Equatable {
-    /// 100 ms: a restarted server is usually back within a few hundred.
-    public var initialNanos: UInt64 = 100_000_000
-    /// 10 s: long enough not to hammer a node that is down, short enough
-    /// that a client is back soon after it returns.
-    public var maxNanos: UInt64 = 10_000_000_000
-    public var multiplier: Double = 2
-    /// Fraction of the delay that is random (0: none, 1: "full jitter").
-    public var jitter: Double = 0.5
+import Retry
 
-    public init(initialNanos: UInt64 = 100_000_000, maxNanos: UInt64 = 10_000_000_000,
-                multiplier: Double = 2, jitter: Double = 0.5) {
-        self.initialNanos = initialNanos
-        self.maxNanos = max(initialNanos, maxNanos)
-        self.multiplier = max(1, multiplier)
-        self.jitter = min(1, max(0, jitter))
-    }
-
-    /// The ceiling of attempt `attempt`'s delay, before jitter.
-    public func baseNanos(attempt: Int) -> UInt64 {
-        var base = Double(initialNanos)
-        for _ in 0..<max(0, attempt) {
-            base *= multiplier
-            if base >= Double(maxNanos) { return maxNanos }
-        }
-        return min(maxNanos, UInt64(base))
-    }
-
-    /// The delay for `attempt`, given a uniform draw `unit` in [0, 1).
-    public func delayNanos(attempt: Int, unit: Double) -> UInt64 {
-        let base = Double(baseNanos(attempt: attempt))
-        let u = min(max(unit, 0), 1)
-        return UInt64(base * (1 - jitter * u))
-    }
-}
+/// The client's reconnect back-off (`Configuration.backoff`): the project's
+/// one back-off, `Retry.ExponentialBackoff`, under the name docs/CLIENT.md uses.
+public typealias Backoff = ExponentialBackoff

@@ -1,3 +1,5 @@
+import Retry
+
 /// Which server to try next, and when: the URL failover and back-off of a
 /// reconnecting client, as a pure state machine over an injected clock
 /// (monotonic nanoseconds) and random source.
@@ -46,7 +48,6 @@ public struct ReconnectSchedule<Random: RandomNumberGenerator> {
     public mutating func sessionEstablished() { failures = 0 }
 
     private mutating func nextDelay(attempt: Int) -> UInt64 {
-        let unit = Double(random.next() >> 11) / Double(1 << 53)
-        return backoff.delayNanos(attempt: attempt, unit: unit)
+        backoff.delayNanos(attempt: attempt, using: &random)
     }
 }

@@ -1,3 +1,4 @@
+import Dashboard
 import HTTP
 import MarketData
 import PosixIO
@@ -120,7 +121,7 @@ extension Connection {
               let proxy = Syscall.peerAddress(descriptor).map(IPAddress.bytes(key:)), trust.trusts(proxy) else { return true }
         let client = trust.forwardedClient(forwardedFor: head.headers(named: "X-Forwarded-For"), realIP: head.header("X-Real-IP")) ?? proxy
         let key = IPAddress.key(client)
-        guard worker.shared.admit(address: key) else { return false }
+        guard worker.shared.admission.admit(address: key) else { return false }
         peer = key
         return true
     }

@@ -37,7 +37,7 @@ final class FeedDriver: Sendable {
         ticks.reserveCapacity(4096)
         var next = Clock.now() + period
         var lastLog: Instant?
-        let metrics = shared.feedMetrics
+        let metrics = shared.health.feedMetrics
         let policy = shared.config.overload
         while !stopped.load(ordering: .acquiring) {
             Clock.sleep(until: next)
@@ -58,7 +58,7 @@ final class FeedDriver: Sendable {
                 metrics.skippedNanos.wrappingAdd(skippedTo - due, ordering: .relaxed)
                 feed.skip(to: skippedTo)
             }
-            if skippedTo == 0, shared.loopsSaturated(), let due = feed.nextEventTimeNs, due != .max, due < wall {
+            if skippedTo == 0, shared.broadcast.loopsSaturated(), let due = feed.nextEventTimeNs, due != .max, due < wall {
                 // Backpressure: the loops are folding already; move the model
                 // on without making ticks they would only fold away.
                 metrics.skippedNanos.wrappingAdd(wall - due, ordering: .relaxed)
@@ -78,7 +78,7 @@ final class FeedDriver: Sendable {
                 }
             }
             if !ticks.isEmpty {
-                shared.publish(shared.makeBatch(ticks))
+                shared.broadcast.publish(shared.broadcast.makeBatch(ticks))
             }
         }
     }

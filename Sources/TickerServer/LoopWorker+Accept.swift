@@ -62,7 +62,7 @@ extension LoopWorker {
 
     func adopt(_ fd: Descriptor) {
         metrics.add(metrics.accepted)
-        let open = shared.openConnections.load(ordering: .relaxed)
+        let open = shared.admission.openConnections.load(ordering: .relaxed)
         if open >= policy.maxConnections + policy.overCapacityReserve {
             // Nothing left to answer with: the descriptors past the reserve
             // are what /healthz and /metrics would need.
@@ -75,8 +75,8 @@ extension LoopWorker {
         // still read, so the answer is a status with Retry-After (or
         // /healthz, /metrics) rather than a reset.
         var refusal: Connection.Refusal?
-        if shared.admittedConnections.wrappingAdd(1, ordering: .relaxed).oldValue >= policy.maxConnections {
-            shared.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
+        if shared.admission.admittedConnections.wrappingAdd(1, ordering: .relaxed).oldValue >= policy.maxConnections {
+            shared.admission.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
             refusal = .capacity
         }
         var peer = Syscall.peerAddress(fd)
@@ -84,16 +84,16 @@ extension LoopWorker {
             // A trusted proxy: its client is counted at the upgrade (`Connection.admitForwardedClient`).
             peer = nil
         }
-        if refusal == nil, let address = peer, !shared.admit(address: address) {
-            shared.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
+        if refusal == nil, let address = peer, !shared.admission.admit(address: address) {
+            shared.admission.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
             refusal = .perAddress
         }
         if refusal != nil {
             peer = nil
             // Refusals hold at most the reserve, so a flood of them cannot
             // crowd out the slots admitted clients need.
-            if shared.refusedPending.wrappingAdd(1, ordering: .relaxed).oldValue >= policy.overCapacityReserve {
-                shared.refusedPending.wrappingSubtract(1, ordering: .relaxed)
+            if shared.admission.refusedPending.wrappingAdd(1, ordering: .relaxed).oldValue >= policy.overCapacityReserve {
+                shared.admission.refusedPending.wrappingSubtract(1, ordering: .relaxed)
                 metrics.add(metrics.rejectedOverCapacity)
                 metrics.overload.countRejected("reserve_exhausted")
                 Syscall.close(fd)
@@ -115,11 +115,11 @@ extension LoopWorker {
             try connection.transport.register(on: loop, handler: connection)
         } catch {
             Log.warning("cannot register connection: \(error)")
-            if let peer { shared.release(address: peer) }
+            if let peer { shared.admission.release(address: peer) }
             if refusal != nil {
-                shared.refusedPending.wrappingSubtract(1, ordering: .relaxed)
+                shared.admission.refusedPending.wrappingSubtract(1, ordering: .relaxed)
             } else {
-                shared.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
+                shared.admission.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
             }
             Syscall.close(fd)
             freeSlots.append(index)
@@ -127,7 +127,7 @@ extension LoopWorker {
         }
         connections[index] = connection
         liveCount += 1
-        shared.openConnections.wrappingAdd(1, ordering: .relaxed)
+        shared.admission.openConnections.wrappingAdd(1, ordering: .relaxed)
         metrics.connections.wrappingAdd(1, ordering: .relaxed)
         // A client usually sends its request right after connecting, so it is
         // often here already: answering now saves a trip through epoll (and

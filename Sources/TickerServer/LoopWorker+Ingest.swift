@@ -15,7 +15,7 @@ extension LoopWorker {
                               perTickFrames: config.hub.delivery == .perTick)
         ingestTicks.removeAll(keepingCapacity: true)
         ingestRecords.removeAll(keepingCapacity: true)
-        shared.publish(batch, except: inbox)
+        shared.broadcast.publish(batch, except: inbox)
         if shuttingDown || inbox.behind.load(ordering: .relaxed) {
             inbox.post(batch)
         } else {

@@ -100,16 +100,16 @@ final class LoopWorker {
     deinit { readBuffer.deallocate() }
 
     func forget(_ connection: Connection) {
-        if let peer = connection.peer { shared.release(address: peer) }
+        if let peer = connection.peer { shared.admission.release(address: peer) }
         if connection.refusal != nil {
-            shared.refusedPending.wrappingSubtract(1, ordering: .relaxed)
+            shared.admission.refusedPending.wrappingSubtract(1, ordering: .relaxed)
         } else {
-            shared.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
+            shared.admission.admittedConnections.wrappingSubtract(1, ordering: .relaxed)
         }
         connections[connection.index] = nil
         freeSlots.append(connection.index)
         liveCount -= 1
-        shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
+        shared.admission.openConnections.wrappingSubtract(1, ordering: .relaxed)
         metrics.connections.wrappingSubtract(1, ordering: .relaxed)
         if shuttingDown && liveCount == 0 { stopLoop() }
     }
@@ -198,7 +198,7 @@ final class LoopWorker {
         hub.beginRound(sendTimeNs: sendTime, nowNanos: now)
         var ticks = 0
         if !taken.folded.isEmpty {
-            hub.add(shared.makeBatch(taken.folded))
+            hub.add(shared.broadcast.makeBatch(taken.folded))
             ticks += taken.folded.count
         }
         for batch in taken.batches {

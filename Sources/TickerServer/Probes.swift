@@ -29,13 +29,13 @@ enum Probes {
         case "/livez": return live(shared)
         case "/readyz": return ready(shared)
         case "/metrics":
-            return Connection.response(status: 200, contentType: "text/plain; version=0.0.4", body: Array(shared.renderMetrics().utf8))
+            return Connection.response(status: 200, contentType: "text/plain; version=0.0.4", body: Array(shared.health.renderMetrics().utf8))
         default: return nil
         }
     }
 
     static func health(_ shared: ServerShared) -> HTTPResponse {
-        if let reason = shared.degradedReason() {
+        if let reason = shared.health.degradedReason() {
             return Connection.textResponse(status: 503, text: "degraded: \(reason)")
         }
         return Connection.textResponse(status: 200, text: "ok")
@@ -43,7 +43,7 @@ enum Probes {
 
     static func live(_ shared: ServerShared) -> HTTPResponse {
         let now = Clock.monotonicNanos()
-        for (i, loop) in shared.loopMetrics.enumerated() where !loop.stopped.load(ordering: .relaxed) {
+        for (i, loop) in shared.health.loopMetrics.enumerated() where !loop.stopped.load(ordering: .relaxed) {
             let beat = loop.lastSweepNanos.load(ordering: .relaxed)
             if beat != 0, now > beat, Nanoseconds(now - beat) > stallLimit {
                 return Connection.textResponse(status: 503, text: "loop \(i) has not run for \((now - beat) / 1_000_000) ms")
@@ -56,7 +56,7 @@ enum Probes {
         if shared.shuttingDown.load(ordering: .relaxed) {
             return Connection.textResponse(status: 503, text: "draining: shutting down", extraHeaders: [("Retry-After", "1")])
         }
-        if let reason = shared.degradedReason() {
+        if let reason = shared.health.degradedReason() {
             return Connection.textResponse(status: 503, text: "not ready: \(reason)")
         }
         return Connection.textResponse(status: 200, text: "ready")

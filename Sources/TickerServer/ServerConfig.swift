@@ -1,7 +1,7 @@
 import FanoutHub
 import Foundation
 import PosixIO
-import RESP
+import ScaleOut
 import RedisClient
 
 /// Everything `ticker serve` can be told. Each limit carries its reason.

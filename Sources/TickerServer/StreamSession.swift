@@ -34,7 +34,7 @@ struct StreamSession {
                 maxSymbolsPerConnection: config.overload.backlog.maxSymbolsPerConnection,
                 maxMessagesPerSecond: config.overload.maxMessagesPerSecond,
                 maxMessageBytes: config.maxInboundMessageBytes),
-            epoch: worker.shared.epoch)), on: c)
+            epoch: worker.shared.broadcast.epoch)), on: c)
         if let list = QueryString.value("symbols", in: query) {
             let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if !names.isEmpty { subscribe(id: nil, names: names, on: c) }
@@ -197,7 +197,7 @@ struct StreamSession {
         guard let resume else { return [:] }
         let table = shared.symbols
         let subscribing = Set(refs.map(\.id))
-        let foreign = resume.epoch.map { $0 != shared.epoch } ?? false
+        let foreign = resume.epoch.map { $0 != shared.broadcast.epoch } ?? false
         var from: [UInt32: UInt64] = [:]
         for point in resume.points {
             guard SymbolTable.isValidSymbol(point.symbol), let symbolID = table.id(of: point.symbol),
@@ -268,7 +268,7 @@ struct StreamSession {
                                           detail: "\(worker.shared.symbols[outside.symbolId].symbol) is outside your token's symbols")
                 }
                 do throws(IngestRejection) {
-                    try worker.shared.admit(worker.ingestTicks[start...], from: owner)
+                    try worker.shared.ingest.admit(worker.ingestTicks[start...], from: owner)
                 } catch {
                     worker.ingestTicks.removeSubrange(start...)
                     throw error
@@ -294,7 +294,7 @@ struct StreamSession {
     func releaseIngestClaims(of c: Connection) {
         // Whatever this connection admitted goes out before its claims end.
         c.worker.publishIngest()
-        c.worker.shared.releaseIngest(owner: Self.ingestOwner(c))
+        c.worker.shared.ingest.release(owner: Self.ingestOwner(c))
     }
 }
 

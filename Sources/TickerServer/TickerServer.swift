@@ -2,8 +2,8 @@ import Dispatch
 import Foundation
 import MarketData
 import PosixIO
-import RESP
 import RedisClient
+import ScaleOut
 import Synchronization
 
 public enum TickerServerError: Error, CustomStringConvertible {
@@ -27,6 +27,13 @@ public enum TickerServerError: Error, CustomStringConvertible {
         case .listen(let host, let port, let error): "cannot listen on \(host) port \(port): \(error.reason)"
         case .loop(let why): "cannot start an event loop: \(why)"
         case .redis(let why): why
+        }
+    }
+
+    init(_ error: ScaleOutError) {
+        switch error {
+        case .loop(let why): self = .loop(why)
+        case .redis(let why): self = .redis(why)
         }
     }
 }
@@ -83,11 +90,11 @@ public final class TickerServer: Sendable {
         }
         switch config.redis {
         case .feed(let url):
-            redisSink = RedisFeedSink(url: url, layout: config.redisLayout, epoch: shared.epoch)
+            redisSink = RedisFeedSink(node: shared.broadcast, url: url, layout: config.redisLayout)
             redisSource = nil
         case .gateway(let url):
             redisSink = nil
-            redisSource = RedisGatewaySource(shared: shared, url: url, layout: config.redisLayout, epoch: shared.epoch)
+            redisSource = RedisGatewaySource(node: shared.broadcast, url: url, layout: config.redisLayout)
         case nil:
             redisSink = nil
             redisSource = nil
@@ -146,8 +153,8 @@ public final class TickerServer: Sendable {
             let shared = self.shared
             let thread = Thread { [self] in
                 do {
-                    let worker = try LoopWorker(shared: shared, metrics: shared.loopMetrics[i], listenFD: fd)
-                    shared.addInbox(worker.inbox)
+                    let worker = try LoopWorker(shared: shared, metrics: shared.health.loopMetrics[i], listenFD: fd)
+                    shared.broadcast.addInbox(worker.inbox)
                     wakers.withLock { $0.append(worker.loop.waker) }
                     ready.leave()
                     worker.loop.run()
@@ -166,14 +173,18 @@ public final class TickerServer: Sendable {
             shutdown()
             throw TickerServerError.loop(why)
         }
-        if let redisSink {
-            shared.setRedisStatus(redisSink)
-            try redisSink.start()
-            shared.setBatchTap { redisSink.post($0) }
-        }
-        if let redisSource {
-            shared.setRedisStatus(redisSource)
-            try redisSource.start()
+        do throws(ScaleOutError) {
+            if let redisSink {
+                shared.health.setRedisStatus(redisSink)
+                try redisSink.start()
+                shared.broadcast.setBatchTap { redisSink.post($0) }
+            }
+            if let redisSource {
+                shared.health.setRedisStatus(redisSource)
+                try redisSource.start()
+            }
+        } catch {
+            throw TickerServerError(error)
         }
         if config.simulatedFeed { try feed.start() }
         admin?.start()
@@ -198,7 +209,7 @@ public final class TickerServer: Sendable {
     }
 
     /// Prometheus text, as served on `/metrics`.
-    public func metricsText() -> String { shared.renderMetrics() }
+    public func metricsText() -> String { shared.health.renderMetrics() }
 
     /// SIGHUP: the auth keys and revoked subjects again (nothing with auth
     /// off). A file that does not parse keeps what was loaded, and says why.
@@ -208,15 +219,19 @@ public final class TickerServer: Sendable {
         }
     }
 
-    public var openConnections: Int { shared.openConnections.load(ordering: .relaxed) }
+    public var openConnections: Int { shared.admission.openConnections.load(ordering: .relaxed) }
 
     /// Loops whose flushes go through io_uring (`ServerConfig.ioUring`, where the kernel allows it).
-    public var ioUringLoops: Int { shared.loopMetrics.reduce(0) { $0 + $1.ioUringLoops.load(ordering: .relaxed) } }
+    public var ioUringLoops: Int { shared.health.loopMetrics.reduce(0) { $0 + $1.ioUringLoops.load(ordering: .relaxed) } }
 
     /// The epoch a feed node has written to Redis, for a gateway's `ServerConfig.epoch`
     /// (so clients resume across gateways). Blocks the calling thread up to `timeoutMs`.
     public static func feedEpoch(url: RedisURL, layout: TickStreamLayout, timeoutMs: Int) throws -> UInt64 {
-        try RedisGatewaySource.fetchEpoch(url: url, layout: layout, timeoutMs: timeoutMs)
+        do throws(ScaleOutError) {
+            return try RedisGatewaySource.fetchEpoch(url: url, layout: layout, timeoutMs: timeoutMs)
+        } catch {
+            throw TickerServerError(error)
+        }
     }
 }
 

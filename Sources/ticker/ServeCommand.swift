@@ -1,7 +1,7 @@
 import FanoutHub
 import PosixIO
 import Foundation
-import RESP
+import ScaleOut
 import RedisClient
 import TickerServer
 

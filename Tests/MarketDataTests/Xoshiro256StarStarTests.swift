@@ -1,4 +1,5 @@
 import PriceFeed
+import SplitMix
 import Testing
 
 @Suite struct Xoshiro256StarStarTests {

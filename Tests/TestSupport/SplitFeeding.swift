@@ -1,3 +1,4 @@
+import SplitMix
 /// The same input cut in every way that matters to an incremental decoder:
 /// all at once, one byte at a time, and random chunk sizes per seed. Shared
 /// by the frame, HTTP and RESP parser tests.
@@ -9,7 +10,7 @@ public enum SplitFeeding {
         var result: [(String, [[UInt8]])] = [("whole", [bytes])]
         result.append(("byte-by-byte", bytes.map { [$0] }))
         for seed in seeds {
-            var generator = SeededGenerator(seed: seed)
+            var generator = SplitMix64(seed: seed)
             var chunks: [[UInt8]] = []
             var index = 0
             while index < bytes.count {

@@ -13,29 +13,6 @@ struct ScriptedRandom: RandomNumberGenerator {
     }
 }
 
-@Suite struct BackoffTests {
-    @Test func doublesFromTheInitialDelayUpToTheCap() {
-        let b = Backoff(initialNanos: 100, maxNanos: 1_000, multiplier: 2, jitter: 0)
-        #expect((0..<6).map { b.delayNanos(attempt: $0, unit: 0.7) } == [100, 200, 400, 800, 1_000, 1_000])
-        #expect(b.baseNanos(attempt: 10_000) == 1_000, "no overflow however many attempts")
-    }
-
-    @Test func jitterTakesUpToItsFractionOff() {
-        let b = Backoff(initialNanos: 1_000, maxNanos: 1_000, jitter: 0.5)
-        #expect(b.delayNanos(attempt: 0, unit: 0) == 1_000)
-        #expect(b.delayNanos(attempt: 0, unit: 0.5) == 750)
-        #expect(b.delayNanos(attempt: 0, unit: 0.999_999) == 500)
-        let full = Backoff(initialNanos: 1_000, maxNanos: 1_000, jitter: 1)
-        #expect(full.delayNanos(attempt: 0, unit: 0.25) == 750)
-    }
-
-    @Test func defaultsAreSane() {
-        let b = Backoff()
-        #expect(b.baseNanos(attempt: 0) == 100_000_000)
-        #expect(b.baseNanos(attempt: 20) == 10_000_000_000)
-    }
-}
-
 @Suite struct ReconnectScheduleTests {
     let a = TickerURL(host: "10.0.0.1", port: 8080)
     let b = TickerURL(host: "10.0.0.2", port: 8080)

@@ -1,5 +1,6 @@
 import FanoutHub
 import Foundation
+import GatewayHarness
 import Testing
 import TickerServer
 
@@ -7,7 +8,7 @@ import TickerServer
 /// `Sources/…` path in it exists, and every type, function or property
 /// its "path of a tick" names is declared in Sources (issue 21).
 struct ArchitectureDocTests {
-    static let root = RedisTestServer.repoRoot.path
+    static let root = Repository.root.path
 
     static func document() throws -> String {
         try String(contentsOfFile: "\(root)/docs/ARCHITECTURE.md", encoding: .utf8)

@@ -1,6 +1,8 @@
 import Auth
 import Foundation
+import GatewayHarness
 import MarketData
+import TestSupport
 import Testing
 import TickerClient
 import TickerServer
@@ -11,7 +13,7 @@ import TickerServer
 /// record of a symbol outside the client's entitlement, the sequence rule
 /// holding per symbol, also across a resume (200 clients drop their
 /// connection mid-run and resume with `from`).
-@Suite(.serialized, .enabled(if: RedisTestServer.isAvailable, RedisTestServer.skipReason))
+@Suite(.serialized, .enabled(if: RedisServer.isAvailable, Comment(rawValue: RedisServer.skipReason)))
 struct AuthLoadTests {
     static let seconds = ProcessInfo.processInfo.environment["TICKER_AUTH_SECONDS"].flatMap(Double.init) ?? 60
 
@@ -61,15 +63,11 @@ struct AuthLoadTests {
     @Test(.timeLimit(.minutes(10)))
     func thousandClientsSeeOnlyTheirEntitlementAlsoAfterAResumeAndThroughAGateway() async throws {
         try await gatedAsync(.exclusive) {
-            let redis = try RedisTestServer()
-            defer { redis.stop() }
-            let small = try GatewayHarness.smallUniverse(60)
-            defer { try? FileManager.default.removeItem(atPath: small) }
             let keys = AuthUpgradeTests.keysFile
-            let feed = try ServerProcess(["--redis", redis.url, "--symbols", small, "--loops", "1", "--interval-ms", "100"], command: "feed")
-            defer { feed.stop() }
-            let gateway = try ServerProcess(["--redis", redis.url, "--symbols", small, "--loops", "1", "--auth-keys", keys])
-            defer { gateway.stop() }
+            let cluster = try GatewayCluster<ServerProcess>(
+                gateways: 1, symbols: 60, feed: ["--interval-ms", "100"], gateway: ["--auth-keys", keys])
+            defer { cluster.stop() }
+            let (gateway, small) = (cluster.gateways[0], cluster.universePath!)
             let single = try ServerProcess(["--symbols", small, "--loops", "1", "--interval-ms", "100", "--auth-keys", keys])
             defer { single.stop() }
 

@@ -1,5 +1,7 @@
 import Auth
 import Foundation
+import GatewayHarness
+import TestSupport
 import Testing
 import TickerClient
 import TickerServer
@@ -76,7 +78,7 @@ import TickerServer
 /// Issue 23: the same rules on the scale-out nodes: `ticker feed
 /// --auth-keys` takes ingest from `publish` tokens (the shared token stays
 /// the simple option), and a gateway refuses `/v1/publish` as before.
-@Suite(.serialized, .enabled(if: RedisTestServer.isAvailable, RedisTestServer.skipReason))
+@Suite(.serialized, .enabled(if: RedisServer.isAvailable, Comment(rawValue: RedisServer.skipReason)))
 struct AuthScaleOutTests {
     private func upgradeStatus(_ port: UInt16, path: String, _ token: String) throws -> Int? {
         let s = try RawSocket(port: port)
@@ -89,13 +91,11 @@ struct AuthScaleOutTests {
     @Test(.timeLimit(.minutes(10)))   // includes the wait for the exclusive gate
     func feedNodeTakesPublishTokensAndGatewaysTakeNoIngest() async throws {
         try await gated(.exclusive) {
-            let redis = try RedisTestServer()
-            defer { redis.stop() }
             let keys = AuthUpgradeTests.keysFile
-            let feed = try ServerProcess(["--redis", redis.url, "--loops", "1", "--no-feed", "--auth-keys", keys], command: "feed")
-            defer { feed.stop() }
-            let gateway = try ServerProcess(["--redis", redis.url, "--loops", "1", "--auth-keys", keys])
-            defer { gateway.stop() }
+            let cluster = try GatewayCluster<ServerProcess>(
+                gateways: 1, symbols: nil, feed: ["--no-feed", "--auth-keys", keys], gateway: ["--auth-keys", keys])
+            defer { cluster.stop() }
+            let (feed, gateway) = (cluster.feed, cluster.gateways[0])
             let publisher = AuthUpgradeTests.token("feed-handler", symbols: ["AAPL"], role: .publish)
             #expect(try upgradeStatus(feed.port, path: "/v1/publish", publisher) == 101)
             #expect(try upgradeStatus(feed.port, path: "/v1/publish", AuthUpgradeTests.token()) == 403, "a subscribe token")

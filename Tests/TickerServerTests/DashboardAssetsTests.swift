@@ -1,3 +1,4 @@
+import Dashboard
 import Foundation
 import HTTP
 import Testing
@@ -8,7 +9,7 @@ import WebSocketProtocol
 /// (`.embedInCode`); these tests check the table that serves them, without sockets.
 @Suite struct DashboardAssetsTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let dashboard = root.appendingPathComponent("Sources/TickerServer/Dashboard")
+    static let dashboard = root.appendingPathComponent("Sources/Dashboard/Assets")
 
     func header(_ response: HTTPResponse, _ name: String) -> String? {
         response.headers.first { $0.0.lowercased() == name.lowercased() }?.1

@@ -1,5 +1,7 @@
 import Foundation
+import GatewayHarness
 import MarketData
+import TestSupport
 import Testing
 import TickerClient
 
@@ -22,25 +24,20 @@ import TickerClient
 ///
 /// Prints the counts of declared gaps, declared resets and violations; the
 /// violations must be 0.
-@Suite(.serialized, .enabled(if: RedisTestServer.isAvailable, RedisTestServer.skipReason))
+@Suite(.serialized, .enabled(if: RedisServer.isAvailable, Comment(rawValue: RedisServer.skipReason)))
 struct GatewayFaultTests {
     static let outageSeconds = 10.0
 
     @Test(.timeLimit(.minutes(5)))
     func faultSequence() async throws {
         try await gated(.exclusive) {
-            let redis = try RedisTestServer()
-            defer { redis.stop() }
-            let small = try GatewayHarness.smallUniverse()
-            defer { try? FileManager.default.removeItem(atPath: small) }
-            let feedArgs = ["--redis", redis.url, "--symbols", small, "--loops", "1", "--interval-ms", "50"]
-            let gatewayArgs = ["--redis", redis.url, "--symbols", small, "--loops", "1"]
-            var feed = try ServerProcess(feedArgs, command: "feed")
-            defer { feed.stop() }
-            var gateways = try (0..<3).map { _ in try ServerProcess(gatewayArgs) }
-            defer { for g in gateways { g.stop() } }
+            let cluster = try GatewayCluster<ServerProcess>(gateways: 3, feed: ["--interval-ms", "50"])
+            defer { cluster.stop() }
+            let redis = cluster.redis
+            var feed: ServerProcess { cluster.feed }
+            var gateways: [ServerProcess] { cluster.gateways }
             usleep(300_000)
-            let universe = try GatewayHarness.universe()
+            let universe = try GatewayCluster<ServerProcess>.universe()
             let all = Set((0..<24).map(UInt32.init))
             let probes = try (0..<60).map { i in
                 try GatewayProbe(port: gateways[i % 3].port, gateway: i % 3, symbols: all) { universe[$0].symbol }
@@ -56,8 +53,8 @@ struct GatewayFaultTests {
             func violations() -> Int { pump.sum { $0.violations + $0.backwards } }
 
             // (a) Kill the Redis links: pub/sub ones (there are none), then every normal one.
-            let pubsubKilled = try GatewayHarness.redisCLI(redis.port, ["CLIENT", "KILL", "TYPE", "pubsub"])
-            let normalKilled = try GatewayHarness.redisCLI(redis.port, ["CLIENT", "KILL", "TYPE", "normal"])
+            let pubsubKilled = try redisCLI(redis.port, ["CLIENT", "KILL", "TYPE", "pubsub"])
+            let normalKilled = try redisCLI(redis.port, ["CLIENT", "KILL", "TYPE", "normal"])
             pump.wait(upTo: 2)
             let connects = try gatewayMetric("ticker_redis_connects_total")
             let gapsA = try gatewayMetric("ticker_redis_declared_gaps_total")
@@ -79,7 +76,7 @@ struct GatewayFaultTests {
             let killedAt = Date()
             pump.wait(upTo: 2)
             for g in gateways {
-                let health = try GatewayHarness.healthz(g.port)
+                let health = try GatewayProbe.healthz(g.port)
                 #expect(health.contains("503") && health.contains("degraded: redis link"), "healthz while Redis is gone: \(health)")
             }
             pump.wait(upTo: Self.outageSeconds - Date().timeIntervalSince(killedAt))
@@ -102,13 +99,12 @@ struct GatewayFaultTests {
             #expect(back.timeIntervalSince(killedAt) >= Self.outageSeconds)
             #expect(upAfter.allSatisfy { ($0 ?? 99) < 5 }, "every gateway reconnected within 5 s: \(upText)")
             #expect(feed.process.isRunning && gateways.allSatisfy { $0.process.isRunning }, "no process exited")
-            for g in gateways { #expect(try GatewayHarness.healthz(g.port).contains("200 OK")) }
+            for g in gateways { #expect(try GatewayProbe.healthz(g.port).contains("200 OK")) }
             #expect(violationsB == 0, "only contiguous sequences or declared gaps")
             #expect(pump.sum { $0.closed ? 1 : 0 } == 0, "no client was closed")
 
             // (c) Restart the feed node: every client gets a declared reset per symbol.
-            feed.stop()
-            feed = try ServerProcess(feedArgs, command: "feed")
+            try cluster.restartFeed()
             let allReset = pump.wait(upTo: 20) { $0.allSatisfy { $0.resets >= 24 } }
             pump.wait(upTo: 1)
             let resetsC = pump.sum(\.resets)
@@ -124,8 +120,7 @@ struct GatewayFaultTests {
             // (d) Restart gateway 2: the others' clients must not notice.
             let others = probes.filter { $0.gateway != 2 }
             let recordsBefore = pump.read { _ in others.map(\.records) }
-            gateways[2].stop()
-            gateways[2] = try ServerProcess(gatewayArgs)
+            try cluster.restartGateway(2)
             let newcomers = try (0..<20).map { _ in
                 try GatewayProbe(port: gateways[2].port, gateway: 2, symbols: all) { universe[$0].symbol }
             }

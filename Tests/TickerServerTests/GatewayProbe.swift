@@ -102,22 +102,7 @@ final class RecordReference {
     func newest(_ symbol: UInt32) -> UInt64? { bySymbol[symbol]?.keys.max() }
 }
 
-enum GatewayHarness {
-    /// The first `count` symbols of the default universe in a temp CSV, for
-    /// `--symbols`: the feed and every gateway then carry only what the
-    /// clients use, which keeps a minute-long test light on a 2-core machine.
-    static func smallUniverse(_ count: Int = 24) throws -> String {
-        let csv = try String(contentsOf: RedisTestServer.repoRoot.appendingPathComponent("Sources/TickerServer/Universe/symbols.csv"), encoding: .utf8)
-        let lines = csv.split(separator: "\n", omittingEmptySubsequences: true)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ticker-gateway-universe-\(getpid())-\(count).csv").path
-        try (lines.prefix(count + 1).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    static func universe() throws -> SymbolTable {
-        try SymbolTable(csv: String(contentsOf: RedisTestServer.repoRoot.appendingPathComponent("Sources/TickerServer/Universe/symbols.csv"), encoding: .utf8))
-    }
-
+extension GatewayProbe {
     /// Pumps every probe for `seconds`.
     static func pump(_ probes: [GatewayProbe], _ seconds: Double) {
         let until = Date().addingTimeInterval(seconds)
@@ -125,20 +110,6 @@ enum GatewayHarness {
             for p in probes { p.pump() }
             usleep(2_000)
         }
-    }
-
-    /// Runs `redis-cli -p PORT args…` and returns its output.
-    static func redisCLI(_ port: UInt16, _ args: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["redis-cli", "-p", String(port)] + args
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func healthz(_ port: UInt16) throws -> String {

@@ -1,5 +1,7 @@
 import Foundation
+import GatewayHarness
 import MarketData
+import TestSupport
 import Testing
 import TickerClient
 
@@ -10,27 +12,22 @@ import TickerClient
 /// (`TICKER_GATEWAY_SECONDS` shortens it by hand), and a late subscriber gets
 /// the same snapshot on every gateway. Also: a running gateway follows a feed
 /// restart in place. The fault sequence is `GatewayFaultTests`.
-@Suite(.serialized, .enabled(if: RedisTestServer.isAvailable, RedisTestServer.skipReason))
+@Suite(.serialized, .enabled(if: RedisServer.isAvailable, Comment(rawValue: RedisServer.skipReason)))
 struct GatewayTests {
     static let seconds = ProcessInfo.processInfo.environment["TICKER_GATEWAY_SECONDS"].flatMap(Double.init) ?? 60
 
     @Test(.timeLimit(.minutes(4)))
     func threeGatewaysDeliverIdenticalRecords() async throws {
         try await gated(.exclusive) {
-            let redis = try RedisTestServer()
-            defer { redis.stop() }
-            let small = try GatewayHarness.smallUniverse()
-            defer { try? FileManager.default.removeItem(atPath: small) }
-            let feed = try ServerProcess(["--redis", redis.url, "--symbols", small, "--loops", "1", "--interval-ms", "50"], command: "feed")
-            defer { feed.stop() }
-            let gateways = try (0..<3).map { _ in try ServerProcess(["--redis", redis.url, "--symbols", small, "--loops", "1"]) }
-            defer { for g in gateways { g.stop() } }
+            let cluster = try GatewayCluster<ServerProcess>(gateways: 3, feed: ["--interval-ms", "50"])
+            defer { cluster.stop() }
+            let (feed, gateways) = (cluster.feed, cluster.gateways)
             usleep(300_000)
 
             // 300 clients, 100 per gateway, each on 1-6 of the first 24 symbols.
             // Each record is checked against the first copy any client got of the
             // same symbol and sequence as it arrives (memory: one copy per record).
-            let universe = try GatewayHarness.universe()
+            let universe = try GatewayCluster<ServerProcess>.universe()
             let reference = RecordReference()
             var rng = SystemRandomNumberGenerator()
             var probes: [GatewayProbe] = []
@@ -44,13 +41,13 @@ struct GatewayTests {
             }
             let started = Date()
             let cpuBefore = try gateways.map { try $0.cpuSeconds() }
-            GatewayHarness.pump(probes, Self.seconds)
+            GatewayProbe.pump(probes, Self.seconds)
             let cpu = try zip(gateways, cpuBefore).map { try $0.cpuSeconds() - $1 }
 
             // Stop the feed: the streams stop growing, so the gateways' latest
             // records settle and a late subscriber's snapshot is well defined.
             feed.stop()
-            GatewayHarness.pump(probes, 1)
+            GatewayProbe.pump(probes, 1)
             let elapsed = Date().timeIntervalSince(started)
 
             for p in probes {
@@ -106,17 +103,13 @@ struct GatewayTests {
     @Test(.timeLimit(.minutes(4)))
     func feedRestartIsFollowedInPlace() async throws {
         try await gated(.exclusive) {
-            let redis = try RedisTestServer()
-            defer { redis.stop() }
-            let small = try GatewayHarness.smallUniverse()
-            defer { try? FileManager.default.removeItem(atPath: small) }
-            let feedArgs = ["--redis", redis.url, "--symbols", small, "--loops", "1", "--interval-ms", "50"]
-            let first = try ServerProcess(feedArgs, command: "feed")
-            let gateway = try ServerProcess(["--redis", redis.url, "--symbols", small, "--loops", "2"])
-            defer { gateway.stop() }
+            let cluster = try GatewayCluster<ServerProcess>(
+                gateways: 1, loops: nil, feed: ["--loops", "1", "--interval-ms", "50"], gateway: ["--loops", "2"])
+            defer { cluster.stop() }
+            let (redis, gateway) = (cluster.redis, cluster.gateways[0])
             usleep(300_000)
-            let universe = try GatewayHarness.universe()
-            let oldEpoch = try GatewayHarness.redisCLI(redis.port, ["GET", "ticker:epoch"])
+            let universe = try GatewayCluster<ServerProcess>.universe()
+            let oldEpoch = try redisCLI(redis.port, ["GET", "ticker:epoch"])
             let probes = try (0..<10).map { _ in
                 try GatewayProbe(port: gateway.port, gateway: 0, symbols: Set(0..<24)) { universe[$0].symbol }
             }
@@ -124,15 +117,13 @@ struct GatewayTests {
             defer { pump.stop() }
             pump.wait(upTo: 1.5)
             let before = pump.read { $0.map(\.records) }
-            first.stop()
-            let second = try ServerProcess(feedArgs, command: "feed")
-            defer { second.stop() }
+            try cluster.restartFeed()
             // The new feed node writes its epoch once its Redis link is up.
             var newEpoch = oldEpoch
             let epochDeadline = Date().addingTimeInterval(10)
             while newEpoch == oldEpoch && Date() < epochDeadline {
                 usleep(50_000)
-                newEpoch = try GatewayHarness.redisCLI(redis.port, ["GET", "ticker:epoch"])
+                newEpoch = try redisCLI(redis.port, ["GET", "ticker:epoch"])
             }
             // Every client: a declared reset per symbol, then the new run flowing.
             pump.wait(upTo: 20) { probes in

@@ -1,6 +1,7 @@
 import Foundation
 import MarketData
 import PosixIO
+import TestSupport
 import Testing
 import TickerClient
 import TickerServer

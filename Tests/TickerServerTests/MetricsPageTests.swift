@@ -1,4 +1,6 @@
 import Foundation
+import GatewayHarness
+import TestSupport
 import Testing
 import WebSocketProtocol
 
@@ -13,7 +15,7 @@ import WebSocketProtocol
 
     /// The page's rows: "| `family` | type | labels | modes | meaning |".
     static func page() throws -> [String: Row] {
-        let text = try String(contentsOf: RedisTestServer.repoRoot.appendingPathComponent("docs/METRICS.md"), encoding: .utf8)
+        let text = try String(contentsOf: Repository.root.appendingPathComponent("docs/METRICS.md"), encoding: .utf8)
         var rows: [String: Row] = [:]
         for line in text.split(separator: "\n") where line.hasPrefix("| `ticker_") {
             let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -105,18 +107,13 @@ import WebSocketProtocol
         }
     }
 
-    @Test(.enabled(if: RedisTestServer.isAvailable, RedisTestServer.skipReason))
+    @Test(.enabled(if: RedisServer.isAvailable, Comment(rawValue: RedisServer.skipReason)))
     func feedAndGatewayFamiliesAreListed() async throws {
         let rows = try Self.page()
         try await gated(.exclusive) {
-            let redis = try RedisTestServer()
-            defer { redis.stop() }
-            let small = try GatewayHarness.smallUniverse()
-            defer { try? FileManager.default.removeItem(atPath: small) }
-            let feed = try ServerProcess(["--redis", redis.url, "--symbols", small, "--loops", "1"], command: "feed")
-            defer { feed.stop() }
-            let gateway = try ServerProcess(["--redis", redis.url, "--symbols", small, "--loops", "1"])
-            defer { gateway.stop() }
+            let cluster = try GatewayCluster<ServerProcess>(gateways: 1)
+            defer { cluster.stop() }
+            let (feed, gateway) = (cluster.feed, cluster.gateways[0])
             usleep(500_000)
             let feedMetrics = try Self.scrape(port: feed.port)
             Self.check(feedMetrics, mode: "feed", against: rows)

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayHarness
 import Testing
 
 /// Issue 25, acceptance 5: the plain client (`TickerClient` product) neither
@@ -24,7 +25,7 @@ struct PackageShapeTests {
     }
 
     static func describe() throws -> Description {
-        let root = RedisTestServer.repoRoot.path
+        let root = Repository.root.path
         // A scratch path of its own: `swift test` holds the lock on .build.
         let scratch = NSTemporaryDirectory() + "ticker-describe-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -57,7 +58,7 @@ struct PackageShapeTests {
         #expect(!targets.map(\.name).contains("COpenSSL"))
         for target in targets {
             for file in target.sources ?? [] {
-                let text = try String(contentsOfFile: "\(RedisTestServer.repoRoot.path)/\(target.path)/\(file)", encoding: .utf8)
+                let text = try String(contentsOfFile: "\(Repository.root.path)/\(target.path)/\(file)", encoding: .utf8)
                 #expect(!text.contains("import COpenSSL") && !text.contains("<openssl/"), "\(target.name)/\(file) reaches OpenSSL")
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Running out of file descriptors is an expected condition, not a crash or a

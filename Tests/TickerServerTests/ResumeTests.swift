@@ -1,6 +1,7 @@
 import Foundation
 import MarketData
 import PosixIO
+import SplitMix
 import TestSupport
 import Testing
 import TickerClient
@@ -139,7 +140,7 @@ func record(_ client: AsyncTickerClient, keepTicks: Bool) async throws -> Client
             }
             // Let the feed and loops settle before the clients arrive.
             try await Task.sleep(nanoseconds: 1_000_000_000)
-            var random = SeededGenerator(seed: 11)
+            var random = SplitMix64(seed: 11)
             let url = TickerURL(host: "127.0.0.1", port: server.port)
             let clientCount = 100
             let symbolCount = server.symbols.count

@@ -1,4 +1,5 @@
 import Synchronization
+import TestSupport
 import Testing
 
 /// The gate that keeps server tests from starving each other (a private

@@ -1,5 +1,7 @@
 import Foundation
+import GatewayHarness
 import Synchronization
+import TestSupport
 import Testing
 
 /// The real `ticker` executable (built beside the test bundle) run as a
@@ -118,4 +120,16 @@ final class ServerProcess: Sendable {
     }
 
     deinit { stop() }
+}
+
+extension ServerProcess: GatewayNode {}
+
+extension GatewayCluster where Node == ServerProcess {
+    /// Redis, a feed node and `gateways` gateways as `ticker` child processes,
+    /// for a test inside `gated(.exclusive)`.
+    convenience init(gateways: Int, symbols: Int? = 24, loops: Int? = 1, feed: [String] = [], gateway: [String] = []) throws {
+        try self.init(gateways: gateways, symbols: symbols, loops: loops, feed: feed, gateway: gateway, redis: RedisServer()) {
+            try ServerProcess($1, command: $0)
+        }
+    }
 }

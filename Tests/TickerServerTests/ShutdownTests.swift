@@ -1,5 +1,6 @@
 import Foundation
 import PosixIO
+import TestSupport
 import Testing
 
 /// SIGTERM with thousands of clients: each gets close 1001 within a second,

@@ -1,6 +1,7 @@
 import FanoutHub
 import Foundation
 import MarketData
+import TestSupport
 import Testing
 import TickerClient
 import WebSocketProtocol

@@ -1,5 +1,6 @@
 import Foundation
 import PosixIO
+import TestSupport
 import TickerClient
 import TickerServer
 import WebSocketProtocol

@@ -1,5 +1,6 @@
 import Foundation
 import MarketData
+import TestSupport
 import Testing
 import TickerClient
 import TickerClientTLS

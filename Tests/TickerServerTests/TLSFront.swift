@@ -1,4 +1,6 @@
 import Foundation
+import GatewayHarness
+import TestSupport
 import Testing
 
 /// A throwaway nginx TLS front (test CA, certificate for 127.0.0.1 and
@@ -26,7 +28,7 @@ final class TLSFront: Sendable {
     init(upstreamPort: UInt16) throws {
         guard ServerGate.held == .exclusive else { throw TestError.notGated("an nginx process") }
         dir = NSTemporaryDirectory() + "ticker-tls-front-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let script = RedisTestServer.repoRoot.appendingPathComponent("Scripts/tls-front.sh").path
+        let script = Repository.root.appendingPathComponent("Scripts/tls-front.sh").path
         let (status, text) = shellOutput("bash '\(script)' start '\(dir)' \(upstreamPort) 2>&1")
         let fields = text.split(whereSeparator: \.isWhitespace)
         guard status == 0, fields.count == 2, let p = UInt16(fields[0]), let pid = Int32(fields[1]) else {
@@ -37,21 +39,9 @@ final class TLSFront: Sendable {
     }
 
     func stop() {
-        let script = RedisTestServer.repoRoot.appendingPathComponent("Scripts/tls-front.sh").path
+        let script = Repository.root.appendingPathComponent("Scripts/tls-front.sh").path
         _ = shellOutput("bash '\(script)' stop \(pid) 2>&1")
         try? FileManager.default.removeItem(atPath: dir)
     }
 }
 
-/// Runs `command` with `sh -c` through `popen` and returns its exit status
-/// and standard output (`pclose` reaps it; Foundation's `Process` left
-/// such scripts zombies here and `waitUntilExit` hung).
-func shellOutput(_ command: String) -> (status: Int32, output: String) {
-    guard let pipe = popen(command, "r") else { return (-1, "popen failed") }
-    var text = ""
-    var line = [CChar](repeating: 0, count: 4096)
-    while fgets(&line, Int32(line.count), pipe) != nil {
-        text += String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-    return (pclose(pipe), text)
-}

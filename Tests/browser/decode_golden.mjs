@@ -1,4 +1,4 @@
-// Checks the JavaScript client's wire decoder (Sources/TickerServer/Dashboard/
+// Checks the JavaScript client's wire decoder (Sources/Dashboard/Assets/
 // ticker-client.js, the very module the dashboard and other pages import)
 // against the golden tick batch written by an independent Python encoder
 // (Fixtures/golden/tick_batch.hex).
@@ -14,7 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // ticker-client.js is an ES module named .js with no package.json around it,
 // which node (20) would read as CommonJS: import its text as a module instead
 // (it has no imports of its own, so a data: URL can hold it).
-const source = readFileSync(join(root, 'Sources/TickerServer/Dashboard/ticker-client.js'), 'utf8');
+const source = readFileSync(join(root, 'Sources/Dashboard/Assets/ticker-client.js'), 'utf8');
 const api = await import('data:text/javascript;charset=utf-8,' + encodeURIComponent(source));
 
 const fixture = process.argv[2] || join(root, 'Fixtures/golden/tick_batch.hex');

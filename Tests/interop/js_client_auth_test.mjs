@@ -1,4 +1,4 @@
-// The JavaScript client (Sources/TickerServer/Dashboard/ticker-client.js) under
+// The JavaScript client (Sources/Dashboard/Assets/ticker-client.js) under
 // Node, with Debian's node-ws, against a live `ticker serve --auth-keys KEYS`
 // (docs/PROTOCOL.md, "Auth: tokens and entitlements"). Run by
 // Scripts/js-client-test.sh, which starts that server.
@@ -36,7 +36,7 @@ const WebSocket = require('ws');            // Debian's node-ws, found through N
 const [host, port, keysPath, tickerBin] = process.argv.slice(2);
 if (!host || !port || !keysPath || !tickerBin) { console.error('usage: js_client_auth_test.mjs HOST PORT KEYS TICKER_BIN'); process.exit(2); }
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { TickerClient, TickerAuthError } = await import(pathToFileURL(join(root, 'Sources/TickerServer/Dashboard/ticker-client.js')).href);
+const { TickerClient, TickerAuthError } = await import(pathToFileURL(join(root, 'Sources/Dashboard/Assets/ticker-client.js')).href);
 const url = `ws://${host}:${port}/v1/stream`;
 const TTL_S = 33;                            // the server warns 30 s ahead: token_expiring after ~3 s
 

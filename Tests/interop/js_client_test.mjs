@@ -1,4 +1,4 @@
-// The JavaScript client (Sources/TickerServer/Dashboard/ticker-client.js) under
+// The JavaScript client (Sources/Dashboard/Assets/ticker-client.js) under
 // Node, with Debian's node-ws as the WebSocket, against a live `ticker serve`.
 // Run by Scripts/js-client-test.sh, which starts the server and restarts it
 // (kill by PID, start again on the same port) when this test asks for it by
@@ -41,7 +41,7 @@ const served = await response.text();
 check(response.status === 200, `GET /assets/ticker-client.js: ${response.status}`);
 check(response.headers.get('content-type') === 'text/javascript; charset=utf-8', `content type ${response.headers.get('content-type')}`);
 check(response.headers.get('access-control-allow-origin') === '*', `Access-Control-Allow-Origin: ${response.headers.get('access-control-allow-origin')}`);
-check(served === readFileSync(join(root, 'Sources/TickerServer/Dashboard/ticker-client.js'), 'utf8'), 'served bytes are the source file');
+check(served === readFileSync(join(root, 'Sources/Dashboard/Assets/ticker-client.js'), 'utf8'), 'served bytes are the source file');
 // The module as the server sent it (Node cannot import over http; a data: URL holds it whole).
 const api = await import('data:text/javascript;charset=utf-8,' + encodeURIComponent(served));
 const { TickerClient, Backoff, ReconnectSchedule, ResumeBook } = api;

@@ -1,6 +1,9 @@
 import Foundation
+import GatewayHarness
 import RESP
 import RedisClient
+import ScaleOut
+import TestSupport
 import Testing
 
 private func b(_ s: String) -> [UInt8] { Array(s.utf8) }
@@ -43,11 +46,11 @@ private func b(_ s: String) -> [UInt8] { Array(s.utf8) }
 }
 
 /// The layout against a real redis-server: a transaction appends, XREAD reads back in order.
-@Suite(.enabled(if: RedisTestServer.isAvailable, RedisTestServer.skipReason))
+@Suite(.enabled(if: RedisServer.isAvailable, Comment(rawValue: RedisServer.skipReason)))
 struct TickStreamRedisTests {
     @Test func appendThenReadBackFromLastID() async throws {
         try await gated(.exclusive) {
-            let redis = try RedisTestServer()
+            let redis = try RedisServer()
             defer { redis.stop() }
             let thread = try LoopThread()
             defer { thread.stop() }

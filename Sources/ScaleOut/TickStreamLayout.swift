@@ -1,4 +1,5 @@
 import RESP
+import RedisClient
 
 /// The keys and commands of the feed → gateways layout (see docs/ARCHITECTURE.md, "The
 /// Redis link"). Pure: commands are built and replies decoded here; the connection sends.

@@ -1,6 +1,5 @@
-import Testing
-
-/// One process-wide gate for every test that runs a server.
+/// One process-wide gate for every test that runs a server (or redis-server),
+/// whichever test target it is in: they all run in one test process.
 ///
 /// Swift Testing runs suites in parallel and `.serialized` only orders the
 /// tests *inside* one suite, so on a 2-core machine a SIGTERM test with 2,000
@@ -15,13 +14,15 @@ import Testing
 ///
 /// Waiters suspend (no thread is blocked) and are served first come, first
 /// served, so a stream of shared tests cannot starve an exclusive one.
-actor ServerGate {
-    enum Mode: Sendable, Equatable { case shared, exclusive }
+public actor ServerGate {
+    public enum Mode: Sendable, Equatable { case shared, exclusive }
 
-    static let shared = ServerGate()
+    public static let shared = ServerGate()
+
+    public init() {}
 
     /// The mode the current task holds; `ServerProcess` refuses to start without `.exclusive`.
-    @TaskLocal static var held: Mode?
+    @TaskLocal public static var held: Mode?
 
     private var sharedHolders = 0
     private var exclusiveHeld = false
@@ -42,9 +43,9 @@ actor ServerGate {
     }
 
     /// Requests queued behind the holders (for tests of the gate itself).
-    var waiting: Int { waiters.count }
+    public var waiting: Int { waiters.count }
 
-    func acquire(_ mode: Mode) async {
+    public func acquire(_ mode: Mode) async {
         if waiters.isEmpty && canGrant(mode) {
             grant(mode)
             return
@@ -52,7 +53,7 @@ actor ServerGate {
         await withCheckedContinuation { waiters.append((mode, $0)) }
     }
 
-    func release(_ mode: Mode) {
+    public func release(_ mode: Mode) {
         switch mode {
         case .shared: sharedHolders -= 1
         case .exclusive: exclusiveHeld = false
@@ -67,7 +68,7 @@ actor ServerGate {
 
 /// Runs `body` holding the gate in `mode`. A body already inside the gate
 /// (nested helpers) runs directly: re-acquiring would deadlock.
-func gated<T>(_ mode: ServerGate.Mode, _ body: () throws -> T) async throws -> T {
+public func gated<T>(_ mode: ServerGate.Mode, _ body: () throws -> T) async throws -> T {
     if let held = ServerGate.held {
         precondition(held == .exclusive || mode == .shared, "cannot upgrade a shared server gate to exclusive")
         return try body()

@@ -1,7 +1,10 @@
 /// SplitMix64 (Steele, Lea & Flood 2014; constants from Vigna's reference
-/// splitmix64.c). Used only to expand one 64-bit seed into the 256-bit state
-/// of xoshiro256**, as the xoshiro authors recommend: it never yields the
-/// all-zero state and decorrelates nearby seeds such as 42 and 43.
+/// splitmix64.c). The project's one seeded generator: it expands one 64-bit
+/// seed into the 256-bit state of xoshiro256** (PriceFeed), as the xoshiro
+/// authors recommend, since it never yields the all-zero state and decorrelates
+/// nearby seeds such as 42 and 43; it draws reconnect jitter (Retry), and makes
+/// randomized tests and benchmarks repeat exactly. A module of its own because
+/// the Redis client needs it and must not depend on the price model.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     public private(set) var state: UInt64
 

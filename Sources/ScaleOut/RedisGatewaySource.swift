@@ -1,5 +1,3 @@
-import FanoutHub
-import Foundation
 import MarketData
 import PosixIO
 import RESP
@@ -28,11 +26,11 @@ import Synchronization
 /// never silent), and a symbol the new run had not ticked yet gets the flag on
 /// its first tick. If the key still names our run, the entries were an old
 /// writer's and are dropped and counted.
-final class RedisGatewaySource: RedisLinkStatus {
+public final class RedisGatewaySource: RedisLinkStatus {
     let url: RedisURL
     let layout: TickStreamLayout
     private let startEpoch: UInt64
-    let shared: ServerShared
+    let node: any ScaleOutNode
     let link = RedisLinkState()
     let entries = Atomic<UInt64>(0)
     let ticks = Atomic<UInt64>(0)
@@ -49,11 +47,11 @@ final class RedisGatewaySource: RedisLinkStatus {
     static let blockMs = 1_000
     static let readCount = 1_024
 
-    init(shared: ServerShared, url: RedisURL, layout: TickStreamLayout, epoch: UInt64) {
-        self.shared = shared
+    public init(node: any ScaleOutNode, url: RedisURL, layout: TickStreamLayout) {
+        self.node = node
         self.url = url
         self.layout = layout
-        self.startEpoch = epoch
+        self.startEpoch = node.epoch
     }
 
     /// Loop-confined reading state.
@@ -75,10 +73,10 @@ final class RedisGatewaySource: RedisLinkStatus {
         }
     }
 
-    func start() throws {
-        let symbolCount = shared.symbols.count
+    public func start() throws(ScaleOutError) {
+        let symbolCount = node.symbolCount
         let epoch = startEpoch
-        let w = try startRedisThread(name: "ticker-redis-gateway", url: url, clientName: "ticker-gateway") { [self] _, connection in
+        let w = try startRedisThread(name: "ticker-redis-gateway", url: url, clientName: "ticker-gateway", node: node) { [self] _, connection in
             let reader = Reader(symbolCount: symbolCount, epoch: epoch)
             connection.onReady = { [self, unowned connection] in
                 link.markUp()
@@ -95,7 +93,7 @@ final class RedisGatewaySource: RedisLinkStatus {
         waker.withLock { $0 = w }
     }
 
-    func stop() { waker.withLock { $0 }?.stop() }
+    public func stop() { waker.withLock { $0 }?.stop() }
 
     /// The epoch key, every shard's last entry id and latest-record hash, in one
     /// transaction: at start, and again when entries of another epoch appear.
@@ -115,8 +113,8 @@ final class RedisGatewaySource: RedisLinkStatus {
                 reader.snapshotInFlight = false
                 guard case .success(let value) = result, let replies = value.elements, replies.count == 1 + 2 * n else {
                     switch result {
-                    case .failure(.reply(let text)): Log.error("redis snapshot refused: \(text)")
-                    case .success(let value): Log.error("redis snapshot: unexpected reply \(value)")
+                    case .failure(.reply(let text)): node.log(.error, "redis snapshot refused: \(text)")
+                    case .success(let value): node.log(.error, "redis snapshot: unexpected reply \(value)")
                     case .failure: return  // the link dropped: onReady asks again
                     }
                     // Refused outright: read on from where we were (nothing to
@@ -133,7 +131,7 @@ final class RedisGatewaySource: RedisLinkStatus {
                 if reader.lastIDs == nil {
                     if let keyEpoch, keyEpoch != reader.epoch { adopt(keyEpoch, reader) }
                     reader.lastIDs = ids
-                    Log.info("redis: snapshot of \(seed.count) symbol(s) at \(ids.map(\.description).joined(separator: ",")); reading on")
+                    node.log(.info, "redis: snapshot of \(seed.count) symbol(s) at \(ids.map(\.description).joined(separator: ",")); reading on")
                     deliver(seed, reader)
                 } else if let keyEpoch, keyEpoch != reader.epoch {
                     adopt(keyEpoch, reader)
@@ -143,7 +141,7 @@ final class RedisGatewaySource: RedisLinkStatus {
                         reader.lastSequence[i] = 0
                     }
                     reader.lastIDs = ids
-                    Log.info("redis: the feed restarted (epoch \(keyEpoch)); \(seed.count) fresh snapshot(s) at \(ids.map(\.description).joined(separator: ","))")
+                    node.log(.info, "redis: the feed restarted (epoch \(keyEpoch)); \(seed.count) fresh snapshot(s) at \(ids.map(\.description).joined(separator: ","))")
                     deliver(seed, reader)
                 }
                 // Otherwise the key still names our run: the other epoch's entries
@@ -156,7 +154,7 @@ final class RedisGatewaySource: RedisLinkStatus {
     /// From here on `welcome` and resume name the new run.
     private func adopt(_ epoch: UInt64, _ reader: Reader) {
         reader.epoch = epoch
-        shared.adoptEpoch(epoch)
+        node.adoptEpoch(epoch)
     }
 
     /// The latest records of `HGETALL` replies (RESP2 flat arrays or RESP3 maps), by symbol id.
@@ -190,7 +188,7 @@ final class RedisGatewaySource: RedisLinkStatus {
                 do {
                     foreign = accept(try layout.decodeRead(value), reader)
                 } catch {
-                    Log.error("redis: cannot decode an XREAD reply: \(error)")
+                    node.log(.error, "redis: cannot decode an XREAD reply: \(error)")
                 }
                 if foreign { snapshot(connection, reader) } else { read(connection, reader) }
             case .failure:
@@ -257,6 +255,6 @@ final class RedisGatewaySource: RedisLinkStatus {
         }
         guard !out.isEmpty else { return }
         ticks.wrappingAdd(UInt64(out.count), ordering: .relaxed)
-        shared.publish(shared.makeBatch(out))
+        node.publish(out)
     }
 }

@@ -1,8 +1,6 @@
 import FanoutHub
-import Foundation
 import MarketData
 import PosixIO
-import RESP
 import RedisClient
 import Synchronization
 
@@ -16,7 +14,7 @@ import Synchronization
 /// reconnect (a transaction that had in fact been applied becomes a repeat,
 /// which gateways drop by its sequence), so killing the feed's link loses
 /// nothing.
-final class RedisFeedSink: RedisLinkStatus {
+public final class RedisFeedSink: RedisLinkStatus {
     let url: RedisURL
     let layout: TickStreamLayout
     let epoch: UInt64
@@ -30,11 +28,13 @@ final class RedisFeedSink: RedisLinkStatus {
     private let pending = Mutex<[TickBatch]>([])
     private let waker = Mutex<EventLoopWaker?>(nil)
     static let maxPending = 4_096
+    private let node: any ScaleOutNode
 
-    init(url: RedisURL, layout: TickStreamLayout, epoch: UInt64) {
+    public init(node: any ScaleOutNode, url: RedisURL, layout: TickStreamLayout) {
+        self.node = node
         self.url = url
         self.layout = layout
-        self.epoch = epoch
+        self.epoch = node.epoch
     }
 
     /// Loop-confined: batches written and not yet acknowledged by every `EXEC`.
@@ -76,8 +76,8 @@ final class RedisFeedSink: RedisLinkStatus {
         }
     }
 
-    func start() throws {
-        let w = try startRedisThread(name: "ticker-redis-feed", url: url, clientName: "ticker-feed") { [self] loop, connection in
+    public func start() throws(ScaleOutError) {
+        let w = try startRedisThread(name: "ticker-redis-feed", url: url, clientName: "ticker-feed", node: node) { [self] loop, connection in
             var firstWrite = true
             let unacknowledged = Unacknowledged()
             connection.onReady = { [self, unowned connection] in
@@ -117,7 +117,8 @@ final class RedisFeedSink: RedisLinkStatus {
         waker.withLock { $0 = w }
     }
 
-    func post(_ batch: TickBatch) {
+    /// Queues a batch the node published (its batch tap); never blocks on Redis.
+    public func post(_ batch: TickBatch) {
         let wasEmpty = pending.withLock { queue -> Bool in
             let wasEmpty = queue.isEmpty
             queue.append(batch)
@@ -130,7 +131,7 @@ final class RedisFeedSink: RedisLinkStatus {
         if wasEmpty { waker.withLock { $0 }?.wake() }
     }
 
-    func stop() { waker.withLock { $0 }?.stop() }
+    public func stop() { waker.withLock { $0 }?.stop() }
 
     private func drain(_ connection: RedisConnection, _ unacknowledged: Unacknowledged) {
         // While the link is down batches wait (bounded by `maxPending`, about
@@ -184,17 +185,16 @@ final class RedisFeedSink: RedisLinkStatus {
         }
     }
 
-    func degradedReason() -> String? { link.reason(url) }
+    public func degradedReason() -> String? { link.reason(url) }
 
-    func metricsText() -> String {
-        [
-            link.metricsText(),
-            Prometheus.counter("ticker_redis_entries_written_total", "Shard entries appended (MULTI/EXEC that succeeded).",
-                               written.load(ordering: .relaxed)),
-            Prometheus.counter("ticker_redis_batches_dropped_total", "Batches not written because the link was down or behind.",
-                               dropped.load(ordering: .relaxed) + failed.load(ordering: .relaxed)),
-            Prometheus.counter("ticker_redis_batches_rewritten_total", "Batches written again because the link dropped before Redis acknowledged them.",
-                               rewritten.load(ordering: .relaxed)),
-        ].joined()
+    public func metrics() -> [LinkMetric] {
+        link.metrics() + [
+            .counter("ticker_redis_entries_written_total", "Shard entries appended (MULTI/EXEC that succeeded).",
+                     written.load(ordering: .relaxed)),
+            .counter("ticker_redis_batches_dropped_total", "Batches not written because the link was down or behind.",
+                     dropped.load(ordering: .relaxed) + failed.load(ordering: .relaxed)),
+            .counter("ticker_redis_batches_rewritten_total", "Batches written again because the link dropped before Redis acknowledged them.",
+                     rewritten.load(ordering: .relaxed)),
+        ]
     }
 }

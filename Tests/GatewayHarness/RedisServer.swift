@@ -1,33 +1,34 @@
 import Foundation
-import PosixIO
 import Synchronization
-import Testing
+import TestSupport
 
 /// A throwaway redis-server started by the project's own `Scripts/redis.sh` on a free
-/// loopback port, with no persistence, in a temp dir; stopped by PID.
-final class RedisTestServer: Sendable {
-    let port: UInt16
+/// loopback port, with no persistence, in a temp dir; stopped by PID. The one Redis
+/// starter of the tests (RedisClientTests, TickerServerTests) and `TickerBench gateways`.
+public final class RedisServer: Sendable {
+    public let port: UInt16
     private let state: Mutex<(pid: Int32, dir: String)>
 
-    var pid: Int32 { state.withLock { $0.pid } }
-    var url: String { "redis://127.0.0.1:\(port)" }
-
-    static let repoRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public var pid: Int32 { state.withLock { $0.pid } }
+    public var url: String { "redis://127.0.0.1:\(port)" }
 
     /// redis-server on PATH. In CI (`CI` set) the tests run regardless, so a missing
     /// install fails them instead of skipping them.
-    static let isAvailable: Bool = {
+    public static let isAvailable: Bool = {
         if ProcessInfo.processInfo.environment["CI"] != nil { return true }
         let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
         return paths.contains { FileManager.default.isExecutableFile(atPath: "\($0)/redis-server") }
     }()
 
-    static let skipReason: Comment = "redis-server is not installed (bash Scripts/install-test-tools.sh installs it)"
+    public static let skipReason = "redis-server is not installed (bash Scripts/install-test-tools.sh installs it)"
 
     /// `port` reuses a port (to restart "the same" Redis empty after a kill).
-    init(port: UInt16? = nil) throws {
-        guard ServerGate.held == .exclusive else { throw TestError.notGated("a redis-server process") }
+    /// A test must hold `gated(.exclusive)`; the benchmark, which runs alone,
+    /// passes `requireGate: false`.
+    public init(port: UInt16? = nil, requireGate: Bool = true) throws {
+        guard !requireGate || ServerGate.held == .exclusive else {
+            throw HarnessError("a redis-server process must run inside gated(.exclusive) (see ServerGate)")
+        }
         let (p, pid, dir) = try Self.launch(port: port)
         self.port = p
         state = Mutex((pid, dir))
@@ -35,17 +36,17 @@ final class RedisTestServer: Sendable {
 
     /// Runs `Scripts/redis.sh start` (see `shellOutput`).
     private static func launch(port: UInt16?) throws -> (UInt16, Int32, String) {
-        let script = repoRoot.appendingPathComponent("Scripts/redis.sh").path
+        let script = Repository.path("Scripts/redis.sh")
         let (status, text) = shellOutput("bash '\(script)' start \(port.map { String($0) } ?? "") 2>&1")
         let fields = text.split(whereSeparator: \.isWhitespace)
         guard status == 0, fields.count == 3, let p = UInt16(fields[0]), let pid = Int32(fields[1]) else {
-            throw TestError.timeout("redis.sh start failed (status \(status)): \(text)")
+            throw HarnessError("Scripts/redis.sh start failed (status \(status)): \(text); is redis-server installed? (Scripts/install-test-tools.sh)")
         }
         return (p, pid, String(fields[2]))
     }
 
     /// `kill -9`: no shutdown, no save (there is no persistence anyway).
-    func kill9() {
+    public func kill9() {
         let pid = self.pid
         guard pid > 0 else { return }
         kill(pid, SIGKILL)
@@ -54,7 +55,7 @@ final class RedisTestServer: Sendable {
     }
 
     /// Starts a fresh, empty redis-server on the same port (after `kill9`).
-    func restartEmpty() throws {
+    public func restartEmpty() throws {
         let (_, pid, dir) = try Self.launch(port: port)
         let old = state.withLock { s in
             defer { s = (pid, dir) }
@@ -63,7 +64,7 @@ final class RedisTestServer: Sendable {
         try? FileManager.default.removeItem(atPath: old)
     }
 
-    func stop() {
+    public func stop() {
         let (pid, dir) = state.withLock { s in
             defer { s.pid = 0 }
             return (s.pid, s.dir)
@@ -91,53 +92,4 @@ final class RedisTestServer: Sendable {
     }
 
     deinit { stop() }
-}
-
-/// A value handed between the test thread and a loop thread under a semaphore.
-final class LoopBox<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
-}
-
-/// An `EventLoop` on its own thread; `sync` runs a closure on it and waits.
-final class LoopThread: @unchecked Sendable {
-    let loop: EventLoop
-    private let done = DispatchSemaphore(value: 0)
-
-    init() throws {
-        loop = try EventLoop()
-        let thread = Thread { [self] in
-            loop.run()
-            done.signal()
-        }
-        thread.name = "test-loop"
-        thread.start()
-    }
-
-    func sync<T>(_ body: @escaping (EventLoop) -> T) -> T {
-        let result = LoopBox<T?>(nil)
-        let work = LoopBox(body)
-        let finished = DispatchSemaphore(value: 0)
-        loop.waker.execute { loop in
-            result.value = work.value(loop)
-            finished.signal()
-        }
-        finished.wait()
-        return result.value!
-    }
-
-    /// Polls `condition` on the loop thread until true or the timeout.
-    func wait(timeoutMs: Int, _ condition: @escaping (EventLoop) -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
-        while Date() < deadline {
-            if sync(condition) { return true }
-            usleep(5_000)
-        }
-        return sync(condition)
-    }
-
-    func stop() {
-        loop.waker.stop()
-        done.wait()
-    }
 }

@@ -1,5 +1,5 @@
 import Testing
-import RESP
+import RedisClient
 
 @Suite struct RedisURLTests {
     @Test func forms() throws {
@@ -30,36 +30,5 @@ import RESP
     @Test func descriptionMasksThePassword() throws {
         #expect(try RedisURL(parsing: "redis://alice:secret@h:1/3").description == "redis://alice:***@h:1/3")
         #expect(try RedisURL(parsing: "redis://h").description == "redis://h:6379/0")
-    }
-}
-
-@Suite struct ReconnectBackoffTests {
-    @Test func growsExponentiallyWithinJitterBoundsUpToTheCap() {
-        var backoff = ReconnectBackoff(baseNanos: 100, capNanos: 1_000, seed: 7)
-        let steps: [UInt64] = [100, 200, 400, 800, 1_000, 1_000, 1_000]
-        for step in steps {
-            #expect(backoff.stepNanos == step)
-            let delay = backoff.nextDelayNanos()
-            #expect(delay >= step / 2 && delay <= step, "delay \(delay) for step \(step)")
-        }
-        backoff.reset()
-        #expect(backoff.attempt == 0)
-        #expect(backoff.stepNanos == 100)
-    }
-
-    @Test func jitterSpreadsAFleetAndIsReproducible() {
-        func firstDelays(seed: UInt64) -> [UInt64] {
-            var backoff = ReconnectBackoff(baseNanos: 1_000_000, capNanos: 1_000_000, seed: seed)
-            return (0..<8).map { _ in backoff.nextDelayNanos() }
-        }
-        #expect(firstDelays(seed: 1) == firstDelays(seed: 1))
-        let fleet = (1...20).map { firstDelays(seed: $0)[0] }
-        #expect(Set(fleet).count > 15, "20 gateways should not retry in lockstep")
-    }
-
-    @Test func hugeAttemptCountsDoNotOverflow() {
-        var backoff = ReconnectBackoff(baseNanos: .max / 2, capNanos: .max, seed: 1)
-        for _ in 0..<100 { _ = backoff.nextDelayNanos() }
-        #expect(backoff.stepNanos == .max)
     }
 }

@@ -1,16 +1,7 @@
-import FanoutHub
 import Foundation
-import MarketData
 import PosixIO
-import RESP
 import RedisClient
 import Synchronization
-
-/// What `/healthz` and `/metrics` learn from a node's Redis link.
-protocol RedisLinkStatus: Sendable {
-    func degradedReason() -> String?
-    func metricsText() -> String
-}
 
 /// Link state shared by both ends: up/down since when, why, reconnects.
 final class RedisLinkState: Sendable {
@@ -33,9 +24,11 @@ final class RedisLinkState: Sendable {
     }
 
     /// The metrics both ends export about their link.
-    func metricsText() -> String {
-        Prometheus.gauge("ticker_redis_link_up", "1 while the Redis link is ready.", up.load(ordering: .relaxed) ? 1 : 0)
-            + Prometheus.counter("ticker_redis_connects_total", "Times the Redis link became ready.", reconnects.load(ordering: .relaxed))
+    func metrics() -> [LinkMetric] {
+        [
+            .gauge("ticker_redis_link_up", "1 while the Redis link is ready.", up.load(ordering: .relaxed) ? 1 : 0),
+            .counter("ticker_redis_connects_total", "Times the Redis link became ready.", reconnects.load(ordering: .relaxed)),
+        ]
     }
 
     func reason(_ url: RedisURL) -> String? {
@@ -47,16 +40,16 @@ final class RedisLinkState: Sendable {
 
 /// Runs `body` on a new thread that owns a fresh event loop with one Redis
 /// connection, so no Redis call ever runs on a client loop thread.
-func startRedisThread(name: String, url: RedisURL, clientName: String,
-                              _ body: @escaping @Sendable (EventLoop, RedisConnection) -> Void) throws -> EventLoopWaker {
+func startRedisThread(name: String, url: RedisURL, clientName: String, node: any ScaleOutNode,
+                      _ body: @escaping @Sendable (EventLoop, RedisConnection) -> Void) throws(ScaleOutError) -> EventLoopWaker {
     let loop: EventLoop
-    do { loop = try EventLoop() } catch { throw TickerServerError.loop("redis loop: \(error.reason)") }
+    do { loop = try EventLoop() } catch { throw .loop("redis loop: \(error.reason)") }
     let waker = loop.waker
     let box = UncheckedBox(loop)
     let thread = Thread {
         let loop = box.value
         let connection = RedisConnection(options: .init(url: url, clientName: clientName), loop: loop)
-        do throws(SystemError) { try connection.startTimer() } catch { Log.error("redis timer: \(error.reason)"); return }
+        do throws(SystemError) { try connection.startTimer() } catch { node.log(.error, "redis timer: \(error.reason)"); return }
         body(loop, connection)
         connection.start()
         loop.run()

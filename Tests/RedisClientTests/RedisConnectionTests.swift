@@ -1,8 +1,11 @@
 import Foundation
+import GatewayHarness
 import PosixIO
 import RESP
 import RedisClient
+import Retry
 import Synchronization
+import TestSupport
 import Testing
 
 /// Collects replies on the loop thread; read after `LoopThread.wait`.
@@ -15,10 +18,10 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 /// Runs `body` with a fresh redis-server and a loop thread holding one connection.
 private func withRedis(
     _ configure: (inout RedisConnection.Options) -> Void = { _ in },
-    _ body: (RedisTestServer, LoopThread, LoopBox<RedisConnection?>) throws -> Void
+    _ body: (RedisServer, LoopThread, LoopBox<RedisConnection?>) throws -> Void
 ) async throws {
     try await gated(.exclusive) {
-        let redis = try RedisTestServer()
+        let redis = try RedisServer()
         defer { redis.stop() }
         let thread = try LoopThread()
         defer { thread.stop() }
@@ -38,7 +41,7 @@ private func withRedis(
     }
 }
 
-@Suite(.enabled(if: RedisTestServer.isAvailable, RedisTestServer.skipReason))
+@Suite(.enabled(if: RedisServer.isAvailable, Comment(rawValue: RedisServer.skipReason)))
 struct RedisConnectionTests {
     @Test func pipelinedRepliesArriveInOrder() async throws {
         try await withRedis { _, thread, box in
@@ -215,8 +218,8 @@ struct RedisConnectionTests {
             let box = LoopBox<RedisConnection?>(nil)
             thread.sync { loop in
                 let options = RedisConnection.Options(
-                    url: RedisURL(host: "127.0.0.1", port: port), backoffBaseNanos: 100_000_000,
-                    backoffCapNanos: 800_000_000, jitterSeed: 9)
+                    url: RedisURL(host: "127.0.0.1", port: port), backoff: ExponentialBackoff(initialNanos: 100_000_000, maxNanos: 800_000_000),
+                    jitterSeed: 9)
                 let c = RedisConnection(options: options, loop: loop, now: { clock.value })
                 c.start()
                 box.value = c

@@ -1,17 +1,16 @@
 import HTTP
-import WebSocketProtocol
 
 /// One file of the dashboard as the server sends it.
-struct DashboardAsset: Sendable {
-    let contentType: String
-    let body: [UInt8]
+public struct DashboardAsset: Sendable {
+    public let contentType: String
+    public let body: [UInt8]
     /// A strong validator derived from the bytes, so a browser revalidates
     /// with `If-None-Match` and gets `304` until the binary changes.
-    let etag: String
+    public let etag: String
     /// Served with `Access-Control-Allow-Origin: *`, so a page of any origin
     /// may `import` it. Only for a file meant as a public integration surface
     /// (the JavaScript client); the page's own modules stay same-origin.
-    let crossOrigin: Bool
+    public let crossOrigin: Bool
 
     init(contentType: String, body: [UInt8], crossOrigin: Bool = false) {
         self.contentType = contentType
@@ -33,17 +32,17 @@ struct DashboardAsset: Sendable {
     }
 }
 
-/// The dashboard (Sources/TickerServer/Dashboard/), compiled into the binary
+/// The dashboard (Sources/Dashboard/Assets/), compiled into the binary
 /// by SwiftPM (`.embedInCode` in Package.swift gives `PackageResources`), so
 /// the server needs no files at run time. The page is `/`; its stylesheet
 /// and script modules are `/assets/<file>`. Only the paths in this table are
 /// ever served: a lookup, not a file-system path, so no traversal reaches
 /// anything else. `/assets/ticker-client.js` is also the JavaScript client
 /// for other pages and Node, hence its CORS header.
-enum DashboardAssets {
+public enum DashboardAssets {
     static let javaScript = "text/javascript; charset=utf-8"   // RFC 9239
 
-    static let byPath: [String: DashboardAsset] = {
+    public static let byPath: [String: DashboardAsset] = {
         let page = DashboardAsset(contentType: "text/html; charset=utf-8", body: PackageResources.index_html)
         return [
             "/": page,
@@ -65,7 +64,7 @@ enum DashboardAssets {
     /// The answer to a GET of `path`, or nil when it is not a dashboard file.
     /// `Cache-Control: no-cache` lets the browser keep a copy but makes it ask
     /// first; a matching `If-None-Match` (RFC 9110 §13.1.2) gets `304` with no body.
-    static func response(path: String, ifNoneMatch: [String]) -> HTTPResponse? {
+    public static func response(path: String, ifNoneMatch: [String]) -> HTTPResponse? {
         guard let asset = byPath[path] else { return nil }
         // On the 304 too: a revalidated copy must stay importable cross-origin.
         let headers = [("Cache-Control", "no-cache"), ("ETag", asset.etag)]

@@ -1,4 +1,4 @@
-import PriceFeed
+import SplitMix
 import Testing
 
 @Suite struct SplitMix64Tests {
