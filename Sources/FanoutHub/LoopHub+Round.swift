@@ -56,7 +56,7 @@ extension LoopHub {
         roundQueued &+= 1
         if perTick {
             let size = round.frameSize
-            writer.appendFramed(payloads + k * size, size: size, to: s.outbox.queue, sendTimeNs: roundSendTime)
+            writer.appendFramed(payloads + k * size, size: size, to: s.queue, sendTimeNs: roundSendTime)
             return
         }
         let closed = writer.appendLive(payloads + k * TickWire.recordSize, to: s.outbox, sendTimeNs: roundSendTime)

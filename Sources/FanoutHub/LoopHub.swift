@@ -217,7 +217,7 @@ public final class LoopHub {
         history?.append(batch, nowNanos: roundNow)
         let perTick = settings.delivery == .perTick
         precondition(!perTick || (batch.frameSize > 0 && batch.frames.count == batch.count * batch.frameSize),
-                     "per-tick delivery needs a batch built with perTickFraming")
+                     "per-tick delivery needs a batch built with perTickFrames: true")
         batch.records.withUnsafeBytes { records in
             batch.frames.withUnsafeBytes { frames in
                 for i in 0..<batch.ticks.count {

@@ -14,7 +14,8 @@ import WebSocketProtocol
 /// for a fold, handing back the tick records queued behind the frame being
 /// written while keeping every other frame in order (`takeBacklog`).
 /// The socket side (direct writes, the `sendmsg` and io_uring flushes) is
-/// the server's (`Outbox+Socket.swift`).
+/// the server's (`Connection+Output.swift`), and so are the two fields it
+/// keeps here for the loop's flush scheduler (`ownerIndex`, `isScheduled`).
 public final class Outbox {
     public let queue = OutboundQueue()
     /// Where the writer stands in the frame being written.
@@ -50,7 +51,6 @@ public final class Outbox {
     /// Nothing queued and no frame half written: the outbox can be dropped.
     public var isIdle: Bool { queue.isEmpty && cursor.headRemaining == 0 && !isScheduled }
 
-    public func append(_ bytes: UnsafeRawBufferPointer) { queue.append(bytes) }
     public func append(_ bytes: [UInt8]) { queue.append(bytes) }
 
     /// A unit (a frame, or an HTTP answer) was written straight to the

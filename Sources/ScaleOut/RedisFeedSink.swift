@@ -27,11 +27,14 @@ public final class RedisFeedSink: RedisLinkStatus {
     /// Batches waiting for the writer thread; bounded (oldest dropped).
     private let pending = Mutex<[TickBatch]>([])
     private let waker = Mutex<EventLoopWaker?>(nil)
-    static let maxPending = 4_096
-    private let node: any ScaleOutNode
+    /// Batches kept while the link is down (`OverloadPolicy.redisMaxPendingBatches`).
+    let maxPending: Int
+    /// Unowned: the node holds the sink (its batch tap), and outlives it.
+    private unowned let node: any ScaleOutNode
 
-    public init(node: any ScaleOutNode, url: RedisURL, layout: TickStreamLayout) {
+    public init(node: any ScaleOutNode, url: RedisURL, layout: TickStreamLayout, maxPending: Int) {
         self.node = node
+        self.maxPending = max(1, maxPending)
         self.url = url
         self.layout = layout
         self.epoch = node.epoch
@@ -105,8 +108,8 @@ public final class RedisFeedSink: RedisLinkStatus {
                 rewritten.wrappingAdd(UInt64(again.count), ordering: .relaxed)
                 pending.withLock { queue in
                     queue.insert(contentsOf: again, at: 0)
-                    if queue.count > Self.maxPending {
-                        let excess = queue.count - Self.maxPending
+                    if queue.count > self.maxPending {
+                        let excess = queue.count - self.maxPending
                         queue.removeFirst(excess)
                         dropped.wrappingAdd(UInt64(excess), ordering: .relaxed)
                     }
@@ -122,7 +125,7 @@ public final class RedisFeedSink: RedisLinkStatus {
         let wasEmpty = pending.withLock { queue -> Bool in
             let wasEmpty = queue.isEmpty
             queue.append(batch)
-            if queue.count > Self.maxPending {
+            if queue.count > self.maxPending {
                 queue.removeFirst()
                 dropped.wrappingAdd(1, ordering: .relaxed)
             }

@@ -177,7 +177,14 @@ final class ClientSession: EventHandler {
             do {
                 result = try Syscall.read(fd, into: buffer)
             } catch {
-                lost("read failed: \(error.reason)")
+                // After the server's close frame, our reply can meet its
+                // closed socket and draw a reset: the stream still ended
+                // with the code the server sent.
+                if case .open = phase, ws.state != .open {
+                    endOfStream()
+                } else {
+                    lost("read failed: \(error.reason)")
+                }
                 return
             }
             switch result {

@@ -210,6 +210,16 @@ public final class TickerClient {
         }
     }
 
+    /// EOF or a reset: `.closed` with the close code the peer sent, if any.
+    private func closedByPeer() {
+        actions.removeAll(keepingCapacity: true)
+        ws.receiveEOF(into: &actions)
+        var code: WebSocketCloseCode?
+        for case .closeTransport(let c) in actions { code = c }
+        pending.append(.closed(code: code))
+        shutdownSocket()
+    }
+
     private func shutdownSocket() {
         guard !isClosed else { return }
         isClosed = true
@@ -241,20 +251,17 @@ public final class TickerClient {
             do {
                 result = try buffer.withUnsafeMutableBytes { try Syscall.read(fd, into: $0) }
             } catch {
-                pending.append(.closed(code: nil))
-                shutdownSocket()
+                // A reset ends the stream like EOF: after the server's close
+                // frame our reply can meet its closed socket, and the reset
+                // that answers it must not hide the code the server sent.
+                closedByPeer()
                 continue
             }
             switch result {
             case .wouldBlock:
                 continue
             case .processed(0):
-                actions.removeAll(keepingCapacity: true)
-                ws.receiveEOF(into: &actions)
-                var code: WebSocketCloseCode?
-                for case .closeTransport(let c) in actions { code = c }
-                pending.append(.closed(code: code))
-                shutdownSocket()
+                closedByPeer()
             case .processed(let n):
                 buffer.withUnsafeBytes { absorb(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             }

@@ -25,7 +25,7 @@ struct ConnectionDeadlines {
 
         init(config: ServerConfig) {
             handshakeTimeout = .milliseconds(config.handshakeTimeoutMs)
-            refusedHandshakeTimeout = .milliseconds(min(1_000, config.handshakeTimeoutMs))
+            refusedHandshakeTimeout = min(config.overload.refusedHandshakeTimeout, .milliseconds(config.handshakeTimeoutMs))
             heartbeatInterval = .milliseconds(config.heartbeatIntervalMs)
             pongTimeout = .milliseconds(config.pongTimeoutMs)
             closeTimeout = .milliseconds(config.closeTimeoutMs)

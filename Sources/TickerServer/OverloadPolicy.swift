@@ -64,8 +64,12 @@ public struct OverloadPolicy: Sendable {
     /// reading: closed with 4001, the close frame sent next.
     public var slowConsumerTimeout = Nanoseconds.seconds(10)
     /// Control messages one connection may send per second (token bucket,
-    /// burst of the same size): more get `rate_limited`; 10x more, close 1008.
+    /// burst of the same size): more get `rate_limited`.
     public var maxMessagesPerSecond = 50
+    /// Refused requests (in multiples of the rate) since the bucket was last
+    /// full that close the connection with 1008: a client that ignores
+    /// `rate_limited` is flooding, not retrying.
+    public var abusiveRefusalFactor = 10
 
     // MARK: admission
 
@@ -89,6 +93,16 @@ public struct OverloadPolicy: Sendable {
     /// Connections one peer address may hold (0: no limit; 429): one client
     /// cannot take every slot. Behind a proxy, raise it or trust the proxy.
     public var maxConnectionsPerAddress = 4_096
+    /// A connection accepted only to be refused (503, 429) has at most this
+    /// long to send its request head (or the handshake timeout, if shorter):
+    /// refusals must not hold descriptors for long.
+    public var refusedHandshakeTimeout = Nanoseconds.seconds(1)
+
+    // MARK: scale-out
+
+    /// Batches a feed node keeps for Redis while the link is down; past it
+    /// the oldest are dropped and gateways declare the jump (conflated).
+    public var redisMaxPendingBatches = 4_096
 
     // MARK: shutdown
 

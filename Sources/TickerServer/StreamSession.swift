@@ -45,7 +45,7 @@ struct StreamSession {
     func handleStreamMessage(_ message: WebSocketMessage, admitted: Bool, on c: Connection) {
         let worker = c.worker
         guard admitted else {
-            if rate.isAbusive {
+            if rate.isAbusive(factor: c.worker.policy.abusiveRefusalFactor) {
                 c.startClose(.policyViolation, reason: "message rate far above the limit")
             } else {
                 // Every refusal is answered, with the request's id, so a client can

@@ -90,7 +90,8 @@ public final class TickerServer: Sendable {
         }
         switch config.redis {
         case .feed(let url):
-            redisSink = RedisFeedSink(node: shared.broadcast, url: url, layout: config.redisLayout)
+            redisSink = RedisFeedSink(node: shared.broadcast, url: url, layout: config.redisLayout,
+                                      maxPending: config.overload.redisMaxPendingBatches)
             redisSource = nil
         case .gateway(let url):
             redisSink = nil

@@ -7,7 +7,7 @@ struct TokenBucket {
     let capacity: Float
     var tokens: Float
     var last: Instant
-    /// Requests refused since the bucket was last full; 10x the rate closes the connection.
+    /// Requests refused since the bucket was last full (`isAbusive`).
     var refusals: Int32 = 0
 
     init(perSecond: Int) {
@@ -28,5 +28,7 @@ struct TokenBucket {
         return false
     }
 
-    var isAbusive: Bool { Float(refusals) >= capacity * 10 }
+    /// Refused `factor` times the rate since the bucket was last full
+    /// (`OverloadPolicy.abusiveRefusalFactor`).
+    func isAbusive(factor: Int) -> Bool { Float(refusals) >= capacity * Float(factor) }
 }

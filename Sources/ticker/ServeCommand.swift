@@ -100,6 +100,16 @@ enum ServeCommand {
       --redis-maxlen N         Entries each stream retains (MAXLEN ~, default 10000)
       --version                Print the version and exit
       -h, --help               Show this help
+
+    FIXED OVERLOAD THRESHOLDS (no flag; each with its reason in docs/ARCHITECTURE.md, Overload):
+      conflation also when the oldest queued byte is \(backlog.maxBacklogAgeNanos / 1_000_000) ms old; backlog folded
+      per round at most \(backlog.foldBytesPerRound) bytes; a loop \(policy.inboxLateness.milliseconds) ms late folds every batch; a
+      round waits for light connections up to \(policy.maxRoundDeferral.milliseconds) ms; writes in \(policy.flushSlice.milliseconds) ms slices, light
+      (<= \(policy.lightQueueBytes) bytes queued) first; rounds pace after \(policy.pacedWriteMinimum.milliseconds) ms of writes (x\(policy.pacingStretch),
+      at most \(policy.pacedIntervalMaximum.milliseconds) ms apart); upgrades \(policy.upgradesPerWindow) per \(policy.upgradeWindow.milliseconds) ms per loop; accept burst
+      \(policy.acceptBurst.milliseconds) ms of the rate; refused connections' head deadline \(policy.refusedHandshakeTimeout.milliseconds) ms; close 1008
+      past \(policy.abusiveRefusalFactor)x the rate refused; feed batches at most \(policy.feedMaxBehind.milliseconds) ms or \(policy.feedMaxTicksPerBatch) ticks;
+      \(policy.redisMaxPendingBatches) batches kept for Redis while its link is down; exit \(policy.drainExitGrace.milliseconds) ms after the drain.
     """
     }
 
