@@ -55,7 +55,7 @@ func serve(_ bytes: [UInt8]) -> (Result<ControlRequest, ControlError>, reply: St
         return (.failure(error), ControlReply.error(error).encoded())
     }
     switch request {
-    case .subscribe(let id, let symbols, _):
+    case .subscribe(let id, let symbols, _, _):
         do {
             return (.success(request), ControlReply.subscribed(id: id, symbols: try table.resolve(symbols, requestID: id)).encoded())
         } catch {
@@ -80,7 +80,7 @@ func timedServe(_ bytes: [UInt8]) -> String {
         return TimedMarketData.ControlReply.error(error).encoded()
     }
     switch request {
-    case .subscribe(let id, let symbols, _):
+    case .subscribe(let id, let symbols, _, _):
         do {
             return TimedMarketData.ControlReply.subscribed(id: id, symbols: try timedTable.resolve(symbols, requestID: id)).encoded()
         } catch {

@@ -16,6 +16,9 @@ extension LoopHub {
         /// Replayed updates, each symbol's in order.
         var ticks: [Tick] = []
         var replayed: Set<UInt32> = []
+        /// Per replayed symbol, the sequence of the last record queued for
+        /// it (what a throttled subscription continues from).
+        var sentSequence: [UInt32: UInt64] = [:]
     }
 
     /// Most records one subscribe may replay: a high-water mark's worth, so
@@ -36,10 +39,12 @@ extension LoopHub {
                 budget -= ticks.count
                 plan.ticks += ticks
                 plan.replayed.insert(id)
+                plan.sentSequence[id] = ticks.last?.sequence ?? after
                 plan.ids.resumed.append(id)
             } else if history == nil && after == newest && newest == 0 {
                 // Nothing ever ticked and nothing missed: trivially resumed.
                 plan.replayed.insert(id)
+                plan.sentSequence[id] = 0
                 plan.ids.resumed.append(id)
             } else {
                 plan.ids.reset.append(id)

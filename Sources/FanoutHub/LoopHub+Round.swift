@@ -20,7 +20,7 @@ extension LoopHub {
             if round.pairs > 2 * subscriberCount {
                 for slot in subscribers.indices {
                     guard let s = subscribers[slot] else { continue }
-                    s.symbols.withUnsafeBufferPointer { symbols in
+                    s.liveSymbols.withUnsafeBufferPointer { symbols in
                         for symbol in symbols {
                             var k = round.head[Int(symbol)]
                             while k >= 0 {
@@ -73,7 +73,7 @@ extension LoopHub {
     /// The tick is read only when it goes to a slot: read eagerly, its 64
     /// bytes would be loaded and spilled for every (tick, subscriber) pair.
     @inline(__always)
-    private func tookIntoSlot(_ s: Subscriber, _ tick: @autoclosure () -> Tick) -> Bool {
+    func tookIntoSlot(_ s: Subscriber, _ tick: @autoclosure () -> Tick) -> Bool {
         touch(s, nowNanos: roundNow)
         guard s.isConflating || s.queue.count >= settings.backlog.highWaterMark else { return false }
         if !s.isConflating { startConflating(s, nowNanos: roundNow) }

@@ -35,6 +35,11 @@ public final class LoopHub {
     private var freeSlots: [Int] = []
     /// Last tick seen per symbol: the snapshot a new subscriber gets first.
     public internal(set) var lastTicks: [Tick?]
+    /// Interval classes of this loop by interval in ms (`LoopHub+Throttle.swift`).
+    var classes: [Int: IntervalClass] = [:]
+    /// Per symbol, how many classes have members holding it: a tick of a
+    /// symbol at 0 costs one load here.
+    var throttledClasses: [UInt16]
     var touched: [Subscriber] = []
     var epoch: UInt64 = 0
     public internal(set) var counters = HubCounters()
@@ -54,6 +59,7 @@ public final class LoopHub {
         writer = TickMessageWriter()
         index = Array(repeating: [], count: symbolCount)
         lastTicks = Array(repeating: nil, count: symbolCount)
+        throttledClasses = Array(repeating: 0, count: symbolCount)
         round = RoundTable(symbolCount: symbolCount)
         history = settings.retentionNanos > 0
             ? TickHistory(symbolCount: symbolCount, retentionNanos: settings.retentionNanos,
@@ -89,10 +95,10 @@ public final class LoopHub {
     /// `beforeQueueing` runs once with the outcome before any snapshot is
     /// queued, so the caller's acknowledgement precedes the records.
     public func subscribe(
-        _ s: Subscriber, to ids: [UInt32], sendTimeNs: UInt64,
+        _ s: Subscriber, to ids: [UInt32], intervalMs: Int = 0, sendTimeNs: UInt64,
         beforeQueueing: (SubscribeOutcome) -> Void = { _ in }
     ) -> SubscribeOutcome {
-        subscribe(s, to: ids, from: [:], sendTimeNs: sendTimeNs) { outcome, _ in beforeQueueing(outcome) }
+        subscribe(s, to: ids, from: [:], intervalMs: intervalMs, sendTimeNs: sendTimeNs) { outcome, _ in beforeQueueing(outcome) }
     }
 
     /// Subscribes; for each new symbol named in `from` (id → last sequence
@@ -100,34 +106,52 @@ public final class LoopHub {
     /// a snapshot when this loop still holds all of them (see
     /// `TickHistory.replay`), else the snapshot is queued and the symbol is
     /// reported reset. `beforeQueueing` gets the outcome and that report.
+    ///
+    /// `intervalMs` > 0 throttles the symbols (`IntervalClass`); a resumed
+    /// throttled symbol gets one record, the newest, with a count covering
+    /// what it missed. A symbol already held at another interval moves to
+    /// this one (and is in the outcome): the ticks it has not had yet go
+    /// out first as one record with their count, so its sequence stays whole.
     public func subscribe(
-        _ s: Subscriber, to ids: [UInt32], from: [UInt32: UInt64], sendTimeNs: UInt64,
+        _ s: Subscriber, to ids: [UInt32], from: [UInt32: UInt64], intervalMs: Int = 0, sendTimeNs: UInt64,
         beforeQueueing: (SubscribeOutcome, ResumedIDs) -> Void
     ) -> SubscribeOutcome {
         var added: [UInt32] = []
+        var moved: [UInt32] = []
         var seen = Set<UInt32>()
-        for id in ids where Int(id) < index.count && !s.symbolSet.contains(id) && seen.insert(id).inserted {
-            added.append(id)
+        for id in ids where Int(id) < index.count && seen.insert(id).inserted {
+            if !s.symbolSet.contains(id) {
+                added.append(id)
+            } else if s.interval(of: id) != intervalMs {
+                moved.append(id)
+            }
         }
         if s.symbols.count + added.count > settings.backlog.maxSymbolsPerConnection {
             let outcome = SubscribeOutcome.limitExceeded(limit: settings.backlog.maxSymbolsPerConnection)
             beforeQueueing(outcome, ResumedIDs())
             return outcome
         }
-        let outcome = SubscribeOutcome.subscribed(added)
-        let resume = planResume(added, from: from)
+        let outcome = SubscribeOutcome.subscribed(added + moved)
+        let resume = intervalMs == 0 ? planResume(added, from: from) : planThrottledResume(added, from: from)
         beforeQueueing(outcome, resume.ids)
         // Replayed updates first (each symbol's in order), then the snapshots.
         var snapshots = resume.ticks
+        for id in moved { moveInterval(s, id, to: intervalMs, bridging: &snapshots) }
         for id in added {
-            index[Int(id)].append(Unmanaged.passUnretained(s))
             s.symbols.append(id)
             s.symbolSet.insert(id)
-            if resume.replayed.contains(id) { continue }
-            if var tick = lastTicks[Int(id)] {
+            var sent = resume.replayed.contains(id) ? resume.sentSequence[id] : nil
+            if sent == nil, var tick = lastTicks[Int(id)] {
                 tick.flags = [.snapshot]
                 tick.conflatedCount = 0
                 snapshots.append(tick)
+                sent = tick.sequence
+            }
+            if intervalMs == 0 {
+                index[Int(id)].append(Unmanaged.passUnretained(s))
+                s.liveSymbols.append(id)
+            } else {
+                joinClass(s, id, intervalMs: intervalMs, lastSent: sent ?? 0)
             }
         }
         subscriptionCount += added.count
@@ -146,10 +170,14 @@ public final class LoopHub {
         for id in ids where s.symbolSet.contains(id) {
             s.symbolSet.remove(id)
             removed.append(id)
-            let me = Unmanaged.passUnretained(s).toOpaque()
-            if let at = index[Int(id)].firstIndex(where: { $0.toOpaque() == me }) {
-                index[Int(id)].swapAt(at, index[Int(id)].count - 1)
-                index[Int(id)].removeLast()
+            if s.intervals[id] != nil {
+                leaveClass(s, id)
+            } else {
+                let me = Unmanaged.passUnretained(s).toOpaque()
+                if let at = index[Int(id)].firstIndex(where: { $0.toOpaque() == me }) {
+                    index[Int(id)].swapAt(at, index[Int(id)].count - 1)
+                    index[Int(id)].removeLast()
+                }
             }
             if !s.slotOf.isEmpty, s.slotOf[Int(id)] >= 0 {
                 let k = Int(s.slotOf[Int(id)])
@@ -165,6 +193,7 @@ public final class LoopHub {
         if !removed.isEmpty {
             let gone = Set(removed)
             s.symbols.removeAll { gone.contains($0) }
+            s.liveSymbols.removeAll { gone.contains($0) }
             subscriptionCount -= removed.count
         }
         return removed
@@ -224,6 +253,9 @@ public final class LoopHub {
                     let symbol = Int(batch.ticks[i].symbolId)
                     guard symbol < index.count else { continue }
                     lastTicks[symbol] = batch.ticks[i]
+                    // Per tick, not per subscriber: the throttled subscribers
+                    // of the symbol are its classes' business.
+                    if throttledClasses[symbol] != 0 { noteThrottled(batch.ticks[i]) }
                     let fanout = index[symbol].count
                     guard fanout > 0 else { continue }
                     if perTick {
@@ -335,7 +367,7 @@ public final class LoopHub {
     }
 
     /// Queues `ticks` as complete messages (snapshots, conflated slots, replayed updates).
-    private func appendMessage(_ s: Subscriber, ticks: [Tick], sendTimeNs: UInt64) {
+    func appendMessage(_ s: Subscriber, ticks: [Tick], sendTimeNs: UInt64) {
         let (messages, bytes) = writer.appendMessages(ticks, to: s.outbox.queue, sendTimeNs: sendTimeNs)
         counters.ticksQueued &+= UInt64(ticks.count)
         counters.messagesQueued &+= UInt64(messages)

@@ -16,6 +16,19 @@ public final class Subscriber {
     /// Symbol ids subscribed, in subscription order.
     public internal(set) var symbols: [UInt32] = []
     var symbolSet: Set<UInt32> = []
+    /// The symbols delivered tick by tick (interval 0): what the round's
+    /// subscriber-by-subscriber walk reads. Throttled symbols are in
+    /// `symbols` but not here (their class samples them).
+    var liveSymbols: [UInt32] = []
+    /// Throttled symbols only: symbol id → interval in ms. Empty for a
+    /// connection that uses no interval.
+    public internal(set) var intervals: [UInt32: Int] = [:]
+    /// Per-subscriber exceptions of its interval classes: throttled symbols
+    /// whose last record queued to this subscriber is not its class's
+    /// previous sample (a snapshot, a resume, a move between intervals),
+    /// with that record's sequence. Settled by the class's next sample of
+    /// the symbol, so it holds at most the symbols changed since then.
+    var throttleBase: [UInt32: UInt64] = [:]
 
     /// True while behind: new ticks go to `slotTicks`, not the outbox.
     public internal(set) var isConflating = false
@@ -39,6 +52,8 @@ public final class Subscriber {
     }
 
     public func isSubscribed(_ symbolId: UInt32) -> Bool { symbolSet.contains(symbolId) }
+    /// The symbol's interval in ms: 0 for every tick (or not subscribed).
+    public func interval(of symbolId: UInt32) -> Int { intervals[symbolId] ?? 0 }
     public var subscriptionCount: Int { symbols.count }
     /// Nothing subscribed, nothing held in slots: the connection may drop it.
     public var isIdle: Bool { symbols.isEmpty && !isConflating }

@@ -258,6 +258,12 @@ public final class EventLoop {
 
     /// `addRepeatingTimer(every:)` with the interval as raw nanoseconds.
     public func addRepeatingTimer(intervalNanos: UInt64, _ body: @escaping () -> Void) throws(SystemError) {
+        _ = try addRemovableTimer(intervalNanos: intervalNanos, body)
+    }
+
+    /// A repeating timer that can end before the loop does: returns its
+    /// descriptor, for `removeTimer`.
+    public func addRemovableTimer(intervalNanos: UInt64, _ body: @escaping () -> Void) throws(SystemError) -> Int32 {
         let fd = ticker_timerfd(intervalNanos)
         if fd < 0 { throw SystemError.last("timerfd_create") }
         if ticker_epoll_add(epfd, fd, EpollEvents.readable, UInt64.max - 1 - UInt64(fd)) < 0 {
@@ -266,6 +272,15 @@ public final class EventLoop {
             throw err
         }
         timers[fd] = Timer(fd: fd, body: body)
+        return fd
+    }
+
+    /// Stops and closes a timer from `addRepeatingTimer(intervalNanos:)`;
+    /// safe from inside its own body (the body is not called again).
+    public func removeTimer(_ fd: Int32) {
+        guard timers.removeValue(forKey: fd) != nil else { return }
+        _ = ticker_epoll_del(epfd, fd)
+        Syscall.close(fd)
     }
 
     /// Runs until `waker.stop()` is called (from any thread).

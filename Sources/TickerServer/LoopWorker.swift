@@ -263,6 +263,40 @@ final class LoopWorker {
         metrics.subscriptions.store(hub.subscriptionCount, ordering: .relaxed)
     }
 
+    // MARK: throttled subscriptions
+
+    /// Interval (ms) → the repeating timer sampling that interval class.
+    private var intervalTimers: [Int: Int32] = [:]
+
+    /// After a subscribe: a timer for each interval class that has none. A
+    /// class that empties keeps its timer until it next fires (`sample`
+    /// then answers nil and the timer goes), at most one interval later.
+    func armIntervalTimers() {
+        for ms in hub.intervalClasses where intervalTimers[ms] == nil {
+            guard let fd = try? loop.addRemovableTimer(intervalNanos: UInt64(ms) * 1_000_000, { [unowned self] in
+                self.sampleIntervalClass(ms)
+            }) else { continue }
+            intervalTimers[ms] = fd
+        }
+    }
+
+    /// One sample of an interval class: its records go out like a round's,
+    /// one message and one flush per touched connection.
+    private func sampleIntervalClass(_ ms: Int) {
+        if shuttingDown { return }
+        guard let touched = hub.sample(intervalMs: ms, sendTimeNs: Clock.wallNanos(), nowNanos: Clock.now().nanoseconds) else {
+            if let fd = intervalTimers.removeValue(forKey: ms) { loop.removeTimer(fd) }
+            return
+        }
+        for subscriber in touched {
+            let outbox = subscriber.outbox
+            guard let connection = connections[outbox.ownerIndex] else { continue }
+            flushes.schedule(connection, outbox)
+        }
+        _ = flushSome()
+        syncHubMetrics()
+    }
+
     // MARK: timeouts
 
     private func sweep() {

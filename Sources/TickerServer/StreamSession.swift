@@ -35,9 +35,20 @@ struct StreamSession {
                 maxMessagesPerSecond: config.overload.maxMessagesPerSecond,
                 maxMessageBytes: config.maxInboundMessageBytes),
             epoch: worker.shared.broadcast.epoch)), on: c)
+        var intervalMs = 0
+        if let text = QueryString.value("interval_ms", in: query) {
+            guard let ms = Int(text), ControlRequest.isValidInterval(ms) else {
+                let range = ControlRequest.intervalRange
+                sendError(ControlError(code: .badRequest, id: nil,
+                                       message: "query parameter interval_ms must be 0 (every tick) or an integer from \(range.lowerBound) to \(range.upperBound)",
+                                       symbols: nil), on: c)
+                return
+            }
+            intervalMs = ms
+        }
         if let list = QueryString.value("symbols", in: query) {
             let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            if !names.isEmpty { subscribe(id: nil, names: names, on: c) }
+            if !names.isEmpty { subscribe(id: nil, names: names, intervalMs: intervalMs, on: c) }
         }
     }
 
@@ -72,8 +83,8 @@ struct StreamSession {
                 return
             }
             switch request {
-            case .subscribe(let id, let symbols, let resume):
-                subscribe(id: id, names: symbols, resume: resume, on: c)
+            case .subscribe(let id, let symbols, let resume, let intervalMs):
+                subscribe(id: id, names: symbols, resume: resume, intervalMs: intervalMs, on: c)
             case .unsubscribe(let id, let symbols):
                 unsubscribe(id: id, names: symbols, on: c)
             case .list(let id):
@@ -87,7 +98,7 @@ struct StreamSession {
         }
     }
 
-    private func subscribe(id: Int?, names: [String], resume: ResumeRequest? = nil, on c: Connection) {
+    private func subscribe(id: Int?, names: [String], resume: ResumeRequest? = nil, intervalMs: Int = 0, on c: Connection) {
         let worker = c.worker
         let refs: [SymbolRef]
         let from: [UInt32: UInt64]
@@ -107,7 +118,7 @@ struct StreamSession {
         let subscriber = c.subscriber
         if subscriber.hubIndex < 0 { worker.hub.attach(subscriber) }
         let outcome = worker.hub.subscribe(
-            subscriber, to: refs.map(\.id), from: from, sendTimeNs: Clock.wallNanos()
+            subscriber, to: refs.map(\.id), from: from, intervalMs: intervalMs, sendTimeNs: Clock.wallNanos()
         ) { outcome, resumed in
             // The acknowledgement goes out before the snapshot and replayed records.
             guard case .subscribed = outcome else { return }
@@ -125,6 +136,7 @@ struct StreamSession {
                                    message: "at most \(limit) symbols per connection", symbols: nil),
                       on: c)
         }
+        if intervalMs > 0 { worker.armIntervalTimers() }
         worker.metrics.subscriptions.store(worker.hub.subscriptionCount, ordering: .relaxed)
     }
 

@@ -69,7 +69,7 @@ import Testing
 
         let exactlyAtLimit = (0..<ControlRequestDecoder.maxSymbolsPerRequest).map { _ in "\"A\"" }.joined(separator: ",")
         let accepted = try ControlRequestDecoder.decode(#"{"op":"subscribe","symbols":["# + exactlyAtLimit + "]}")
-        guard case .subscribe(_, let list, _) = accepted else {
+        guard case .subscribe(_, let list, _, _) = accepted else {
             Issue.record("expected subscribe, got \(accepted)")
             return
         }

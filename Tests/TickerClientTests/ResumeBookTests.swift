@@ -65,7 +65,7 @@ private func tick(_ id: UInt32, _ seq: UInt64, flags: TickFlags = [], conflated:
         _ = book.observe(tick(0, 3))
         _ = book.observe(tick(1, 8))
         book.connectionOpened(epoch: 5)
-        guard case .subscribe(_, let symbols, let resume?) = book.resubscribeRequest(id: 2) else {
+        guard case .subscribe(_, let symbols, let resume?, _) = book.resubscribeRequest(id: 2) else {
             Issue.record("expected a subscribe with from")
             return
         }

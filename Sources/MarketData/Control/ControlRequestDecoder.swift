@@ -38,7 +38,8 @@ public enum ControlRequestDecoder {
         let name = op.utf8
         if name.elementsEqual("subscribe".utf8) {
             let symbols = try decodeSymbols(object["symbols"], id: id)
-            return .subscribe(id: id, symbols: symbols, resume: try decodeResume(object, id: id))
+            let resume = try decodeResume(object, id: id)
+            return .subscribe(id: id, symbols: symbols, resume: resume, intervalMs: try decodeInterval(object["interval_ms"], id: id))
         }
         if name.elementsEqual("unsubscribe".utf8) {
             return .unsubscribe(id: id, symbols: try decodeSymbols(object["symbols"], id: id))
@@ -155,6 +156,20 @@ public enum ControlRequestDecoder {
             points.append(ResumePoint(symbol: symbol, sequence: seq))
         }
         return ResumeRequest(points: points, epoch: epoch)
+    }
+
+    /// `interval_ms`: absent or null is 0 (every tick); otherwise an integer,
+    /// 0 or within `ControlRequest.intervalRange`.
+    private static func decodeInterval(_ value: JSONValue?, id: Int?) throws(ControlError) -> Int {
+        guard let value, !value.isNull else { return 0 }
+        let range = ControlRequest.intervalRange
+        guard let number = value.integer, let ms = Int(exactly: number), ControlRequest.isValidInterval(ms) else {
+            let got = value.integer.map { String($0) } ?? value.kindName
+            throw ControlError(
+                code: .badRequest, id: id,
+                message: "field \"interval_ms\" must be 0 (every tick) or an integer from \(range.lowerBound) to \(range.upperBound), got \(got)")
+        }
+        return ms
     }
 
     private static func decodeSymbols(_ value: JSONValue?, id: Int?) throws(ControlError) -> [String] {
