@@ -273,8 +273,11 @@ public final class TickerClient {
         try sendText(request.encoded())
     }
 
-    public func subscribe(_ symbols: [String], id: Int? = nil) throws {
-        try send(.subscribe(id: id, symbols: symbols))
+    /// `intervalMs` > 0 throttles these symbols to one record per interval
+    /// (the newest, with the count of what it replaced); 0 is every tick.
+    /// A symbol already held changes to this interval.
+    public func subscribe(_ symbols: [String], id: Int? = nil, intervalMs: Int = 0) throws {
+        try send(.subscribe(id: id, symbols: symbols, intervalMs: intervalMs))
     }
 
     public func unsubscribe(_ symbols: [String], id: Int? = nil) throws {

@@ -1,0 +1,113 @@
+import Foundation
+import MarketData
+import Testing
+import TickerClient
+import TickerServer
+
+/// Throttled subscriptions on real sockets: one connection holding `*` at
+/// 250 ms and one symbol at every tick.
+@Suite(.serialized) struct ThrottleLoopbackTests {
+    /// Reads until `stop` says so or `seconds` pass; polls through quiet moments.
+    func read(_ client: TickerClient, seconds: Double, _ each: (ClientEvent) -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            guard let event = try client.next(timeoutMs: 200) else { continue }
+            if each(event) { return }
+        }
+    }
+
+    @Test func starAtAnIntervalAndOneSymbolAtEveryTick() async throws {
+        try await withServer({ $0.meanIntervalMs = 20 }) { server throws in
+            usleep(300_000)   // every symbol has ticked: snapshots exist
+            let client = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port,
+                                                         query: "symbols=*&interval_ms=250"))
+            var acks = 0
+            try read(client, seconds: 10) { event in
+                if case .control(.subscribed) = event { acks += 1 }
+                return acks == 1
+            }
+            #expect(acks == 1, "the query subscription is acknowledged")
+            let selected = "AAPL"
+            let selectedID = try #require(server.symbols.id(of: selected))
+            try client.subscribe([selected], id: 2, intervalMs: 0)
+            var movedAt: Date?
+            try read(client, seconds: 10) { event in
+                if case .control(.subscribed(let id, let refs, _)) = event, id == 2 {
+                    #expect(refs.map(\.symbol) == [selected], "the changed symbol is named")
+                    movedAt = Date()
+                    return true
+                }
+                return false
+            }
+            #expect(movedAt != nil)
+
+            // Per symbol, the send times of its non-snapshot records.
+            var times: [UInt32: [UInt64]] = [:]
+            var selectedRecords = 0, selectedUncounted = 0
+            let seconds = 3.0
+            try read(client, seconds: seconds) { event in
+                guard case .ticks(let sendTimeNs, let ticks) = event else { return false }
+                for t in ticks where !t.flags.contains(.snapshot) {
+                    if t.symbolId == selectedID {
+                        selectedRecords += 1
+                        if t.conflatedCount == 0 { selectedUncounted += 1 }
+                    } else {
+                        times[t.symbolId, default: []].append(sendTimeNs)
+                    }
+                }
+                return false
+            }
+            #expect(client.tracker.gaps.isEmpty, "the sequence rule holds with counts: \(client.tracker.gaps.prefix(3))")
+            #expect(times.count > server.symbols.count / 2, "the throttled symbols arrive: \(times.count)")
+            // At most one record per symbol per 250 ms: with scheduling slack,
+            // never three within 300 ms, and no more than the samples the run held.
+            let window: UInt64 = 300_000_000
+            var crowded: [String] = []
+            for (symbol, sent) in times {
+                let sorted = sent.sorted()
+                if sorted.count > Int(seconds * 4) + 2 { crowded.append("\(server.symbols[symbol].symbol): \(sorted.count) records") }
+                for i in sorted.indices.dropFirst(2) where sorted[i] &- sorted[i - 2] < window {
+                    crowded.append("\(server.symbols[symbol].symbol): 3 records in \((sorted[i] &- sorted[i - 2]) / 1_000_000) ms")
+                    break
+                }
+            }
+            #expect(crowded.isEmpty, "\(crowded.prefix(5))")
+            // The selected symbol is live: far more records than 4 a second,
+            // nearly all of them single ticks.
+            #expect(selectedRecords > Int(seconds * 4) * 3, "selected symbol records: \(selectedRecords)")
+            #expect(selectedUncounted * 2 > selectedRecords)
+            client.close()
+        }
+    }
+
+    @Test func badIntervalsAreBadRequests() async throws {
+        try await withServer { server throws in
+            let client = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port))
+            for (id, ms) in [(1, 10), (2, 49), (3, 60_001), (4, -1)] {
+                try client.subscribe(["AAPL"], id: id, intervalMs: ms)
+                var error: ControlError?
+                try read(client, seconds: 5) { event in
+                    if case .control(.error(let e)) = event { error = e }
+                    if case .control(.subscribed) = event { Issue.record("interval \(ms) accepted") }
+                    return error != nil
+                }
+                #expect(error?.code == .badRequest, "interval \(ms)")
+                #expect(error?.id == id)
+                #expect(error?.message.contains("interval_ms") == true)
+            }
+            client.close()
+
+            let queried = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port,
+                                                          query: "symbols=AAPL&interval_ms=20"))
+            var error: ControlError?
+            try read(queried, seconds: 5) { event in
+                if case .control(.error(let e)) = event { error = e }
+                if case .control(.subscribed) = event { Issue.record("query interval 20 accepted") }
+                return error != nil
+            }
+            #expect(error?.code == .badRequest)
+            #expect(error?.message.contains("interval_ms") == true)
+            queried.close()
+        }
+    }
+}
