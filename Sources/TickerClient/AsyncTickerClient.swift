@@ -21,6 +21,10 @@ public final class AsyncTickerClient: Sendable {
         public var symbols: [String]
         /// Resume points to start from (e.g. saved by a previous run).
         public var from: [String: UInt64]
+        /// Throttles `symbols` to one record per symbol per interval (the
+        /// newest, with the count of what it replaced); 0: every tick.
+        /// 50...60,000 ms (`ControlRequest.intervalRange`).
+        public var intervalMs = 0
         /// false: the stream ends at the first loss.
         public var reconnect = true
         /// true: if the very first attempt fails, `events` ends with its
@@ -97,10 +101,11 @@ public final class AsyncTickerClient: Sendable {
         self.init(Configuration(urls: parsed, symbols: symbols, from: from))
     }
 
-    /// Adds symbols; kept across reconnects.
-    public func subscribe(_ symbols: [String]) {
+    /// Adds symbols (at `intervalMs`, 0: every tick; a symbol already held
+    /// changes to it); kept across reconnects.
+    public func subscribe(_ symbols: [String], intervalMs: Int = 0) {
         let id = id
-        runtime.execute { state in state.sessions[id]?.subscribe(symbols) }
+        runtime.execute { state in state.sessions[id]?.subscribe(symbols, intervalMs: intervalMs) }
     }
 
     public func unsubscribe(_ symbols: [String]) {

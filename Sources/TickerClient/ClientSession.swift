@@ -59,7 +59,7 @@ final class ClientSession: EventHandler {
         self.continuation = continuation
         schedule = ReconnectSchedule(urls: configuration.urls, backoff: configuration.backoff,
                                      random: SystemRandomNumberGenerator())
-        book = ResumeBook(symbols: configuration.symbols, from: configuration.from)
+        book = ResumeBook(symbols: configuration.symbols, from: configuration.from, intervalMs: configuration.intervalMs)
         phase = .waiting(at: 0)
         idleLimitNanos = configuration.idleTimeoutNanos ?? 40_000_000_000
     }
@@ -68,9 +68,9 @@ final class ClientSession: EventHandler {
 
     func start() { connect(now: Clock.monotonicNanos()) }
 
-    func subscribe(_ symbols: [String]) {
+    func subscribe(_ symbols: [String], intervalMs: Int) {
         requestID += 1
-        let request = book.subscribe(symbols, id: requestID)
+        let request = book.subscribe(symbols, id: requestID, intervalMs: intervalMs)
         if welcomed { sendText(request.encoded()) }
     }
 
@@ -305,9 +305,10 @@ final class ClientSession: EventHandler {
     /// Asks again for everything in the book (with `from` and the epoch);
     /// with nothing to ask for, the session is established at once.
     func resubscribe() {
-        requestID += 1
-        if let request = book.resubscribeRequest(id: requestID) {
-            sendText(request.encoded())
+        let requests = book.resubscribeRequests(firstID: requestID + 1)
+        requestID += max(1, requests.count)
+        if !requests.isEmpty {
+            for request in requests { sendText(request.encoded()) }
         } else {
             established = true
             schedule.sessionEstablished()

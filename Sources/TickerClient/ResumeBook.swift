@@ -44,10 +44,20 @@ public struct ResumeBook: Sendable {
     private var seeded: [String: UInt64] = [:]
     /// A `from` was sent and its answer is awaited.
     private var pendingFrom: Set<String> = []
+    /// Throttled wanted symbols (or `*`) → interval in ms; absent: every tick.
+    public private(set) var intervals: [String: Int] = [:]
 
-    public init(symbols: [String] = [], from: [String: UInt64] = [:]) {
+    public init(symbols: [String] = [], from: [String: UInt64] = [:], intervalMs: Int = 0) {
         for s in symbols where !wanted.contains(s) { wanted.append(s) }
         seeded = from
+        noteInterval(intervalMs, for: symbols)
+    }
+
+    /// The server's rule: a subscribe sets the interval of what it names,
+    /// and `*` names everything held.
+    private mutating func noteInterval(_ ms: Int, for symbols: [String]) {
+        let named = symbols.contains(ControlRequest.wildcard) ? wanted : symbols
+        for s in named { intervals[s] = ms == 0 ? nil : ms }
     }
 
     /// The name a record's id stands for on this connection.
@@ -66,40 +76,73 @@ public struct ResumeBook: Sendable {
 
     /// The `subscribe` to send on a (re)connection: everything wanted, with
     /// `from` for every symbol whose position is known.
+    /// With intervals in use, only the first of `resubscribeRequests`.
     public mutating func resubscribeRequest(id: Int?) -> ControlRequest? {
-        guard !wanted.isEmpty else { return nil }
-        return subscribeRequest(wanted, id: id)
+        resubscribeRequests(firstID: id).first
     }
 
-    /// Adds symbols to what is wanted and returns the request for them.
-    public mutating func subscribe(_ symbols: [String], id: Int?) -> ControlRequest {
+    /// The subscribes to send on a (re)connection, in order, ids counting up
+    /// from `firstID`: one per interval in use; `*` first, since it sets
+    /// the interval of everything held and the named symbols then override
+    /// it. Without intervals, one request, as before.
+    public mutating func resubscribeRequests(firstID: Int?) -> [ControlRequest] {
+        guard !wanted.isEmpty else { return [] }
+        var groups: [(ms: Int, symbols: [String])] = []
+        let star = wanted.contains(ControlRequest.wildcard)
+        if star { groups.append((intervals[ControlRequest.wildcard] ?? 0, [ControlRequest.wildcard])) }
+        for s in wanted where s != ControlRequest.wildcard {
+            let ms = intervals[s] ?? 0
+            if star && ms == groups[0].ms { continue }   // `*` covers it
+            if let k = groups.indices.first(where: { groups[$0].ms == ms && !(star && $0 == 0) }) {
+                groups[k].symbols.append(s)
+            } else {
+                groups.append((ms, [s]))
+            }
+        }
+        var requests: [ControlRequest] = []
+        for (k, group) in groups.enumerated() {
+            let id = firstID.map { $0 + k }
+            // Named symbols after `*` are already held: their positions went with it.
+            requests.append(subscribeRequest(group.symbols, id: id, intervalMs: group.ms, withFrom: !(star && k > 0)))
+        }
+        return requests
+    }
+
+    /// Adds symbols to what is wanted (at `intervalMs`, 0: every tick) and
+    /// returns the request for them.
+    public mutating func subscribe(_ symbols: [String], id: Int?, intervalMs: Int = 0) -> ControlRequest {
         for s in symbols where !wanted.contains(s) { wanted.append(s) }
-        return subscribeRequest(symbols, id: id)
+        noteInterval(intervalMs, for: symbols)
+        return subscribeRequest(symbols, id: id, intervalMs: intervalMs)
     }
 
     public mutating func unsubscribe(_ symbols: [String]) {
         if symbols.contains(ControlRequest.wildcard) {
             wanted.removeAll()
             last.removeAll()
+            intervals.removeAll()
             return
         }
         wanted.removeAll { symbols.contains($0) }
-        for s in symbols { last[s] = nil }
+        for s in symbols {
+            last[s] = nil
+            intervals[s] = nil
+        }
     }
 
-    private mutating func subscribeRequest(_ symbols: [String], id: Int?) -> ControlRequest {
+    private mutating func subscribeRequest(_ symbols: [String], id: Int?, intervalMs: Int = 0, withFrom: Bool = true) -> ControlRequest {
         let all = symbols.contains(ControlRequest.wildcard)
         var points: [ResumePoint] = []
         let known = last.merging(seeded) { current, _ in current }
-        for (name, sequence) in known.sorted(by: { $0.key < $1.key }) where all || symbols.contains(name) {
+        for (name, sequence) in known.sorted(by: { $0.key < $1.key }) where withFrom && (all || symbols.contains(name)) {
             points.append(ResumePoint(symbol: name, sequence: sequence))
         }
-        guard !points.isEmpty else { return .subscribe(id: id, symbols: symbols) }
+        guard !points.isEmpty else { return .subscribe(id: id, symbols: symbols, intervalMs: intervalMs) }
         pendingFrom.formUnion(points.map(\.symbol))
         // Seeded points without an epoch are the caller's word; known ones
         // carry the epoch they were read under.
         let epochToSend = last.isEmpty ? nil : epoch
-        return .subscribe(id: id, symbols: symbols, resume: ResumeRequest(points: points, epoch: epochToSend))
+        return .subscribe(id: id, symbols: symbols, resume: ResumeRequest(points: points, epoch: epochToSend), intervalMs: intervalMs)
     }
 
     /// A `subscribed` reply: learns the ids, and turns the resume report

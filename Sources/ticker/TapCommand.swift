@@ -7,7 +7,7 @@ import TickerClientTLS
 enum TapCommand {
     static let help = """
     USAGE: ticker tap --symbols AAPL,MSFT [--url URL]... [--json] [--count N] [--seconds S]
-                      [--no-reconnect] [--from SEQ] [--ca-file PEM]
+                      [--interval-ms N] [--no-reconnect] [--from SEQ] [--ca-file PEM]
                       [--token TOKEN | --token-file FILE]
 
     Connects to a ticker server, subscribes, and prints one decoded tick per
@@ -33,6 +33,9 @@ enum TapCommand {
       --token-file F   Read the token from file F before every connection and
                        when the server says it is about to expire, so another
                        process can keep it fresh (the connection goes on)
+      --interval-ms N  At most one record per symbol every N ms (50-60000):
+                       the newest, counting the updates it replaced; 0 (the
+                       default) is every tick
       --json           One JSON object per tick instead of a text line
       --count N        Exit after N ticks
       --seconds S      Exit after S seconds
@@ -52,6 +55,7 @@ enum TapCommand {
         var seconds: Double?
         var reconnect = true
         var from: UInt64?
+        var intervalMs = 0
         var caFile: String?
         var token: String?
         var tokenFile: String?
@@ -75,6 +79,12 @@ enum TapCommand {
         options.from = try args.int("--from", in: 0...ResumeRequest.maxSequence)
         if options.from != nil && (options.symbols.count != 1 || options.symbols[0] == ControlRequest.wildcard) {
             throw ArgumentError(message: "--from needs exactly one symbol in --symbols (e.g. --symbols AAPL --from 1234)")
+        }
+        if let ms = try args.int("--interval-ms", in: 0...ControlRequest.intervalRange.upperBound) {
+            guard ControlRequest.isValidInterval(ms) else {
+                throw ArgumentError(message: "--interval-ms must be 0 (every tick) or from \(ControlRequest.intervalRange.lowerBound) to \(ControlRequest.intervalRange.upperBound)")
+            }
+            options.intervalMs = ms
         }
         options.caFile = try args.value("--ca-file")
         options.token = try args.value("--token") ?? ProcessInfo.processInfo.environment["TICKER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -116,6 +126,7 @@ enum TapCommand {
             urls: urls, symbols: options.symbols,
             from: options.from.map { [options.symbols[0]: $0] } ?? [:])
         configuration.reconnect = options.reconnect
+        configuration.intervalMs = options.intervalMs
         configuration.failFast = true
         if let token = options.token {
             configuration.credential = .token(token)

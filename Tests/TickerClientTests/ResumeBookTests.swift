@@ -75,3 +75,35 @@ private func tick(_ id: UInt32, _ seq: UInt64, flags: TickFlags = [], conflated:
         #expect(book.resubscribeRequest(id: 3) == nil)
     }
 }
+
+@Suite struct ResumeBookIntervalTests {
+    /// `*` at 250 ms and one symbol at every tick: on a reconnection the
+    /// wildcard goes first (it sets everything held), then the exception.
+    @Test func intervalsAreResubscribedWildcardFirst() {
+        var book = ResumeBook(symbols: ["*"], intervalMs: 250)
+        #expect(book.subscribe(["AAPL"], id: 2, intervalMs: 0) == .subscribe(id: 2, symbols: ["AAPL"]))
+        book.connectionOpened(epoch: nil)
+        #expect(book.resubscribeRequests(firstID: 7) == [
+            .subscribe(id: 7, symbols: ["*"], intervalMs: 250),
+            .subscribe(id: 8, symbols: ["AAPL"]),
+        ])
+    }
+
+    @Test func wildcardSetsTheIntervalOfEverythingHeld() {
+        var book = ResumeBook(symbols: ["AAPL", "MSFT"])
+        _ = book.subscribe(["MSFT"], id: 1, intervalMs: 500)
+        #expect(book.resubscribeRequests(firstID: 1) == [
+            .subscribe(id: 1, symbols: ["AAPL"]),
+            .subscribe(id: 2, symbols: ["MSFT"], intervalMs: 500),
+        ])
+        _ = book.subscribe(["*"], id: 3, intervalMs: 100)
+        #expect(book.resubscribeRequests(firstID: 4) == [.subscribe(id: 4, symbols: ["*"], intervalMs: 100)])
+        book.unsubscribe(["*"])
+        #expect(book.intervals.isEmpty)
+    }
+
+    @Test func withoutIntervalsOneRequestAsBefore() {
+        var book = ResumeBook(symbols: ["AAPL", "MSFT"])
+        #expect(book.resubscribeRequests(firstID: 1) == [.subscribe(id: 1, symbols: ["AAPL", "MSFT"])])
+    }
+}
