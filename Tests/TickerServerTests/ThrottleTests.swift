@@ -111,3 +111,52 @@ import TickerServer
         }
     }
 }
+
+/// The async client keeps its intervals across a reconnect: `*` at 250 ms
+/// and one symbol at every tick before the loss and after the resume, with
+/// no gap.
+@Suite(.serialized) struct ThrottleAsyncClientTests {
+    @Test func intervalsSurviveAReconnect() async throws {
+        try await withServerAsync({ $0.meanIntervalMs = 20 }) { server in
+            usleep(300_000)
+            let url = TickerURL(host: "127.0.0.1", port: server.port)
+            var configuration = AsyncTickerClient.Configuration(urls: [url], symbols: ["*"])
+            configuration.intervalMs = 250
+            let client = AsyncTickerClient(configuration)
+            client.subscribe(["AAPL"])
+            let selected = try #require(server.symbols.id(of: "AAPL"))
+            let reader = Task { () throws -> (connects: Int, gaps: Int, perSecond: [UInt32: Int], selected: Int) in
+                var connects = 0, gaps = 0, selectedCount = 0
+                var counts: [UInt32: Int] = [:]
+                var start: Date?
+                for try await event in client.events {
+                    switch event {
+                    case .connected: connects += 1
+                    case .gap: gaps += 1
+                    case .ticks(_, let ticks) where connects == 2:
+                        // After the reconnect settles: count a 2-second window.
+                        if start == nil { start = Date() }
+                        guard Date().timeIntervalSince(start!) > 0.5 else { continue }
+                        for t in ticks where !t.flags.contains(.snapshot) {
+                            if t.symbolId == selected { selectedCount += 1 } else { counts[t.symbolId, default: 0] += 1 }
+                        }
+                    default: break
+                    }
+                }
+                return (connects, gaps, counts, selectedCount)
+            }
+            try await Task.sleep(nanoseconds: 1_500_000_000)
+            client.dropConnection(pausingFor: 300_000_000)
+            // Reconnected within a few seconds even on busy cores; then 0.5 s settling and ~2 s counted.
+            try await Task.sleep(nanoseconds: 4_000_000_000)
+            client.close()
+            let log = try await reader.value
+            #expect(log.connects == 2)
+            #expect(log.gaps == 0)
+            #expect(log.perSecond.count > server.symbols.count / 2, "the throttled symbols came back after the reconnect")
+            // At most 4 samples a second (+ slack) over a window under 3.5 s.
+            #expect((log.perSecond.values.max() ?? 0) <= 16, "still throttled after the reconnect")
+            #expect(log.selected > 3 * (log.perSecond.values.max() ?? 0), "AAPL still at every tick: \(log.selected)")
+        }
+    }
+}
