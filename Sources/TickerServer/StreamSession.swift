@@ -89,7 +89,10 @@ struct StreamSession {
                 unsubscribe(id: id, names: symbols, on: c)
             case .list(let id):
                 let table = worker.shared.symbols
-                sendReply(.subscriptions(id: id, symbols: (c.existingSubscriber?.symbols ?? []).map { table.ref($0) }), on: c)
+                let subscriber = c.existingSubscriber
+                var intervals: [String: Int] = [:]
+                for (symbol, ms) in subscriber?.intervals ?? [:] { intervals[table[symbol].symbol] = ms }
+                sendReply(.subscriptions(id: id, symbols: (subscriber?.symbols ?? []).map { table.ref($0) }, intervals: intervals), on: c)
             case .ping(let id):
                 sendReply(.pong(id: id, timeNs: Clock.wallNanos()), on: c)
             case .auth(let id, let token):

@@ -35,3 +35,15 @@ import Testing
             == .subscribe(id: nil, symbols: ["A"], intervalMs: ms))
     }
 }
+
+@Suite struct SubscriptionsIntervalTests {
+    let refs = [SymbolRef(symbol: "AAPL", id: 0), SymbolRef(symbol: "MSFT", id: 1)]
+
+    @Test func listNamesTheIntervalsAsANewKeyOnlyWhenAny() throws {
+        let reply = ControlReply.subscriptions(id: 3, symbols: refs, intervals: ["MSFT": 500, "AAPL": 250])
+        let text = reply.encoded()
+        #expect(text == #"{"type":"subscriptions","id":3,"symbols":[{"symbol":"AAPL","id":0},{"symbol":"MSFT","id":1}],"intervals":{"AAPL":250,"MSFT":500}}"#)
+        #expect(try ControlReplyDecoder.decode(text) == reply)
+        #expect(!ControlReply.subscriptions(id: 3, symbols: refs).encoded().contains("intervals"), "v1 bytes when none")
+    }
+}

@@ -80,6 +80,34 @@ import TickerServer
         }
     }
 
+    /// `list` names each throttled symbol's interval; unsubscribe ends it.
+    @Test func listSaysTheIntervals() async throws {
+        try await withServer { server throws in
+            let client = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port))
+            try client.subscribe(["AAPL", "MSFT"], id: 1)
+            try client.subscribe(["MSFT"], id: 2, intervalMs: 500)
+            func list(_ id: Int) throws -> (symbols: [String], intervals: [String: Int])? {
+                try client.send(.list(id: id))
+                var answer: (symbols: [String], intervals: [String: Int])?
+                try read(client, seconds: 5) { event in
+                    if case .control(.subscriptions(let rid, let refs, let intervals)) = event, rid == id {
+                        answer = (refs.map(\.symbol), intervals)
+                    }
+                    return answer != nil
+                }
+                return answer
+            }
+            let first = try #require(try list(3))
+            #expect(Set(first.symbols) == ["AAPL", "MSFT"])
+            #expect(first.intervals == ["MSFT": 500])
+            try client.unsubscribe(["MSFT"], id: 4)
+            let second = try #require(try list(5))
+            #expect(second.symbols == ["AAPL"])
+            #expect(second.intervals.isEmpty)
+            client.close()
+        }
+    }
+
     @Test func badIntervalsAreBadRequests() async throws {
         try await withServer { server throws in
             let client = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port))

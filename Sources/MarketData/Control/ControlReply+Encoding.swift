@@ -28,9 +28,15 @@ extension ControlReply {
             json.field("id", id)
             json.field("symbols", raw: Self.encode(symbols))
             if let reason { json.field("reason", reason) }
-        case .subscriptions(let id, let symbols):
+        case .subscriptions(let id, let symbols, let intervals):
             json.field("id", id)
             json.field("symbols", raw: Self.encode(symbols))
+            if !intervals.isEmpty {
+                // In the order of `symbols`, so the same reply is the same bytes.
+                var object = JSONText()
+                for ref in symbols { if let ms = intervals[ref.symbol] { object.field(ref.symbol, ms) } }
+                json.field("intervals", raw: object.close())
+            }
         case .tokenExpiring(let inMs):
             json.field("in_ms", inMs)
         case .authenticated(let id, let expiresAt):

@@ -7,8 +7,9 @@ public enum ControlReply: Equatable, Sendable {
     /// `reason` is nil for an `unsubscribe` request's answer, and
     /// `"entitlement"` when a refreshed token no longer allows the symbols.
     case unsubscribed(id: Int?, symbols: [SymbolRef], reason: String? = nil)
-    /// Answer to `list`: everything the connection is subscribed to.
-    case subscriptions(id: Int?, symbols: [SymbolRef])
+    /// Answer to `list`: everything the connection is subscribed to, and
+    /// (key `intervals`, only when any) the throttled ones' intervals in ms.
+    case subscriptions(id: Int?, symbols: [SymbolRef], intervals: [String: Int] = [:])
     /// `timeNs` is the server clock, letting a client estimate offset and RTT.
     case pong(id: Int?, timeNs: UInt64)
     case error(ControlError)

@@ -49,7 +49,7 @@ public enum ControlReplyDecoder {
         case "authenticated":
             return .authenticated(id: try fields.optionalID(), expiresAt: Int64(try fields.int("exp")))
         case "subscriptions":
-            return .subscriptions(id: try fields.optionalID(), symbols: try fields.symbolRefs())
+            return .subscriptions(id: try fields.optionalID(), symbols: try fields.symbolRefs(), intervals: try fields.intervals())
         case "pong":
             let time = try fields.int("time_ns")
             guard let timeNs = UInt64(exactly: time) else { throw MalformedReply(reason: "negative time_ns") }
@@ -126,6 +126,20 @@ private struct Fields {
             guard let text = element.string else { throw MalformedReply(reason: "\"\(key)\" holds a non-string") }
             return text
         }
+    }
+
+    /// `intervals` of a `subscriptions` reply: symbol → ms; absent is none.
+    func intervals() throws(MalformedReply) -> [String: Int] {
+        guard let value = object["intervals"], !value.isNull else { return [:] }
+        guard let members = value.object?.members else { throw MalformedReply(reason: "\"intervals\" is not an object") }
+        var intervals: [String: Int] = [:]
+        for (name, ms) in members {
+            guard let number = ms.integer, let int = Int(exactly: number) else {
+                throw MalformedReply(reason: "\"intervals\" holds a non-integer")
+            }
+            intervals[String(decoding: name, as: UTF8.self)] = int
+        }
+        return intervals
     }
 
     func symbolRefs() throws(MalformedReply) -> [SymbolRef] {
