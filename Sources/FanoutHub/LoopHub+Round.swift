@@ -52,11 +52,16 @@ extension LoopHub {
     /// it is behind.
     @inline(__always)
     private func deliver(_ s: Subscriber, k: Int, payloads: UnsafeRawPointer, perTick: Bool) {
-        if tookIntoSlot(s, round.ticks[k]) { return }
+        // The tick is read only when it goes to a slot: read eagerly, its 64
+        // bytes would be loaded and spilled for every (tick, subscriber) pair.
+        if isBehind(s) {
+            putInSlot(s, round.ticks[k])
+            return
+        }
         roundQueued &+= 1
         if perTick {
             let size = round.frameSize
-            writer.appendFramed(payloads + k * size, size: size, to: s.queue, sendTimeNs: roundSendTime)
+            writer.appendFramed(payloads + k * size, size: size, to: s.outbox.queue, sendTimeNs: roundSendTime)
             return
         }
         let closed = writer.appendLive(payloads + k * TickWire.recordSize, to: s.outbox, sendTimeNs: roundSendTime)
@@ -66,18 +71,22 @@ extension LoopHub {
         }
     }
 
-    /// The step both delivery modes share: note the subscriber as touched,
-    /// then, if it is behind (conflating, or its queue at the high-water
-    /// mark), keep `tick` in its slots instead of its queue. True when the
-    /// tick went to a slot.
-    /// The tick is read only when it goes to a slot: read eagerly, its 64
-    /// bytes would be loaded and spilled for every (tick, subscriber) pair.
+    /// The step both delivery modes and the throttle samples share: note the
+    /// subscriber as touched; true when it is behind (conflating, or its
+    /// queue at the high-water mark), so the tick goes to its slots instead.
     @inline(__always)
-    func tookIntoSlot(_ s: Subscriber, _ tick: @autoclosure () -> Tick) -> Bool {
+    private func isBehind(_ s: Subscriber) -> Bool {
         touch(s, nowNanos: roundNow)
         guard s.isConflating || s.queue.count >= settings.backlog.highWaterMark else { return false }
         if !s.isConflating { startConflating(s, nowNanos: roundNow) }
-        putInSlot(s, tick())
+        return true
+    }
+
+    /// A throttle sample's tick (`LoopHub+Throttle.swift`): into the slots
+    /// when the subscriber is behind. True when it went there.
+    func sampleIntoSlot(_ s: Subscriber, _ tick: Tick) -> Bool {
+        guard isBehind(s) else { return false }
+        putInSlot(s, tick)
         return true
     }
 

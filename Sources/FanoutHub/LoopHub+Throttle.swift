@@ -131,12 +131,12 @@ extension LoopHub {
                     var mine = tick
                     mine.conflatedCount = UInt32(clamping: tick.sequence - own - 1)
                     mine.flags = mine.conflatedCount > 0 ? tick.flags.union(.conflated) : tick.flags.subtracting(.conflated)
-                    if tookIntoSlot(s, mine) { continue }
+                    if sampleIntoSlot(s, mine) { continue }
                     queued &+= 1
                     appendSample(s, mine, perTick: perTick)
                     continue
                 }
-                if tookIntoSlot(s, tick) { continue }
+                if sampleIntoSlot(s, tick) { continue }
                 queued &+= 1
                 if perTick {
                     appendSample(s, tick, perTick: true)
