@@ -57,10 +57,7 @@ final class IntervalClass {
 
     func remove(_ s: Subscriber, symbol: UInt32) {
         let i = Int(symbol)
-        let me = Unmanaged.passUnretained(s).toOpaque()
-        guard let at = members[i].firstIndex(where: { $0.toOpaque() == me }) else { return }
-        members[i].swapAt(at, members[i].count - 1)
-        members[i].removeLast()
+        guard members[i].removeSubscriber(s) else { return }
         subscriptionCount -= 1
     }
 

@@ -88,11 +88,7 @@ extension LoopHub {
             }
         } else {
             // Live until now: it has had (or has queued, or in its slots) every tick.
-            let me = Unmanaged.passUnretained(s).toOpaque()
-            if let at = index[Int(symbol)].firstIndex(where: { $0.toOpaque() == me }) {
-                index[Int(symbol)].swapAt(at, index[Int(symbol)].count - 1)
-                index[Int(symbol)].removeLast()
-            }
+            index[Int(symbol)].removeSubscriber(s)
             s.liveSymbols.removeAll { $0 == symbol }
             last = newest?.sequence ?? 0
         }
@@ -165,9 +161,10 @@ extension LoopHub {
             counters.bytesQueued &+= UInt64(bytes)
             return
         }
-        var record = [UInt8](repeating: 0, count: TickWire.recordSize)
-        record.withUnsafeMutableBytes { TickWire.writeRecord(tick, to: $0.baseAddress!) }
-        let closed = record.withUnsafeBytes { writer.appendLive($0.baseAddress!, to: s.outbox, sendTimeNs: roundSendTime) }
+        let closed = withUnsafeTemporaryAllocation(byteCount: TickWire.recordSize, alignment: 8) { record in
+            TickWire.writeRecord(tick, to: record.baseAddress!)
+            return writer.appendLive(record.baseAddress!, to: s.outbox, sendTimeNs: roundSendTime)
+        }
         if closed > 0 {
             counters.messagesQueued &+= 1
             counters.bytesQueued &+= UInt64(closed)

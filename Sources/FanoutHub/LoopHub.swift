@@ -173,11 +173,7 @@ public final class LoopHub {
             if s.intervals[id] != nil {
                 leaveClass(s, id)
             } else {
-                let me = Unmanaged.passUnretained(s).toOpaque()
-                if let at = index[Int(id)].firstIndex(where: { $0.toOpaque() == me }) {
-                    index[Int(id)].swapAt(at, index[Int(id)].count - 1)
-                    index[Int(id)].removeLast()
-                }
+                index[Int(id)].removeSubscriber(s)
             }
             if !s.slotOf.isEmpty, s.slotOf[Int(id)] >= 0 {
                 let k = Int(s.slotOf[Int(id)])

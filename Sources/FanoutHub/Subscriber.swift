@@ -60,3 +60,17 @@ public final class Subscriber {
     /// Nothing subscribed, nothing held in slots: the connection may drop it.
     public var isIdle: Bool { symbols.isEmpty && !isConflating }
 }
+
+/// A per-symbol list of subscribers (the hub's live index, an interval
+/// class's members): order does not matter, so removal swaps in the last.
+extension Array where Element == Unmanaged<Subscriber> {
+    /// Removes `s`; false when it was not listed.
+    @discardableResult
+    mutating func removeSubscriber(_ s: Subscriber) -> Bool {
+        let me = Unmanaged.passUnretained(s).toOpaque()
+        guard let at = firstIndex(where: { $0.toOpaque() == me }) else { return false }
+        swapAt(at, count - 1)
+        removeLast()
+        return true
+    }
+}

@@ -209,11 +209,7 @@ final class LoopWorker {
             hub.add(batch)
             ticks += batch.count
         }
-        for subscriber in hub.endRound() {
-            let outbox = subscriber.outbox
-            guard let connection = connections[outbox.ownerIndex] else { continue }
-            flushes.schedule(connection, outbox)
-        }
+        scheduleFlushes(hub.endRound())
         metrics.overload.lastRoundTicks.store(ticks, ordering: .relaxed)
         _ = flushSome()
         recordLatency(taken.batches, local, folded: taken.folded)
@@ -288,13 +284,19 @@ final class LoopWorker {
             if let fd = intervalTimers.removeValue(forKey: ms) { loop.removeTimer(fd) }
             return
         }
+        scheduleFlushes(touched)
+        _ = flushSome()
+        syncHubMetrics()
+    }
+
+    /// The connections of the subscribers a round or a sample touched join
+    /// the flush schedule (each once).
+    private func scheduleFlushes(_ touched: [Subscriber]) {
         for subscriber in touched {
             let outbox = subscriber.outbox
             guard let connection = connections[outbox.ownerIndex] else { continue }
             flushes.schedule(connection, outbox)
         }
-        _ = flushSome()
-        syncHubMetrics()
     }
 
     // MARK: timeouts

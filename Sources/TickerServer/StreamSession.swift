@@ -38,9 +38,8 @@ struct StreamSession {
         var intervalMs = 0
         if let text = QueryString.value("interval_ms", in: query) {
             guard let ms = Int(text), ControlRequest.isValidInterval(ms) else {
-                let range = ControlRequest.intervalRange
                 sendError(ControlError(code: .badRequest, id: nil,
-                                       message: "query parameter interval_ms must be 0 (every tick) or an integer from \(range.lowerBound) to \(range.upperBound)",
+                                       message: "query parameter interval_ms must be \(ControlRequest.intervalRule)",
                                        symbols: nil), on: c)
                 return
             }

@@ -24,6 +24,8 @@ public enum ControlRequest: Equatable, Sendable {
 
     /// 0 or within `intervalRange`.
     public static func isValidInterval(_ ms: Int) -> Bool { ms == 0 || intervalRange.contains(ms) }
+    /// The rule, for the `bad_request` messages of both ways to give an interval.
+    public static let intervalRule = "0 (every tick) or an integer from \(intervalRange.lowerBound) to \(intervalRange.upperBound)"
 
     public var id: Int? {
         switch self {

@@ -162,12 +162,11 @@ public enum ControlRequestDecoder {
     /// 0 or within `ControlRequest.intervalRange`.
     private static func decodeInterval(_ value: JSONValue?, id: Int?) throws(ControlError) -> Int {
         guard let value, !value.isNull else { return 0 }
-        let range = ControlRequest.intervalRange
         guard let number = value.integer, let ms = Int(exactly: number), ControlRequest.isValidInterval(ms) else {
             let got = value.integer.map { String($0) } ?? value.kindName
             throw ControlError(
                 code: .badRequest, id: id,
-                message: "field \"interval_ms\" must be 0 (every tick) or an integer from \(range.lowerBound) to \(range.upperBound), got \(got)")
+                message: "field \"interval_ms\" must be \(ControlRequest.intervalRule), got \(got)")
         }
         return ms
     }
