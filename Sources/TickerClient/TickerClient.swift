@@ -90,7 +90,10 @@ public final class TickerClient {
             Syscall.setNoDelay(fd)
             try handshake(timeoutMs: timeoutMs, extraHeaders: extraHeaders)
         } catch {
-            Syscall.close(fd)
+            // Fully initialized, so deinit still runs after the throw: mark
+            // the descriptor closed, or deinit would close it a second time,
+            // by then perhaps another thread's new socket or epoll set.
+            shutdownSocket()
             throw error
         }
     }
