@@ -21,6 +21,10 @@ final class FleetCounters: Sendable {
 /// What the fleet measured, handed back to the driver at the end.
 struct FleetResult: Sendable {
     var histogram: LatencyHistogram
+    /// Each record's time inside the server until queued: the message's
+    /// `sendTimeNs` minus the record's event time. Receipt latency minus
+    /// this is the write, the kernel and the reader.
+    var queued: LatencyHistogram
     var ledger: SequenceLedger
 }
 
@@ -38,6 +42,7 @@ final class Fleet: @unchecked Sendable {
     private var loop: EventLoop { thread.loop }
     private var connections: [BenchConnection] = []
     var histogram = LatencyHistogram()
+    var queuedHistogram = LatencyHistogram()
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
 
     init(symbolCount: Int) {
@@ -82,6 +87,7 @@ final class Fleet: @unchecked Sendable {
     func resetMeasurements() {
         sync { [self] in
             histogram = LatencyHistogram()
+            queuedHistogram = LatencyHistogram()
             counters.records.store(0, ordering: .relaxed)
             counters.frames.store(0, ordering: .relaxed)
             counters.bytes.store(0, ordering: .relaxed)
@@ -92,7 +98,7 @@ final class Fleet: @unchecked Sendable {
         sync { [self] in
             var ledger = SequenceLedger(symbolCount: symbolCount)
             for c in connections { ledger.absorbCounts(c.ledger) }
-            return FleetResult(histogram: histogram, ledger: ledger)
+            return FleetResult(histogram: histogram, queued: queuedHistogram, ledger: ledger)
         }
     }
 
@@ -215,6 +221,7 @@ final class BenchConnection: EventHandler {
                 frames += 1
                 let count = Int(data.load(fromByteOffset: payload + TickWire.HeaderField.recordCount, as: UInt16.self).littleEndian)
                 let size = Int(data.load(fromByteOffset: payload + TickWire.HeaderField.recordSize, as: UInt16.self).littleEndian)
+                let sent = Int64(bitPattern: data.loadUnaligned(fromByteOffset: payload + TickWire.HeaderField.sendTime, as: UInt64.self).littleEndian)
                 var r = payload + TickWire.headerSize
                 // Records stamped with the same event time (one publish) have the
                 // same latency: one weighted histogram entry per run of them.
@@ -231,13 +238,19 @@ final class BenchConnection: EventHandler {
                     if event == runEvent {
                         runLength += 1
                     } else {
-                        if runLength > 0 { fleet.histogram.record(nanos: now - runEvent, count: runLength) }
+                        if runLength > 0 {
+                            fleet.histogram.record(nanos: now - runEvent, count: runLength)
+                            fleet.queuedHistogram.record(nanos: sent - runEvent, count: runLength)
+                        }
                         runEvent = event
                         runLength = 1
                     }
                     r += size
                 }
-                if runLength > 0 { fleet.histogram.record(nanos: now - runEvent, count: runLength) }
+                if runLength > 0 {
+                    fleet.histogram.record(nanos: now - runEvent, count: runLength)
+                    fleet.queuedHistogram.record(nanos: sent - runEvent, count: runLength)
+                }
                 records += count
             case 0x1:
                 texts += 1

@@ -124,7 +124,8 @@ extension Runner {
         let windowRecords = fleet.counters.records.load(ordering: .relaxed)
         let windowFrames = fleet.counters.frames.load(ordering: .relaxed)
         let windowBytes = fleet.counters.bytes.load(ordering: .relaxed)
-        let histogram = fleet.result().histogram
+        let measured = fleet.result()
+        let histogram = measured.histogram
         feed.stop()
         if let failure = feed.failure { throw BenchError("publisher failed: \(failure)") }
 
@@ -145,7 +146,7 @@ extension Runner {
 
         var run = summarize(preset: name, mode: setup.label + (pinned ? " pinned" : " unpinned"), clients: preset.clients,
                             symbols: symbols, perClient: preset.perClient, elapsed: elapsed, fleet: fleet,
-                            result: FleetResult(histogram: histogram, ledger: ledger), serverCPU: serverCPU,
+                            result: FleetResult(histogram: histogram, queued: measured.queued, ledger: ledger), serverCPU: serverCPU,
                             selfCPU: selfCPU, serverRSS: server.residentBytes)
         // `summarize` read the live counters; the window's are these.
         run.frames = windowFrames
@@ -157,6 +158,8 @@ extension Runner {
         run.serverCPUNanosPerTick = windowRecords > 0 ? serverCPU / 100 * elapsed * 1e9 / Double(windowRecords) : nil
         if let s0 = sends0, let s1 = sends1 { run.sendsPerSecond = Double(s1 - s0) / elapsed }
         run.pinned = pinned
+        run.queuedP50Ms = measured.queued.percentileMicros(0.5).map { $0 / 1000 }
+        run.queuedP99Ms = measured.queued.percentileMicros(0.99).map { $0 / 1000 }
         run.expectedRecords = owed
         run.copiesOwed = owed
         run.copiesAccounted = accounted

@@ -19,6 +19,11 @@ struct RunResult: Codable {
     var latencyP99Ms: Double?
     var latencyP999Ms: Double?
     var latencyMaxMs: Double?
+    /// Open loop: a record's time in the server before it was queued to its
+    /// connection (the message's send time minus event time), p50 and p99;
+    /// the rest of the latency is the write, the kernel and the reader.
+    var queuedP50Ms: Double?
+    var queuedP99Ms: Double?
     var serverCPUPercent: Double
     var generatorCPUPercent: Double
     var serverRSSMB: Double

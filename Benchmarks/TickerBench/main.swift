@@ -218,6 +218,7 @@ guard args.isEmpty else {
                             : String(format: "%.0f ticks/s, p99 %.3f ms, srv CPU %.0f%% (%.0f ns/tick), gen CPU %.0f%%",
                                      r.ticksPerSecond, r.latencyP99Ms ?? 0, r.serverCPUPercent,
                                      r.serverCPUNanosPerTick ?? 0, r.generatorCPUPercent))
+                        + (r.queuedP99Ms.map { String(format: ", queued p50 %.3f p99 %.3f ms", r.queuedP50Ms ?? 0, $0) } ?? "")
                         + (r.lossClean ? "" : " LOSS: \(r.lossCheck)") + ", load \(r.loadAverage ?? "?")")
                     runs.append(r)
                 }
