@@ -12,6 +12,8 @@ final class FleetCounters: Sendable {
     let frames = Atomic<Int>(0)
     let bytes = Atomic<Int>(0)
     let ready = Atomic<Int>(0)
+    /// Delta records that came as keyframes (the rest are deltas).
+    let keyframes = Atomic<Int>(0)
     let closed = Atomic<Int>(0)
     /// When `records` reaches this, `reached` is signalled once.
     let target = Atomic<Int>(Int.max)
@@ -91,6 +93,7 @@ final class Fleet: @unchecked Sendable {
             counters.records.store(0, ordering: .relaxed)
             counters.frames.store(0, ordering: .relaxed)
             counters.bytes.store(0, ordering: .relaxed)
+            counters.keyframes.store(0, ordering: .relaxed)
         }
     }
 
@@ -217,6 +220,9 @@ final class BenchConnection: EventHandler {
             let headerSize = frame.headerSize
             let payload = at + headerSize
             switch b0 & 0x0F {
+            case 0x2 where data[payload + 1] == FleetDelta.messageType:
+                frames += 1
+                records += scanDelta(data, payload: payload, end: payload + length, now: now)
             case 0x2:
                 frames += 1
                 let count = Int(data.load(fromByteOffset: payload + TickWire.HeaderField.recordCount, as: UInt16.self).littleEndian)

@@ -50,6 +50,10 @@ struct RunResult: Codable {
     var conflatedCopies: Int?
     /// Batches the open-loop publisher skipped because it ran late (its core was taken).
     var publisherSkippedBatches: Int?
+    /// `wire`: bytes of WebSocket frames read per delivered record.
+    var bytesPerTick: Double?
+    /// `wire`, delta: the share of records that came as keyframes.
+    var keyframeShare: Double?
 }
 
 enum Report {

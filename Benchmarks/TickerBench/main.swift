@@ -40,6 +40,12 @@ fan-out ceiling rather than what a live stream of single updates costs):
   single     one tick to 100 subscribers per round: latency
   steady     the simulated feed at its default rate, 1,000 clients x 10 of
              520 symbols, open loop: latency, sequence check
+  wire       the compact wire (issue 22): default feed, 1,000 clients x 10
+             of 520 and 100 on *, raw / delta / delta + 250 ms (alternating,
+             --repeat N): bytes per delivered tick per group, messages/s,
+             server CPU ns per delivered tick, latency, keyframe share
+  wire-overload  the feed 10x faster (--interval-ms 0.1), 200 * clients on
+             delta: the share of keyframes under loop-level folding
   idle       15,000 idle connections: server RSS per connection
   sweep      fanout (one tick per message) at 100 -> 15,000 clients;
              writes DIR/sweep.svg (throughput and p99 against clients)
@@ -106,6 +112,8 @@ let scenarioList: [Scenario]? = {
 let pinned: Bool = {
     if let i = args.firstIndex(of: "--pin") { args.remove(at: i); return true }
     if let i = args.firstIndex(of: "--no-pin") { args.remove(at: i); return false }
+    // The wire presets run the server as an operator does: nothing pinned.
+    if preset.hasPrefix("wire") { return false }
     return !(scenarioList?.allSatisfy(\.isOpenLoop) ?? false)
 }()
 if pinned || preset == "faults" || preset.hasPrefix("fault-") { Pinning.pinSelf() }
@@ -144,6 +152,9 @@ guard args.isEmpty else {
         }
     case "single":
         return [try runner.closedLoop(preset: "single", mode: "message", clients: clientOverride ?? 100, symbols: 1, perClient: 1, roundTicks: 1)]
+    case "wire", "wire-overload":
+        runner.loopsOverrideForWire = loopsOverride
+        return try runner.wirePreset(overload: preset == "wire-overload", repeats: repeats)
     case "steady":
         return [try runner.steady(clients: clientOverride ?? 1_000, perClient: 10)]
     case "idle":
