@@ -80,6 +80,15 @@ public final class TickerClient {
     /// Bytes of the binary frames received (frame headers included): what
     /// the market data cost on the wire, for measurements.
     public private(set) var binaryFrameBytes = 0
+    /// Keep every binary message's payload (for tests that hand a stream to
+    /// another decoder); `takeBinaryMessages` empties them.
+    public var keepsBinaryMessages = false
+    private var keptMessages: [[UInt8]] = []
+
+    public func takeBinaryMessages() -> [[UInt8]] {
+        defer { keptMessages = [] }
+        return keptMessages
+    }
 
     /// Connects and completes the upgrade within `timeoutMs`.
     public init(url: TickerURL, timeoutMs: Int32 = 5_000, extraHeaders: [(String, String)] = []) throws {
@@ -208,6 +217,7 @@ public final class TickerClient {
                 }
             case .deliver(.binary(let bytes)):
                 binaryFrameBytes += WebSocketFrameEncoder.headerSize(payloadLength: bytes.count, masked: false) + bytes.count
+                if keepsBinaryMessages { keptMessages.append(bytes) }
                 do {
                     let message = try decoder.decodeMessage(bytes)
                     for tick in message.ticks { tracker.observe(tick) }
