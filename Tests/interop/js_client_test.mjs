@@ -14,7 +14,8 @@
 // every symbol `reset` since a new process has a new epoch, ticks again, no
 // gap); a client started from a saved position resumes; close() ends it;
 // a throttled symbol (intervalMs 250) beside one at every tick on one
-// connection, both kept across a reconnect.
+// connection, both kept across a reconnect; a raw and a delta connection
+// decode identical records.
 // Prints one line per check and exits non-zero when any failed.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -253,6 +254,29 @@ try {
   check(r2.AMZN <= 4.5 && r2.AMZN >= 2 && r2.GOOGL >= 20 && throttled.intervalOf('AMZN') === 250 && throttled.intervalOf('GOOGL') === 0,
     `after a reconnect the intervals hold: AMZN ${r2.AMZN}/s, GOOGL ${r2.GOOGL}/s`);
   throttled.close();
+
+  // 6: the same stream on two connections, raw and delta (the client's
+  // default): every record both received is identical (a snapshot may
+  // differ from the live record of the same sequence by its flag only).
+  const pair = { raw: new Map(), delta: new Map() };
+  const clients = ['raw', 'delta'].map((encoding) => {
+    const c = new TickerClient({ url, symbols: SYMBOLS, WebSocket, ...(encoding === 'raw' ? { encoding } : {}) });
+    c.addEventListener('ticks', (e) => {
+      for (const t of e.ticks) {
+        pair[encoding].set(`${t.symbol} ${t.sequence}`, { snapshot: t.snapshot, fields: [t.flags & ~1, t.priceExponent, t.bid, t.ask, t.last,
+          t.bidSize, t.askSize, t.lastSize, t.conflatedCount, String(t.eventTimeNs)].join() });
+      }
+    });
+    return c;
+  });
+  await until(() => clients.every((c) => c.state === 'open'), 10_000, 'the raw and delta clients');
+  await sleep(2000);
+  for (const c of clients) c.close();
+  const both = [...pair.delta.keys()].filter((k) => pair.raw.has(k));
+  const differ = both.filter((k) => pair.raw.get(k).fields !== pair.delta.get(k).fields);
+  check(clients[0].encoding === 'raw' && clients[1].encoding === 'delta' && both.length > 100 && differ.length === 0,
+    `raw and delta connections (welcome: ${clients[0].encoding}, ${clients[1].encoding}): ${both.length} records received by both, ` +
+    `${differ.length} differ${differ.length ? ': ' + differ.slice(0, 2).map((k) => `${k} raw ${pair.raw.get(k).fields} delta ${pair.delta.get(k).fields}`).join('; ') : ''}`);
 } catch (e) {
   check(false, e.message);
   client.close();
