@@ -82,6 +82,19 @@ try {
   check(ticks().length === 2 && ticks()[0].sequence === 1001 && ticks()[1].sequence === 1002 && ticks()[1].symbol === 'AAPL'
     && ticks()[1].bid === 22750 && ticks()[1].ask === 22752, `keyframe and delta decoded: ${ticks().map((t) => `${t.symbol} ${t.sequence} ${t.bid}/${t.ask}`).join(', ')}`);
 
+  check(client.bytesReceived > keyframe.length + delta.length, `bytesReceived counts text and binary: ${client.bytesReceived}`);
+  // ping(): the pong event carries the server clock and the local send and receive times.
+  const pongs = [];
+  client.addEventListener('pong', (e) => pongs.push(e));
+  client.ping();
+  const ping = s1.sent.at(-1);
+  const serverNs = Math.round((performance.timeOrigin + performance.now()) * 1e6) + 5e9;   // a server clock 5 s ahead
+  s1.text({ type: 'pong', id: ping.id, time_ns: serverNs });
+  const p = pongs[0];
+  const offset = p ? p.serverTimeMs - (p.sentAtMs + p.receivedAtMs) / 2 : NaN;
+  check(ping.op === 'ping' && p && p.roundTripMs >= 0 && p.receivedAtMs >= p.sentAtMs && Math.abs(offset - 5000) < 50,
+    `ping() and its pong: round trip ${p && p.roundTripMs.toFixed(2)} ms, NTP-style offset ${offset.toFixed(1)} ms (5000 set)`);
+
   // An interval change of a held symbol: a plain subscribe at the new interval, no `from`.
   client.subscribe(['AAPL'], { intervalMs: 0 });
   const change = s1.sent.at(-1);

@@ -473,8 +473,6 @@ function checkInterval(ms, what) {
   }
   return ms;
 }
-/** Now, in ms since the Unix epoch, on the monotonic clock the pong and latency figures share. */
-const nowEpochMs = () => performance.timeOrigin + performance.now();
 
 function checkToken(token, what) {
   if (typeof token !== 'string' || token.length === 0) {
