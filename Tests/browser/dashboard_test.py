@@ -623,7 +623,8 @@ def wire_scenario():
             old_rate = (t1.get(before, 0) - t0.get(before, 0)) / 2
             ev = dash(driver, "client")["events"]
             assert new_rate >= 20, f"{target} got {new_rate:.1f} records/s after the selection"
-            assert old_rate <= 4.5, f"{before} got {old_rate:.1f} records/s back at 250 ms"
+            # 2 s at 250 ms: at most 8 samples, 9 when the window starts on one; one more for timer jitter
+            assert old_rate * 2 <= 10, f"{before} got {old_rate:.1f} records/s back at 250 ms"
             assert ev.get("connected") == 1 and not ev.get("gap"), f"client events: {ev}"
             return f"{target} at every tick ({new_rate:.0f}/s), {before} back at 250 ms ({old_rate:.1f}/s), same connection"
 

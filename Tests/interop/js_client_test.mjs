@@ -245,13 +245,15 @@ try {
     return { AMZN: perSymbol.AMZN / 2, GOOGL: perSymbol.GOOGL / 2 };
   };
   const r1 = await rates();
-  check(r1.AMZN <= 4.5 && r1.AMZN >= 2 && r1.GOOGL >= 20,
+  // 2 s at 250 ms: at most 8 samples, 9 when the window starts on one; one more for timer jitter.
+  const throttledOk = (r) => r.AMZN * 2 <= 10 && r.AMZN * 2 >= 4;
+  check(throttledOk(r1) && r1.GOOGL >= 20,
     `AMZN at 250 ms: ${r1.AMZN}/s, GOOGL changed to every tick: ${r1.GOOGL}/s (encoding ${throttled.encoding})`);
   throttled.dropConnection(100);
   await until(() => throttled.state === 'waiting', 2_000, 'the drop');
   await until(() => throttled.state === 'open', 10_000, 'the throttled client reconnected');
   const r2 = await rates();
-  check(r2.AMZN <= 4.5 && r2.AMZN >= 2 && r2.GOOGL >= 20 && throttled.intervalOf('AMZN') === 250 && throttled.intervalOf('GOOGL') === 0,
+  check(throttledOk(r2) && r2.GOOGL >= 20 && throttled.intervalOf('AMZN') === 250 && throttled.intervalOf('GOOGL') === 0,
     `after a reconnect the intervals hold: AMZN ${r2.AMZN}/s, GOOGL ${r2.GOOGL}/s`);
   throttled.close();
 
