@@ -26,11 +26,12 @@ if [[ ! -x "$PYTHON" ]]; then
     exit 2
 fi
 
-# The decoder of the JavaScript client the page runs on
-# (Sources/Dashboard/Assets/ticker-client.js) against the golden batch
-# first (fast, no browser).
+# The decoders of the JavaScript client the page runs on
+# (Sources/Dashboard/Assets/ticker-client.js and its delta.js) against the
+# golden raw batch and every delta golden fixture first (fast, no browser).
 if command -v node >/dev/null 2>&1 && [[ -f Fixtures/golden/tick_batch.hex ]]; then
     node Tests/browser/decode_golden.mjs
+    node Tests/interop/js_delta_golden_test.mjs | tail -1
 fi
 
 exec "$PYTHON" Tests/browser/dashboard_test.py "$@"

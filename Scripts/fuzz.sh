@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets.
-#   Scripts/fuzz.sh [frame|http|control|resp|token|all] [seconds]   (defaults: all, 60)
+#   Scripts/fuzz.sh [frame|http|control|resp|token|delta|all] [seconds]   (defaults: all, 60)
 #   Scripts/fuzz.sh replay                                     (CI: each target over its seeds, once)
 # Each target is compiled from its module's sources (Sources/WebSocketProtocol for frame and
 # http, on top of Sources/HTTP built as its own module `HTTP` as in the package; Sources/MarketData
-# and its subfolders for control; Sources/RESP for resp; Sources/Auth for token, on top of Sources/MarketData
-# built as its own module `MarketData`) plus its entry file in Fuzz/, with the fuzzer and
+# and its subfolders for control and delta; Sources/RESP for resp; Sources/Auth for token, on top of
+# Sources/MarketData built as its own module `MarketData`) plus its entry file in Fuzz/, with the fuzzer and
 # AddressSanitizer. Seeds come from Fuzz/seeds/<target>; the growing corpus and any crash
 # artifacts go to Fuzz/out/ (git-ignored). The control target has a 10 ms time oracle inside
 # its entry point (see Fuzz/ControlParserFuzz.swift) and inputs up to 64 KiB; the token target takes
@@ -31,13 +31,14 @@ entry_file() {
     control) echo "$here/Fuzz/ControlParserFuzz.swift" ;;
     resp) echo "$here/Fuzz/RESPParserFuzz.swift" ;;
     token) echo "$here/Fuzz/TokenFuzz.swift" ;;
-    *) echo "unknown target: $1 (frame, http, control, resp, token, all, replay)" >&2; exit 2 ;;
+    delta) echo "$here/Fuzz/DeltaDecoderFuzz.swift" ;;
+    *) echo "unknown target: $1 (frame, http, control, resp, token, delta, all, replay)" >&2; exit 2 ;;
   esac
 }
 
 module_sources() {
   case $1 in
-    control) find "$here/Sources/MarketData" -name '*.swift' | sort ;;
+    control | delta) find "$here/Sources/MarketData" -name '*.swift' | sort ;;
     resp) echo "$here"/Sources/RESP/*.swift ;;
     token) echo "$here"/Sources/Auth/*.swift ;;
     *) echo "$here"/Sources/WebSocketProtocol/*.swift ;;
@@ -69,6 +70,7 @@ target_flags() {
   case $1 in
     control) echo "-max_len=65536" ;;
     token) echo "-max_len=8192" ;;
+    delta) echo "-max_len=16384" ;;
     *) echo "" ;;
   esac
 }
@@ -91,6 +93,8 @@ build_target() {
       return 1
     fi
     extra=(-I "$timed" -L "$timed" -lTimedMarketData)
+  elif [ "$name" = delta ]; then
+    extra=()   # MarketData alone: no other module
   else
     local module_flags
     if [ "$name" = token ]; then
@@ -155,12 +159,12 @@ run_target() {
 
 failed=0
 if [ "$target" = replay ]; then
-  for t in frame http control resp token; do
+  for t in frame http control resp token delta; do
     mkdir -p "$out/crashes-$t"
     replay_target "$t" || failed=1
   done
 elif [ "$target" = all ]; then
-  for t in frame http control resp token; do run_target "$t" || failed=1; done
+  for t in frame http control resp token delta; do run_target "$t" || failed=1; done
 else
   run_target "$target" || failed=1
 fi

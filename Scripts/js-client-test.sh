@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # The JavaScript client (Sources/Dashboard/Assets/ticker-client.js)
 # under Node with Debian's node-ws, against a live server started here:
-#   1. docs/CLIENT.md's Node example, run as written (the module downloaded
+#   0. without a server: Tests/interop/js_delta_golden_test.mjs (every golden
+#      fixture of Fixtures/golden/delta decoded by the client's delta decoder,
+#      identical to its expected records; bad input refused with stable codes)
+#      and Tests/interop/js_client_delta_test.mjs (a scripted fake server:
+#      ?encoding=, welcome.encoding, interval_ms kept across reconnects, a
+#      decode error reported and resumed after a reconnect);
+#   1. docs/CLIENT.md's Node example, run as written (the modules downloaded
 #      from the server, `ws` resolved from node_modules), against this server;
 #   2. Tests/interop/js_client_test.mjs: ticks, a dropped connection resumed
 #      with no gap, and a server restart (killed by PID, started again on the
@@ -15,6 +21,9 @@
 # Writes only under mktemp; stops what it starts by PID. Exit 0 only when all pass.
 set -euo pipefail
 source "$(dirname "$0")/test-server.sh"
+status=0
+node Tests/interop/js_delta_golden_test.mjs || status=1
+timeout 60 node Tests/interop/js_client_delta_test.mjs || status=1
 serve_args=(--allow-origin http://dashboard.example --heartbeat-ms 2000 --log-level warn)
 start_test_server "${serve_args[@]}"
 export NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs
@@ -27,7 +36,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-status=0
 
 # 1. The guide's example, as a user would run it: ticker-client.js saved from
 # the server as an .mjs next to the script, `ws` in node_modules.
@@ -40,7 +48,10 @@ import re, subprocess, sys, urllib.request
 port, where = sys.argv[1], sys.argv[2]
 with urllib.request.urlopen(f"http://127.0.0.1:{port}/assets/ticker-client.js", timeout=5) as r:
     open(f"{where}/ticker-client.mjs", "wb").write(r.read())
+with urllib.request.urlopen(f"http://127.0.0.1:{port}/assets/delta.js", timeout=5) as r:
+    open(f"{where}/delta.js", "wb").write(r.read())
 doc = open("docs/CLIENT.md").read()
+assert "/assets/delta.js" in doc.split("<!-- node example -->")[0], "the guide says to save delta.js too"
 code = re.search(r"<!-- node example -->\n```js\n(.*?)```", doc, re.S).group(1)
 code = code.replace("ws://127.0.0.1:8080", f"ws://127.0.0.1:{port}")
 open(f"{where}/example.mjs", "w").write(code)
@@ -56,7 +67,7 @@ PY
 
 # 2. The test proper, in the background: it creates $work/restart when it
 # wants the server restarted, and this loop does it.
-timeout 120 node Tests/interop/js_client_test.mjs 127.0.0.1 "$port" "$work" &
+timeout 130 node Tests/interop/js_client_test.mjs 127.0.0.1 "$port" "$work" &
 node_pid=$!
 restarted=0
 while kill -0 "$node_pid" 2>/dev/null; do

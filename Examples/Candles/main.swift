@@ -75,6 +75,8 @@ for try await event in client.events {
         print("-- the server ended \(list.joined(separator: ",")) (\(reason))")
     case .error(let error):
         print("-- server refused: \(error.code.rawValue): \(error.message)")
+    case .decodeError(let why):
+        print("-- undecodable message (\(why)); reconnecting")
     case .disconnected(let reason, let retry):
         print("-- disconnected (\(reason))" + (retry.map { ", retrying in \($0 / 1_000_000) ms" } ?? ""))
     }

@@ -37,8 +37,9 @@ public struct DashboardAsset: Sendable {
 /// the server needs no files at run time. The page is `/`; its stylesheet
 /// and script modules are `/assets/<file>`. Only the paths in this table are
 /// ever served: a lookup, not a file-system path, so no traversal reaches
-/// anything else. `/assets/ticker-client.js` is also the JavaScript client
-/// for other pages and Node, hence its CORS header.
+/// anything else. `/assets/ticker-client.js` (with `/assets/delta.js`, which
+/// it imports) is also the JavaScript client for other pages and Node, hence
+/// their CORS header.
 public enum DashboardAssets {
     static let javaScript = "text/javascript; charset=utf-8"   // RFC 9239
 
@@ -52,6 +53,9 @@ public enum DashboardAssets {
             // and pages of other origins import it from here.
             "/assets/ticker-client.js": DashboardAsset(
                 contentType: javaScript, body: PackageResources.ticker_client_js, crossOrigin: true),
+            // Its delta decoder, the one module it imports: an importing page
+            // of another origin fetches it too.
+            "/assets/delta.js": DashboardAsset(contentType: javaScript, body: PackageResources.delta_js, crossOrigin: true),
             "/assets/state.js": DashboardAsset(contentType: javaScript, body: PackageResources.state_js),
             "/assets/charts.js": DashboardAsset(contentType: javaScript, body: PackageResources.charts_js),
             "/assets/render.js": DashboardAsset(contentType: javaScript, body: PackageResources.render_js),

@@ -20,6 +20,10 @@ extension LoopHub {
             if round.pairs > 2 * subscriberCount {
                 for slot in subscribers.indices {
                     guard let s = subscribers[slot] else { continue }
+                    if s.isDelta {
+                        deliverDeltaRound(s)
+                        continue
+                    }
                     s.liveSymbols.withUnsafeBufferPointer { symbols in
                         for symbol in symbols {
                             var k = round.head[Int(symbol)]
@@ -34,6 +38,10 @@ extension LoopHub {
                 for k in 0..<round.ticks.count {
                     index[Int(round.ticks[k].symbolId)].withUnsafeBufferPointer { list in
                         for ref in list { ref._withUnsafeGuaranteedRef { deliver($0, k: k, payloads: payloads, perTick: perTick) } }
+                    }
+                    guard deltaSubscribers > 0 else { continue }
+                    deltaIndex[Int(round.ticks[k].symbolId)].withUnsafeBufferPointer { list in
+                        for ref in list { ref._withUnsafeGuaranteedRef { deliverDelta($0, k: k) } }
                     }
                 }
             }
@@ -71,11 +79,24 @@ extension LoopHub {
         }
     }
 
+    /// A delta subscriber's walk of the round: its live symbols' chains.
+    private func deliverDeltaRound(_ s: Subscriber) {
+        s.liveSymbols.withUnsafeBufferPointer { symbols in
+            for symbol in symbols {
+                var k = round.head[Int(symbol)]
+                while k >= 0 {
+                    deliverDelta(s, k: Int(k))
+                    k = round.next[Int(k)]
+                }
+            }
+        }
+    }
+
     /// The step both delivery modes and the throttle samples share: note the
     /// subscriber as touched; true when it is behind (conflating, or its
     /// queue at the high-water mark), so the tick goes to its slots instead.
     @inline(__always)
-    private func isBehind(_ s: Subscriber) -> Bool {
+    func isBehind(_ s: Subscriber) -> Bool {
         touch(s, nowNanos: roundNow)
         guard s.isConflating || s.queue.count >= settings.backlog.highWaterMark else { return false }
         if !s.isConflating { startConflating(s, nowNanos: roundNow) }

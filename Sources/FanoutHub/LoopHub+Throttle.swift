@@ -88,13 +88,12 @@ extension LoopHub {
             }
         } else {
             // Live until now: it has had (or has queued, or in its slots) every tick.
-            index[Int(symbol)].removeSubscriber(s)
+            removeLive(s, symbol)
             s.liveSymbols.removeAll { $0 == symbol }
             last = newest?.sequence ?? 0
         }
         if intervalMs == 0 {
-            index[Int(symbol)].append(Unmanaged.passUnretained(s))
-            s.liveSymbols.append(symbol)
+            addLive(s, symbol)
         } else {
             joinClass(s, symbol, intervalMs: intervalMs, lastSent: last)
         }
@@ -111,6 +110,7 @@ extension LoopHub {
         beginRound(sendTimeNs: sendTimeNs, nowNanos: nowNanos)
         let perTick = settings.delivery == .perTick
         var record = [UInt8](repeating: 0, count: TickWire.recordSize)
+        var keyframe: [UInt8] = []
         var queued: UInt64 = 0
         for k in cls.pending.indices {
             let tick = cls.pending[k]
@@ -118,8 +118,10 @@ extension LoopHub {
             cls.pendingAt[symbol] = -1
             guard !cls.members[symbol].isEmpty else { continue }
             cls.base[symbol] = tick.sequence
-            // Encoded once for every member whose last record is the previous sample.
+            // Encoded once for every member whose last record is the previous
+            // sample (the keyframe for delta members, when the first needs it).
             record.withUnsafeMutableBytes { TickWire.writeRecord(tick, to: $0.baseAddress!) }
+            keyframe.removeAll(keepingCapacity: true)
             for ref in cls.members[symbol] {
                 let s = ref.takeUnretainedValue()
                 if !s.throttleBase.isEmpty, let own = s.throttleBase.removeValue(forKey: tick.symbolId) {
@@ -134,7 +136,14 @@ extension LoopHub {
                 }
                 if sampleIntoSlot(s, tick) { continue }
                 queued &+= 1
-                if perTick {
+                if s.isDelta {
+                    if keyframe.isEmpty { TickDelta.appendRecord(tick, reference: nil, sendTimeNs: sendTimeNs, to: &keyframe) }
+                    let closed = keyframe.withUnsafeBytes { appendSampleKeyframe(s, tick, shared: $0, sendTimeNs: sendTimeNs) }
+                    if closed > 0 {
+                        counters.messagesQueued &+= 1
+                        counters.bytesQueued &+= UInt64(closed)
+                    }
+                } else if perTick {
                     appendSample(s, tick, perTick: true)
                 } else {
                     let closed = record.withUnsafeBytes { writer.appendLive($0.baseAddress!, to: s.outbox, sendTimeNs: sendTimeNs) }
@@ -155,6 +164,15 @@ extension LoopHub {
 
     /// A member's own record of a sample (an exception, or one-tick-per-message delivery).
     private func appendSample(_ s: Subscriber, _ tick: Tick, perTick: Bool) {
+        if s.isDelta {
+            s.deltaSent[Int(tick.symbolId)] = tick.sequence
+            let closed = appendKeyframe(s, tick, sendTimeNs: roundSendTime)
+            if closed > 0 {
+                counters.messagesQueued &+= 1
+                counters.bytesQueued &+= UInt64(closed)
+            }
+            return
+        }
         if perTick {
             let (messages, bytes) = writer.appendMessages([tick], to: s.outbox.queue, sendTimeNs: roundSendTime)
             counters.messagesQueued &+= UInt64(messages)

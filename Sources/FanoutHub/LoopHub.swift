@@ -31,6 +31,11 @@ public final class LoopHub {
     /// owns them, and the per-record loop then does no reference counting
     /// (the profile showed retain/release dominating fan-out before).
     var index: [[Unmanaged<Subscriber>]]
+    /// The same for delta subscribers (`LoopHub+Delta.swift`), so the raw
+    /// per-pair path never asks which encoding a subscriber reads.
+    var deltaIndex: [[Unmanaged<Subscriber>]]
+    /// Delta subscribers attached: while 0, no tick is delta-encoded.
+    var deltaSubscribers = 0
     var subscribers: [Subscriber?] = []
     private var freeSlots: [Int] = []
     /// Last tick seen per symbol: the snapshot a new subscriber gets first.
@@ -58,6 +63,7 @@ public final class LoopHub {
         foldBudget = settings.backlog.foldBytesPerRound
         writer = TickMessageWriter()
         index = Array(repeating: [], count: symbolCount)
+        deltaIndex = Array(repeating: [], count: symbolCount)
         lastTicks = Array(repeating: nil, count: symbolCount)
         throttledClasses = Array(repeating: 0, count: symbolCount)
         round = RoundTable(symbolCount: symbolCount)
@@ -79,6 +85,11 @@ public final class LoopHub {
             s.hubIndex = subscribers.count
             subscribers.append(s)
         }
+        s.isDelta = s.wantsDelta && settings.delivery != .perTick
+        if s.isDelta {
+            s.deltaSent = Array(repeating: 0, count: index.count)
+            deltaSubscribers += 1
+        }
     }
 
     /// Removes the subscriber from every symbol; its outbox is left to the caller.
@@ -86,6 +97,7 @@ public final class LoopHub {
         guard s.hubIndex >= 0 else { return }
         _ = unsubscribe(s, from: s.symbols)
         subscribers[s.hubIndex] = nil
+        if s.isDelta { deltaSubscribers -= 1 }
         freeSlots.append(s.hubIndex)
         s.hubIndex = -1
     }
@@ -148,8 +160,7 @@ public final class LoopHub {
                 sent = tick.sequence
             }
             if intervalMs == 0 {
-                index[Int(id)].append(Unmanaged.passUnretained(s))
-                s.liveSymbols.append(id)
+                addLive(s, id)
             } else {
                 joinClass(s, id, intervalMs: intervalMs, lastSent: sent ?? 0)
             }
@@ -173,8 +184,9 @@ public final class LoopHub {
             if s.intervals[id] != nil {
                 leaveClass(s, id)
             } else {
-                index[Int(id)].removeSubscriber(s)
+                removeLive(s, id)
             }
+            if s.isDelta { s.deltaSent[Int(id)] = 0 }
             if !s.slotOf.isEmpty, s.slotOf[Int(id)] >= 0 {
                 let k = Int(s.slotOf[Int(id)])
                 s.slotOf[Int(id)] = -1
@@ -248,18 +260,22 @@ public final class LoopHub {
                 for i in 0..<batch.ticks.count {
                     let symbol = Int(batch.ticks[i].symbolId)
                     guard symbol < index.count else { continue }
+                    let previous = deltaSubscribers > 0 ? lastTicks[symbol] : nil
                     lastTicks[symbol] = batch.ticks[i]
                     // Per tick, not per subscriber: the throttled subscribers
                     // of the symbol are its classes' business.
                     if throttledClasses[symbol] != 0 { noteThrottled(batch.ticks[i]) }
                     let fanout = index[symbol].count
-                    guard fanout > 0 else { continue }
+                    let deltaFanout = deltaSubscribers > 0 ? deltaIndex[symbol].count : 0
+                    guard fanout + deltaFanout > 0 else { continue }
                     if perTick {
                         round.append(batch.ticks[i], frame: frames.baseAddress! + i * batch.frameSize,
                                      size: batch.frameSize, fanout: fanout)
                     } else {
-                        round.append(batch.ticks[i], record: records.baseAddress! + i * TickWire.recordSize, fanout: fanout)
+                        round.append(batch.ticks[i], record: records.baseAddress! + i * TickWire.recordSize,
+                                     fanout: fanout + deltaFanout)
                     }
+                    if deltaSubscribers > 0 { noteDelta(batch.ticks[i], previous: previous, fanout: deltaFanout) }
                 }
             }
         }
@@ -289,7 +305,9 @@ public final class LoopHub {
         s.isConflating = true
         s.conflatingSinceNanos = nowNanos
         counters.conflationEpisodes &+= 1
-        foldBacklog(s)
+        // A delta backlog cannot be read back without its receiver's state:
+        // it drains as it is (ARCHITECTURE.md, "Delta connections").
+        if !s.isDelta { foldBacklog(s) }
         s.outbox.queue.releaseSpare()
     }
 
@@ -364,7 +382,9 @@ public final class LoopHub {
 
     /// Queues `ticks` as complete messages (snapshots, conflated slots, replayed updates).
     func appendMessage(_ s: Subscriber, ticks: [Tick], sendTimeNs: UInt64) {
-        let (messages, bytes) = writer.appendMessages(ticks, to: s.outbox.queue, sendTimeNs: sendTimeNs)
+        let (messages, bytes) = s.isDelta
+            ? appendDeltaMessage(s, ticks: ticks, sendTimeNs: sendTimeNs)
+            : writer.appendMessages(ticks, to: s.outbox.queue, sendTimeNs: sendTimeNs)
         counters.ticksQueued &+= UInt64(ticks.count)
         counters.messagesQueued &+= UInt64(messages)
         counters.bytesQueued &+= UInt64(bytes)

@@ -36,6 +36,10 @@ public final class Outbox {
     /// and `TickMessageWriter.close`.
     var openHeader: UnsafeMutableRawPointer?
     var openRecords: Int32 = 0
+    /// The open message is a delta message (type 2): its records are
+    /// `openBytes` long in all.
+    var openDelta = false
+    var openBytes: Int32 = 0
     /// The connection's slot in its loop, so a touched subscriber leads
     /// back to its connection without a lookup.
     public let ownerIndex: Int
@@ -131,6 +135,8 @@ public final class Outbox {
         cursor.reset()
         openHeader = nil
         openRecords = 0
+        openDelta = false
+        openBytes = 0
     }
 }
 

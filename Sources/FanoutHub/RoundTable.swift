@@ -20,6 +20,14 @@ struct RoundTable {
     private var symbols: [Int32] = []
     /// (tick, subscriber) pairs the round holds: the cost of the tick-by-tick walk.
     private(set) var pairs = 0
+    /// Delta subscribers on the loop: per round tick, its delta record
+    /// (`deltas[deltaStart[k]..<deltaEnd[k]]`, empty when its symbol has no
+    /// delta subscriber) and the sequence it is relative to (0: none, so
+    /// every receiver gets the keyframe). Empty while the loop has none.
+    private(set) var deltas: [UInt8] = []
+    private(set) var deltaStart: [Int32] = []
+    private(set) var deltaEnd: [Int32] = []
+    private(set) var reference: [UInt64] = []
 
     init(symbolCount: Int) {
         head = Array(repeating: -1, count: symbolCount)
@@ -40,6 +48,22 @@ struct RoundTable {
         frameSize = size
         frames.append(contentsOf: UnsafeRawBufferPointer(start: frame, count: size))
         chain(tick, fanout: fanout)
+    }
+
+    /// The delta form of the tick just appended (call once per appended
+    /// tick while the loop has delta subscribers): relative to `previous`,
+    /// the symbol's record before it as the loop published it; encoded only
+    /// when `encode` (its symbol has delta subscribers).
+    mutating func appendDelta(_ tick: Tick, previous: Tick?, sendTimeNs: UInt64, encode: Bool) {
+        precondition(deltaEnd.count == ticks.count - 1, "one delta entry per round tick")
+        deltaStart.append(Int32(deltas.count))
+        if encode, let previous {
+            TickDelta.appendRecord(tick, reference: previous, sendTimeNs: sendTimeNs, to: &deltas)
+            reference.append(previous.sequence)
+        } else {
+            reference.append(0)
+        }
+        deltaEnd.append(Int32(deltas.count))
     }
 
     private mutating func chain(_ tick: Tick, fanout: Int) {
@@ -67,6 +91,12 @@ struct RoundTable {
         records.removeAll(keepingCapacity: true)
         frames.removeAll(keepingCapacity: true)
         next.removeAll(keepingCapacity: true)
+        if !deltaEnd.isEmpty {
+            deltas.removeAll(keepingCapacity: true)
+            deltaStart.removeAll(keepingCapacity: true)
+            deltaEnd.removeAll(keepingCapacity: true)
+            reference.removeAll(keepingCapacity: true)
+        }
         pairs = 0
     }
 }

@@ -32,6 +32,17 @@ public final class Subscriber {
     /// the symbol, so it holds at most the symbols changed since then.
     var throttleBase: [UInt32: UInt64] = [:]
 
+    /// Asked for the delta encoding (`?encoding=delta`).
+    public let wantsDelta: Bool
+    /// Receives delta messages: asked for them, and the hub batches
+    /// (one-tick-per-message delivery is raw). Set by `LoopHub.attach`.
+    public internal(set) var isDelta = false
+    /// Delta only: per symbol, the sequence of the last record queued to
+    /// this subscriber (0: none), so a live record goes out as the loop's
+    /// shared delta when that record is the delta's reference, else as a
+    /// keyframe. Dense (8 bytes per symbol of the universe), allocated at attach.
+    var deltaSent: [UInt64] = []
+
     /// True while behind: new ticks go to `slotTicks`, not the outbox.
     public internal(set) var isConflating = false
     /// Monotonic time conflation last started (or the backlog was last
@@ -48,9 +59,10 @@ public final class Subscriber {
     /// Updates this connection has had swallowed by conflation, ever.
     public internal(set) var conflatedTotal: UInt64 = 0
 
-    public init(outbox: Outbox) {
+    public init(outbox: Outbox, delta: Bool = false) {
         self.outbox = outbox
         queue = outbox.queue
+        wantsDelta = delta
     }
 
     public func isSubscribed(_ symbolId: UInt32) -> Bool { symbolSet.contains(symbolId) }

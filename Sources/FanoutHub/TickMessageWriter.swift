@@ -69,17 +69,44 @@ public struct TickMessageWriter: Sendable {
         return closed
     }
 
+    /// A delta connection's live record (`count` bytes, `TickDelta`): the
+    /// same open message, of type 2, closed before its payload would pass
+    /// 65,535 bytes, so its frame header stays as short as a raw one's.
+    @inline(__always)
+    func appendLiveDelta(_ record: UnsafeRawPointer, count: Int, to o: Outbox, sendTimeNs: UInt64) -> Int {
+        var closed = 0
+        if o.openHeader == nil || o.openRecords == Self.maxOpenRecords
+            || Int(o.openBytes) + count > Self.maxDeltaRecordBytes {
+            if o.openHeader != nil { closed = close(o, sendTimeNs: sendTimeNs) }
+            o.openHeader = o.queue.reserve(maxPrefix)
+            o.openDelta = true
+        }
+        o.queue.reserve(count).copyMemory(from: record, byteCount: count)
+        o.openRecords += 1
+        o.openBytes += Int32(count)
+        return closed
+    }
+
+    /// Record bytes an open delta message holds at most.
+    static let maxDeltaRecordBytes = Int(UInt16.max) - TickWire.headerSize
+
     /// Writes the open message's frame and message headers, drops the unused
     /// part of the reserved prefix, and returns the message's bytes (0 when
     /// none was open).
     @discardableResult
     func close(_ o: Outbox, sendTimeNs: UInt64) -> Int {
         guard let prefix = o.openHeader else { return 0 }
-        let payload = TickWire.messageSize(recordCount: Int(o.openRecords))
+        let payload = o.openDelta ? TickWire.headerSize + Int(o.openBytes) : TickWire.messageSize(recordCount: Int(o.openRecords))
         let headerSize = Self.headerSize(payload)
         let gap = openHeaderSize - headerSize
         Self.writeHeader(prefix + gap, payload)
-        TickWire.writeHeader(recordCount: Int(o.openRecords), sendTimeNs: sendTimeNs, to: prefix + openHeaderSize)
+        if o.openDelta {
+            TickDelta.writeHeader(recordCount: Int(o.openRecords), sendTimeNs: sendTimeNs, to: prefix + openHeaderSize)
+            o.openDelta = false
+            o.openBytes = 0
+        } else {
+            TickWire.writeHeader(recordCount: Int(o.openRecords), sendTimeNs: sendTimeNs, to: prefix + openHeaderSize)
+        }
         o.queue.removeGap(at: prefix, length: gap)
         o.openHeader = nil
         o.openRecords = 0
@@ -106,6 +133,35 @@ public struct TickMessageWriter: Sendable {
                 TickWire.writeRecord(tick, to: at)
                 at += TickWire.recordSize
             }
+            messages += 1
+            bytes += headerSize + payload
+            start += n
+        }
+        return (messages, bytes)
+    }
+
+    /// Delta connections' whole messages: the first record of a symbol in a
+    /// message is a keyframe (the receiver's state is not known here), the
+    /// next ones deltas against it (a replay is mostly consecutive updates).
+    func appendDeltaMessages(_ ticks: [Tick], to queue: OutboundQueue, sendTimeNs: UInt64) -> (messages: Int, bytes: Int) {
+        var start = 0
+        var messages = 0, bytes = 0
+        var body: [UInt8] = []
+        var previous: [UInt32: Tick] = [:]
+        while start < ticks.count {
+            let n = min(ticks.count - start, TickWire.maxRecordsPerMessage)
+            body.removeAll(keepingCapacity: true)
+            previous.removeAll(keepingCapacity: true)
+            for tick in ticks[start..<(start + n)] {
+                TickDelta.appendRecord(tick, reference: previous[tick.symbolId], sendTimeNs: sendTimeNs, to: &body)
+                previous[tick.symbolId] = tick
+            }
+            let payload = TickWire.headerSize + body.count
+            let headerSize = Self.headerSize(payload)
+            let p = queue.reserve(headerSize + payload)
+            Self.writeHeader(p, payload)
+            TickDelta.writeHeader(recordCount: n, sendTimeNs: sendTimeNs, to: p + headerSize)
+            body.withUnsafeBytes { (p + headerSize + TickWire.headerSize).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             messages += 1
             bytes += headerSize + payload
             start += n

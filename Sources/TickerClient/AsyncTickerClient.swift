@@ -25,6 +25,12 @@ public final class AsyncTickerClient: Sendable {
         /// newest, with the count of what it replaced); 0: every tick.
         /// 50...60,000 ms (`ControlRequest.intervalRange`).
         public var intervalMs = 0
+        /// The encoding asked for (`?encoding=`, unless a URL names one).
+        /// Delta by default: about a sixth of the bytes. Whatever the server
+        /// sends is decoded (an older server sends raw); a delta message
+        /// that cannot be decoded yields `.decodeError` and a reconnect that
+        /// resumes where the last good record left off.
+        public var encoding: TickEncoding = .delta
         /// false: the stream ends at the first loss.
         public var reconnect = true
         /// true: if the very first attempt fails, `events` ends with its

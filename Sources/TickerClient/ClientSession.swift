@@ -33,6 +33,8 @@ final class ClientSession: EventHandler {
     var beforeTLS: [UInt8] = []
     private var actions: [WebSocketAction] = []
     var welcomed = false
+    /// Both encodings; delta state lives for one connection.
+    var decoder = TickStreamDecoder()
     /// The current connection's subscription was acknowledged: losing it is
     /// a lost session (retry the same URL soon), not a failed attempt.
     var established = false
@@ -109,6 +111,7 @@ final class ClientSession: EventHandler {
         let url = schedule.currentURL
         welcomed = false
         established = false
+        decoder.reset()
         ws = WebSocketConnection(role: .client)
         outbox.removeAll()
         channel = nil
@@ -146,7 +149,8 @@ final class ClientSession: EventHandler {
             }
             Syscall.setNoDelay(fd)
             let url = schedule.currentURL
-            let request = WebSocketHandshake.clientRequest(host: url.hostHeader, path: url.target, extraHeaders: authorizationHeader())
+            let request = WebSocketHandshake.clientRequest(host: url.hostHeader, path: url.with(encoding: configuration.encoding).target,
+                                                           extraHeaders: authorizationHeader())
             phase = .handshaking(deadline: Clock.monotonicNanos() &+ configuration.connectTimeoutNanos,
                                  parser: HTTPResponseParser(), key: request.key)
             try? loop.modify(fd: fd, token: token, events: EpollEvents.readable | EpollEvents.readHangUp)
@@ -253,11 +257,7 @@ final class ClientSession: EventHandler {
                 guard let reply = try? ControlReplyDecoder.decode(text) else { continue }
                 handle(reply)
             case .deliver(.binary(let payload)):
-                guard let message = try? TickWire.decodeMessage(payload) else { continue }
-                for tick in message.ticks {
-                    if let gap = book.observe(tick) { continuation.yield(gap) }
-                }
-                continuation.yield(.ticks(sendTimeNs: message.sendTimeNs, message.ticks))
+                guard deliver(payload) else { return }
             case .send(let bytes):
                 write(bytes)
             case .closeTransport(let code):

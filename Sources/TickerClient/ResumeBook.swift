@@ -19,6 +19,10 @@ public enum TickerEvent: Sendable, Equatable {
     case gap(symbol: String, expected: UInt64, received: UInt64)
     /// The server refused a request.
     case error(ControlError)
+    /// A binary message could not be decoded (`TickDeltaError.code` and
+    /// why); none of its records was delivered, and the client reconnects
+    /// and resumes.
+    case decodeError(String)
     /// The connection was lost; `retryInNanos` says when the next attempt
     /// is due (nil: the client will not reconnect).
     case disconnected(reason: String, retryInNanos: UInt64?)

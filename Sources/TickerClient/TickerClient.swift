@@ -55,6 +55,9 @@ public enum ClientEvent: Sendable {
     case ticks(sendTimeNs: UInt64, [Tick])
     /// A text frame that is not a control reply we know (kept, not dropped).
     case unknownText(String)
+    /// A delta message that could not be decoded; the connection is then
+    /// closed (`.closed` follows): its later deltas cannot be trusted.
+    case decodeError(TickDeltaError)
     case closed(code: WebSocketCloseCode?)
 }
 
@@ -71,6 +74,21 @@ public final class TickerClient {
     private var actions: [WebSocketAction] = []
     public private(set) var isClosed = false
     public var tracker = SequenceTracker()
+    /// Reads both encodings: the URL's `?encoding=` decides what the server
+    /// sends (this client adds none: raw unless asked).
+    private var decoder = TickStreamDecoder()
+    /// Bytes of the binary frames received (frame headers included): what
+    /// the market data cost on the wire, for measurements.
+    public private(set) var binaryFrameBytes = 0
+    /// Keep every binary message's payload (for tests that hand a stream to
+    /// another decoder); `takeBinaryMessages` empties them.
+    public var keepsBinaryMessages = false
+    private var keptMessages: [[UInt8]] = []
+
+    public func takeBinaryMessages() -> [[UInt8]] {
+        defer { keptMessages = [] }
+        return keptMessages
+    }
 
     /// Connects and completes the upgrade within `timeoutMs`.
     public init(url: TickerURL, timeoutMs: Int32 = 5_000, extraHeaders: [(String, String)] = []) throws {
@@ -198,9 +216,19 @@ public final class TickerClient {
                     pending.append(.unknownText(text))
                 }
             case .deliver(.binary(let bytes)):
-                if let message = try? TickWire.decodeMessage(bytes) {
+                binaryFrameBytes += WebSocketFrameEncoder.headerSize(payloadLength: bytes.count, masked: false) + bytes.count
+                if keepsBinaryMessages { keptMessages.append(bytes) }
+                do {
+                    let message = try decoder.decodeMessage(bytes)
                     for tick in message.ticks { tracker.observe(tick) }
                     pending.append(.ticks(sendTimeNs: message.sendTimeNs, message.ticks))
+                } catch {
+                    // A raw message of an unknown version or type is skipped (v1 allows it).
+                    guard case .delta(let why) = error else { continue }
+                    pending.append(.decodeError(why))
+                    pending.append(.closed(code: nil))
+                    shutdownSocket()
+                    return
                 }
             case .send(let bytes):
                 try? writeAll(bytes)

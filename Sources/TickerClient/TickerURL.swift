@@ -1,3 +1,5 @@
+import MarketData
+
 /// `ws://host:port/path?query` or `wss://…` (TLS, which needs a
 /// `TransportSecurity` such as `TickerClientTLS`'s `TLSSecurity`).
 /// `http://` and `https://` are accepted as the same addresses.
@@ -48,6 +50,16 @@ public struct TickerURL: Equatable, Sendable, CustomStringConvertible {
             port = defaultPort
         }
         if host.isEmpty { return nil }
+    }
+
+    /// The same URL asking for `encoding` (`?encoding=`), unless its query
+    /// already names one: a caller's own choice in the URL wins.
+    public func with(encoding: TickEncoding) -> TickerURL {
+        let items = query?.split(separator: "&") ?? []
+        guard !items.contains(where: { $0.hasPrefix("encoding=") }) else { return self }
+        var url = self
+        url.query = (items.map(String.init) + ["encoding=\(encoding.rawValue)"]).joined(separator: "&")
+        return url
     }
 
     /// Path plus query, as sent in the request line.

@@ -45,11 +45,14 @@ final class Connection: EventHandler {
     private var subscriberStorage: Subscriber?
     var subscriber: Subscriber {
         if let s = subscriberStorage { return s }
-        let s = Subscriber(outbox: outbox)
+        let s = Subscriber(outbox: outbox, delta: wantsDelta)
         subscriberStorage = s
         return s
     }
     var existingSubscriber: Subscriber? { subscriberStorage }
+    /// `?encoding=delta` on `/v1/stream` (and batched delivery): read by
+    /// the subscriber when it is created.
+    var wantsDelta = false
     /// True when bytes wait in the outbox (without creating one).
     var hasQueuedBytes: Bool { !(outboxStorage?.isEmpty ?? true) }
     var phase: Phase

@@ -27,6 +27,10 @@ struct StreamSession {
         // The hub sees this connection from its first subscription on (`subscribe`).
         let worker = c.worker
         let config = worker.config
+        let encoding = QueryString.value("encoding", in: query)
+        let known = encoding == nil || encoding == "raw" || encoding == "delta"
+        // One tick per message is raw for everyone (PROTOCOL.md, "Delta encoding").
+        c.wantsDelta = encoding == "delta" && config.hub.delivery != .perTick
         sendReply(.welcome(WelcomeInfo(
             heartbeatMs: config.heartbeatIntervalMs,
             symbolCount: worker.shared.symbols.count,
@@ -34,7 +38,12 @@ struct StreamSession {
                 maxSymbolsPerConnection: config.overload.backlog.maxSymbolsPerConnection,
                 maxMessagesPerSecond: config.overload.maxMessagesPerSecond,
                 maxMessageBytes: config.maxInboundMessageBytes),
-            epoch: worker.shared.broadcast.epoch)), on: c)
+            epoch: worker.shared.broadcast.epoch, encoding: c.wantsDelta ? "delta" : "raw")), on: c)
+        guard known else {
+            sendError(ControlError(code: .badRequest, id: nil,
+                                   message: "query parameter encoding must be delta or raw", symbols: nil), on: c)
+            return
+        }
         var intervalMs = 0
         if let text = QueryString.value("interval_ms", in: query) {
             guard let ms = Int(text), ControlRequest.isValidInterval(ms) else {

@@ -7,7 +7,8 @@ import TickerClientTLS
 enum TapCommand {
     static let help = """
     USAGE: ticker tap --symbols AAPL,MSFT [--url URL]... [--json] [--count N] [--seconds S]
-                      [--interval-ms N] [--no-reconnect] [--from SEQ] [--ca-file PEM]
+                      [--interval-ms N] [--encoding delta|raw] [--no-reconnect]
+                      [--from SEQ] [--ca-file PEM]
                       [--token TOKEN | --token-file FILE]
 
     Connects to a ticker server, subscribes, and prints one decoded tick per
@@ -36,6 +37,9 @@ enum TapCommand {
       --interval-ms N  At most one record per symbol every N ms (50-60000):
                        the newest, counting the updates it replaced; 0 (the
                        default) is every tick
+      --encoding E     delta (the default: varint records, about a sixth
+                       of the bytes) or raw (64-byte v1 records); either is
+                       decoded, whatever the server sends
       --json           One JSON object per tick instead of a text line
       --count N        Exit after N ticks
       --seconds S      Exit after S seconds
@@ -56,6 +60,7 @@ enum TapCommand {
         var reconnect = true
         var from: UInt64?
         var intervalMs = 0
+        var encoding = TickEncoding.delta
         var caFile: String?
         var token: String?
         var tokenFile: String?
@@ -85,6 +90,12 @@ enum TapCommand {
                 throw ArgumentError(message: "--interval-ms must be 0 (every tick) or from \(ControlRequest.intervalRange.lowerBound) to \(ControlRequest.intervalRange.upperBound)")
             }
             options.intervalMs = ms
+        }
+        if let text = try args.value("--encoding") {
+            guard let encoding = TickEncoding(rawValue: text) else {
+                throw ArgumentError(message: "--encoding must be delta or raw")
+            }
+            options.encoding = encoding
         }
         options.caFile = try args.value("--ca-file")
         options.token = try args.value("--token") ?? ProcessInfo.processInfo.environment["TICKER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -127,6 +138,7 @@ enum TapCommand {
             from: options.from.map { [options.symbols[0]: $0] } ?? [:])
         configuration.reconnect = options.reconnect
         configuration.intervalMs = options.intervalMs
+        configuration.encoding = options.encoding
         configuration.failFast = true
         if let token = options.token {
             configuration.credential = .token(token)
@@ -178,6 +190,8 @@ enum TapCommand {
                 note("reset \(symbol): the server no longer holds what was missed; a snapshot follows")
             case .gap(let symbol, let expected, let received):
                 note("GAP \(symbol): expected seq \(expected), got \(received)")
+            case .decodeError(let why):
+                note("undecodable message: \(why); reconnecting to resume")
             case .error(let error):
                 note("server error \(error.code.rawValue): \(error.message)")
                 status = 1

@@ -1,7 +1,17 @@
 import Testing
+import MarketData
 import TickerClient
 
 @Suite struct TickerURLTests {
+    @Test func anEncodingIsAddedUnlessTheURLNamesOne() throws {
+        let plain = try #require(TickerURL(string: "ws://h:1/v1/stream"))
+        #expect(plain.with(encoding: .delta).target == "/v1/stream?encoding=delta")
+        let query = try #require(TickerURL(string: "ws://h:1/v1/stream?symbols=*"))
+        #expect(query.with(encoding: .raw).target == "/v1/stream?symbols=*&encoding=raw")
+        let chosen = try #require(TickerURL(string: "ws://h:1/v1/stream?encoding=raw&symbols=*"))
+        #expect(chosen.with(encoding: .delta) == chosen)
+    }
+
     @Test func plainURLsKeepTheirMeaning() throws {
         let url = try #require(TickerURL(string: "ws://127.0.0.1:8080/v1/stream?x=1"))
         #expect(url == TickerURL(host: "127.0.0.1", port: 8080, path: "/v1/stream", query: "x=1"))

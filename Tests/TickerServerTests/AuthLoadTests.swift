@@ -43,6 +43,7 @@ struct AuthLoadTests {
             case .gap: seen.gaps += 1
             case .error(let error): seen.errors.append("\(error.code.rawValue): \(error.message)")
             case .unsubscribed(let symbols, let reason): seen.errors.append("ended \(symbols) (\(reason))")
+            case .decodeError(let why): seen.errors.append("decode: \(why)")
             case .ticks(_, let ticks):
                 for tick in ticks {
                     seen.records += 1

@@ -35,7 +35,7 @@ import WebSocketProtocol
                 replies.append(reply)
                 if stop(reply) { return (ticks, replies, nil) }
             case .closed(let code): return (ticks, replies, code?.rawValue)
-            case .unknownText: continue
+            case .unknownText, .decodeError: continue
             }
         }
         return (ticks, replies, nil)

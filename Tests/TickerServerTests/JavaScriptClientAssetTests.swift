@@ -10,6 +10,8 @@ import Testing
 /// while the WebSocket itself still answers to `--allow-origin`.
 @Suite(.serialized) struct JavaScriptClientAssetTests {
     static let path = "/assets/ticker-client.js"
+    /// The client's own modules: itself and the delta decoder it imports.
+    static let clientPaths: Set<String> = [path, "/assets/delta.js"]
 
     func header(_ response: HTTPResponse, _ name: String) -> String? {
         response.headers.first { $0.0.lowercased() == name.lowercased() }?.1
@@ -43,23 +45,32 @@ import Testing
         let revalidated = try #require(DashboardAssets.response(path: Self.path, ifNoneMatch: [etag]))
         #expect(revalidated.status == 304)
         #expect(header(revalidated, "Access-Control-Allow-Origin") == "*")
-        for (path, asset) in DashboardAssets.byPath where path != Self.path {
+        let delta = try #require(DashboardAssets.response(path: "/assets/delta.js", ifNoneMatch: []))
+        #expect(header(delta, "Access-Control-Allow-Origin") == "*", "the module the client imports is importable cross-origin too")
+        for (path, asset) in DashboardAssets.byPath where !Self.clientPaths.contains(path) {
             #expect(!asset.crossOrigin, "\(path) stays same-origin")
             let other = try #require(DashboardAssets.response(path: path, ifNoneMatch: []))
             #expect(header(other, "Access-Control-Allow-Origin") == nil, "\(path)")
         }
     }
 
-    /// No imports (a cross-origin import would need CORS on those too) and no DOM.
+    /// No imports but the delta decoder (a cross-origin import needs CORS on
+    /// every module it pulls in; delta.js has it and imports nothing), and no DOM.
     @Test func theModuleStandsAlone() throws {
         let text = String(decoding: try #require(DashboardAssets.byPath[Self.path]).body, as: UTF8.self)
+        let delta = String(decoding: try #require(DashboardAssets.byPath["/assets/delta.js"]).body, as: UTF8.self)
         #expect(text.contains("export class TickerClient extends EventTarget"))
-        for line in text.split(separator: "\n") {
-            let code = line.drop { $0 == " " }
-            if code.hasPrefix("//") || code.hasPrefix("*") || code.hasPrefix("/*") { continue }
-            #expect(!code.hasPrefix("import "), "ticker-client.js imports: \(code)")
-            for name in ["document.", "window.", "location."] {
-                #expect(!code.contains(name), "ticker-client.js uses the DOM: \(code)")
+        #expect(delta.contains("export class DeltaDecoder"))
+        for (file, source) in [("ticker-client.js", text), ("delta.js", delta)] {
+            for line in source.split(separator: "\n") {
+                let code = line.drop { $0 == " " }
+                if code.hasPrefix("//") || code.hasPrefix("*") || code.hasPrefix("/*") { continue }
+                if code.hasPrefix("import ") {
+                    #expect(file == "ticker-client.js" && code.hasSuffix("from './delta.js';"), "\(file) imports: \(code)")
+                }
+                for name in ["document.", "window.", "location."] {
+                    #expect(!code.contains(name), "\(file) uses the DOM: \(code)")
+                }
             }
         }
     }

@@ -84,6 +84,7 @@ func record(_ client: AsyncTickerClient, keepTicks: Bool) async throws -> Client
         case .gap: log.gaps += 1
         case .disconnected: log.drops += 1
         case .error(let error): Issue.record("server error \(error)")
+        case .decodeError(let why): Issue.record("decode error \(why)")
         case .unsubscribed(let symbols, let reason): Issue.record("the server ended \(symbols) (\(reason))")
         case .ticks(_, let ticks):
             for tick in ticks {

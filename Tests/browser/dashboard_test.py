@@ -25,7 +25,17 @@ process this script starts (and restarts) itself:
      token expiring while the page is live: a notice, then the 4401 message;
      screenshot to .build/dashboard-auth.png; no console errors
 
-`--auth-only` runs check 10 alone.
+ 11. the wire (a server of its own, default feed): the dashboard with all
+     symbols in its watchlist on one connection, the watchlist at 250 ms and
+     the selected symbol at every tick, in the delta encoding: over >= 10 s it
+     receives at most 60 KB/s as the browser counts the bytes (binary
+     byteLength + text length), keeps >= 30 frames/s, and its latency figure
+     (corrected by the clock offset from pong.time_ns) is never negative;
+     changing the selection swaps the two intervals. A server that offers no
+     delta (welcome without `encoding`) is measured on raw + 250 ms and the
+     byte limit is reported, not applied.
+
+`--auth-only` runs check 10 alone; `--wire-only` check 11 alone.
 Environment: TICKER_BIN (default .build/release/ticker under the repo root),
 CHROMEDRIVER (default /usr/bin/chromedriver), CHROMIUM (optional binary path).
 Prints one PASS/FAIL line per check and exits 1 if any failed.
@@ -61,6 +71,8 @@ CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 SCREENSHOT = ROOT / ("docs" if os.environ.get("UPDATE_SCREENSHOT") == "1" else ".build") / "dashboard.png"
 AUTH_SCREENSHOT = ROOT / ".build" / "dashboard-auth.png"
 MIN_FPS = 30.0
+MAX_WIRE_BYTES_PER_S = 60_000      # issue 22: all 520 symbols on delta + 250 ms under 60 KB/s
+WIRE_SECONDS = 12.0
 
 results = []          # (name, ok, detail)
 console_entries = []  # every browser log entry seen, with the phase it was collected in
@@ -519,6 +531,116 @@ def dashboard_scenarios():
     log(f"      server log: {server.logfile.name}")
 
 
+def wire_scenario():
+    """Check 11: the dashboard's wire cost with every symbol, on a server of its own."""
+    port = free_port()
+    server = Server(port)
+    driver = None
+    try:
+        server.start()
+        with urllib.request.urlopen(server.base + "/v1/symbols", timeout=5) as r:
+            n_all = len(json.load(r))
+        driver = new_driver()
+
+        @check(f"11 all symbols on delta + 250 ms: <= {MAX_WIRE_BYTES_PER_S // 1000} KB/s, >= {MIN_FPS:.0f} fps, latency never negative")
+        def _():
+            driver.get(server.base + "/?symbols=*")
+            wait_for(lambda: dash(driver, "state") == "live" and len(dash(driver, "subscribed") or []) == n_all,
+                     15, what=f"{n_all} symbols subscribed")
+            selected = dash(driver, "selected")
+            intervals = wait_for(lambda: (lambda iv: iv if iv.get(selected) == 0 else False)(dash(driver, "intervals")),
+                                 5, what=f"the selected {selected} at every tick")
+            others = {ms for name, ms in intervals.items() if name != selected}
+            assert len(intervals) == n_all and others == {250}, f"intervals: selected {intervals.get(selected)}, others {others}"
+            encoding = dash(driver, "encoding")
+            time.sleep(3.0)  # warm up: snapshots in, the clock offset sampled, rates settled
+            driver.execute_script("""
+              const m = window.__wire = {frames: 0, t0: performance.now(), b0: window.tickerDashboard.bytesReceived,
+                                         tick0: window.tickerDashboard.tickCounts, lat: [], shown: []};
+              (function f() { m.frames++; m.raf = requestAnimationFrame(f); })();
+              m.timer = setInterval(() => {
+                m.lat.push(window.tickerDashboard.rates.latencyP50Ms);
+                m.shown.push(document.getElementById('st-lat').textContent);
+              }, 250);
+            """)
+            time.sleep(WIRE_SECONDS / 2)
+            driver.execute_script("const l = document.getElementById('list'); l.scrollTop = l.scrollHeight / 2;")
+            time.sleep(WIRE_SECONDS / 2)
+            m = driver.execute_script("""
+              const m = window.__wire; cancelAnimationFrame(m.raf); clearInterval(m.timer);
+              const d = window.tickerDashboard;
+              return {frames: m.frames, ms: performance.now() - m.t0, bytes: d.bytesReceived - m.b0, lat: m.lat,
+                      shown: m.shown, tick0: m.tick0, tick1: d.tickCounts, clock: d.clock, gaps: d.gaps,
+                      badFrames: d.badFrames, reconnects: d.reconnects};
+            """)
+            secs = m["ms"] / 1000
+            rate = m["bytes"] / secs
+            fps = m["frames"] / secs
+            lats = [v for v in m["lat"] if v is not None]
+            sel_rate = (m["tick1"].get(selected, 0) - m["tick0"].get(selected, 0)) / secs
+            per_symbol = [(m["tick1"].get(n, 0) - m["tick0"].get(n, 0)) / secs for n in intervals if n != selected]
+            busiest = max(per_symbol) if per_symbol else 0
+            ck = m["clock"]
+            log(f"      wire: {encoding}, {n_all} symbols, {rate / 1000:.1f} KB/s over {secs:.1f}s "
+                f"({m['bytes']:,} bytes), {fps:.1f} fps, latency p50 {min(lats) if lats else float('nan'):.1f}.."
+                f"{max(lats) if lats else float('nan'):.1f} ms, clock offset {ck['offsetMs']} ms (rtt {ck['rttMs']} ms, "
+                f"smallest corrected age before the clamp {ck['latencyRawMinMs']} ms), selected {selected} "
+                f"{sel_rate:.0f} records/s, busiest other {busiest:.2f} records/s, gaps {m['gaps']}, "
+                f"bad frames {m['badFrames']}, reconnects {m['reconnects']}")
+            assert secs >= 10, f"measured over {secs:.1f}s < 10 s"
+            assert m["badFrames"] == 0 and m["reconnects"] == 0 and m["gaps"] == 0, f"stream faults: {m}"
+            assert fps >= MIN_FPS, f"{fps:.1f} fps < {MIN_FPS}"
+            assert lats, "no latency figure while measuring"
+            assert min(lats) >= 0, f"latency p50 went negative: {min(lats)}"
+            neg = [t for t in m["shown"] if t.strip().startswith("-")]
+            assert not neg, f"the status bar showed a negative latency: {neg[:3]}"
+            assert ck["offsetMs"] is not None, "no clock offset estimated from pong.time_ns"
+            assert busiest <= 4.5, f"a watchlist symbol got {busiest:.2f} records/s at 250 ms"
+            assert sel_rate >= 20, f"the selected {selected} got only {sel_rate:.1f} records/s at every tick"
+            if encoding == "delta":
+                assert rate <= MAX_WIRE_BYTES_PER_S, f"{rate / 1000:.1f} KB/s > {MAX_WIRE_BYTES_PER_S // 1000} KB/s"
+                limit = f"<= {MAX_WIRE_BYTES_PER_S // 1000} KB/s"
+            else:
+                limit = f"limit not applied: the server offers no delta (welcome says {encoding}); measured raw + 250 ms"
+            return (f"{encoding}: {rate / 1000:.1f} KB/s ({limit}), {fps:.1f} fps, latency p50 "
+                    f"{min(lats):.1f}..{max(lats):.1f} ms (never negative), selected {selected} {sel_rate:.0f}/s, others <= {busiest:.2f}/s")
+
+        @check("11b changing the selection swaps the intervals (one connection)")
+        def _():
+            before = dash(driver, "selected")
+            target = next(n for n in dash(driver, "watchlist") if n != before)
+            row = driver.find_element(By.CSS_SELECTOR, f'#list .row[data-symbol="{target}"] .sym')
+            driver.execute_script("arguments[0].scrollIntoView({block:'center'})", row)
+            row.click()
+            wait_for(lambda: dash(driver, "selected") == target, 2, what="selection")
+            iv = dash(driver, "intervals")
+            assert iv[target] == 0 and iv[before] == 250, f"{target} at {iv[target]}, {before} at {iv[before]}"
+            time.sleep(0.5)  # the server applies both changes; the old one's pending updates arrive as one record
+            t0 = dash(driver, "tickCounts") or {}
+            time.sleep(2.0)
+            t1 = dash(driver, "tickCounts") or {}
+            new_rate = (t1.get(target, 0) - t0.get(target, 0)) / 2
+            old_rate = (t1.get(before, 0) - t0.get(before, 0)) / 2
+            ev = dash(driver, "client")["events"]
+            assert new_rate >= 20, f"{target} got {new_rate:.1f} records/s after the selection"
+            # 2 s at 250 ms: at most 8 samples, 9 when the window starts on one; one more for timer jitter
+            assert old_rate * 2 <= 10, f"{before} got {old_rate:.1f} records/s back at 250 ms"
+            assert ev.get("connected") == 1 and not ev.get("gap"), f"client events: {ev}"
+            return f"{target} at every tick ({new_rate:.0f}/s), {before} back at 250 ms ({old_rate:.1f}/s), same connection"
+
+        drain_console(driver, "wire")
+        errors = [e for phase, e in console_entries if phase == "wire" and e.get("level") == "SEVERE"]
+        record("11c browser console has no errors (wire)", not errors, "; ".join(e.get("message", "") for e in errors[:3]))
+    finally:
+        if driver is not None:
+            try:
+                driver.quit()
+            except Exception:  # noqa: BLE001
+                pass
+        server.stop()
+        log(f"      wire server log: {server.logfile.name}")
+
+
 def http_get(url, token=None):
     """(status, body) of a GET; `token` goes in Authorization: Bearer."""
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
@@ -674,9 +796,14 @@ def main():
     if not TICKER.exists():
         log(f"FAIL  ticker binary not found at {TICKER} (set TICKER_BIN or run swift build -c release)")
         return 1
-    if "--auth-only" not in sys.argv[1:]:
-        dashboard_scenarios()
-    auth_scenario()
+    args = sys.argv[1:]
+    if "--wire-only" in args:
+        wire_scenario()
+    else:
+        if "--auth-only" not in args:
+            dashboard_scenarios()
+            wire_scenario()
+        auth_scenario()
     failed = [r for r in results if not r[1]]
     log("")
     log(f"SUMMARY: {len(results) - len(failed)}/{len(results)} checks passed" +

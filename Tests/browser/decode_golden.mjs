@@ -8,14 +8,13 @@
 // Exits non-zero on any mismatch.
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-// ticker-client.js is an ES module named .js with no package.json around it,
-// which node (20) would read as CommonJS: import its text as a module instead
-// (it has no imports of its own, so a data: URL can hold it).
-const source = readFileSync(join(root, 'Sources/Dashboard/Assets/ticker-client.js'), 'utf8');
-const api = await import('data:text/javascript;charset=utf-8,' + encodeURIComponent(source));
+// ticker-client.js is an ES module named .js with no package.json around it:
+// Node 20 recognises its import/export syntax and loads it (and the delta.js
+// it imports) as ES modules.
+const api = await import(pathToFileURL(join(root, 'Sources/Dashboard/Assets/ticker-client.js')).href);
 
 const fixture = process.argv[2] || join(root, 'Fixtures/golden/tick_batch.hex');
 if (!existsSync(fixture)) { console.error('fixture not found: ' + fixture); process.exit(2); }

@@ -12,13 +12,16 @@
 // resumed with no gap (every symbol `resumed`, the next record is last + 1);
 // a server restart survived (`disconnected` with 1001, `connected` again,
 // every symbol `reset` since a new process has a new epoch, ticks again, no
-// gap); a client started from a saved position resumes; close() ends it.
+// gap); a client started from a saved position resumes; close() ends it;
+// a throttled symbol (intervalMs 250) beside one at every tick on one
+// connection, both kept across a reconnect; a raw and a delta connection
+// decode identical records.
 // Prints one line per check and exits non-zero when any failed.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checker, sleep, until } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
@@ -31,7 +34,7 @@ const url = `ws://${host}:${port}/v1/stream`;
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA'];
 
 // Whatever happens, the test ends: a hung wait fails it instead of hanging CI.
-setTimeout(() => { console.log('js-client: FAIL watchdog: the test did not finish within 100 s'); process.exit(1); }, 100_000).unref();
+setTimeout(() => { console.log('js-client: FAIL watchdog: the test did not finish within 110 s'); process.exit(1); }, 110_000).unref();
 
 const { check, throwsLike, finish } = checker('js-client');
 
@@ -42,8 +45,18 @@ check(response.status === 200, `GET /assets/ticker-client.js: ${response.status}
 check(response.headers.get('content-type') === 'text/javascript; charset=utf-8', `content type ${response.headers.get('content-type')}`);
 check(response.headers.get('access-control-allow-origin') === '*', `Access-Control-Allow-Origin: ${response.headers.get('access-control-allow-origin')}`);
 check(served === readFileSync(join(root, 'Sources/Dashboard/Assets/ticker-client.js'), 'utf8'), 'served bytes are the source file');
-// The module as the server sent it (Node cannot import over http; a data: URL holds it whole).
-const api = await import('data:text/javascript;charset=utf-8,' + encodeURIComponent(served));
+// ...and the delta decoder it imports, importable from another origin too.
+const deltaResponse = await fetch(base + '/assets/delta.js', { headers: { Origin: 'http://elsewhere.example' } });
+const servedDelta = await deltaResponse.text();
+check(deltaResponse.status === 200 && deltaResponse.headers.get('access-control-allow-origin') === '*',
+  `GET /assets/delta.js: ${deltaResponse.status}, Access-Control-Allow-Origin: ${deltaResponse.headers.get('access-control-allow-origin')}`);
+check(servedDelta === readFileSync(join(root, 'Sources/Dashboard/Assets/delta.js'), 'utf8'), 'served delta.js is the source file');
+// The modules as the server sent them (Node cannot import over http): saved
+// side by side under the control directory, as a user would save them.
+mkdirSync(join(controlDir, 'served'), { recursive: true });
+writeFileSync(join(controlDir, 'served', 'ticker-client.js'), served);
+writeFileSync(join(controlDir, 'served', 'delta.js'), servedDelta);
+const api = await import(pathToFileURL(join(controlDir, 'served', 'ticker-client.js')).href);
 const { TickerClient, Backoff, ReconnectSchedule, ResumeBook } = api;
 
 // ------------------------------------------------------------ bad input
@@ -214,6 +227,58 @@ try {
   const quiet = log.length;
   await sleep(300);
   check(log.length === quiet, 'no event after close()');
+
+  // 5: throttled symbols on one connection (interval_ms), kept across a reconnect:
+  // AMZN at 250 ms (at most one record per 250 ms), GOOGL at every tick.
+  const throttled = new TickerClient({ url, symbols: ['AMZN', 'GOOGL'], intervalMs: 250, WebSocket });
+  const perSymbol = { AMZN: 0, GOOGL: 0 };
+  let counting = false;
+  throttled.addEventListener('ticks', (e) => { if (counting) for (const t of e.ticks) perSymbol[t.symbol]++; });
+  await until(() => throttled.state === 'open', 10_000, 'the throttled client');
+  throttled.subscribe(['GOOGL'], { intervalMs: 0 });
+  const rates = async () => {
+    await sleep(500);                      // the interval change and any catch-up record
+    perSymbol.AMZN = perSymbol.GOOGL = 0;
+    counting = true;
+    await sleep(2000);
+    counting = false;
+    return { AMZN: perSymbol.AMZN / 2, GOOGL: perSymbol.GOOGL / 2 };
+  };
+  const r1 = await rates();
+  // 2 s at 250 ms: at most 8 samples, 9 when the window starts on one; one more for timer jitter.
+  const throttledOk = (r) => r.AMZN * 2 <= 10 && r.AMZN * 2 >= 4;
+  check(throttledOk(r1) && r1.GOOGL >= 20,
+    `AMZN at 250 ms: ${r1.AMZN}/s, GOOGL changed to every tick: ${r1.GOOGL}/s (encoding ${throttled.encoding})`);
+  throttled.dropConnection(100);
+  await until(() => throttled.state === 'waiting', 2_000, 'the drop');
+  await until(() => throttled.state === 'open', 10_000, 'the throttled client reconnected');
+  const r2 = await rates();
+  check(throttledOk(r2) && r2.GOOGL >= 20 && throttled.intervalOf('AMZN') === 250 && throttled.intervalOf('GOOGL') === 0,
+    `after a reconnect the intervals hold: AMZN ${r2.AMZN}/s, GOOGL ${r2.GOOGL}/s`);
+  throttled.close();
+
+  // 6: the same stream on two connections, raw and delta (the client's
+  // default): every record both received is identical (a snapshot may
+  // differ from the live record of the same sequence by its flag only).
+  const pair = { raw: new Map(), delta: new Map() };
+  const clients = ['raw', 'delta'].map((encoding) => {
+    const c = new TickerClient({ url, symbols: SYMBOLS, WebSocket, ...(encoding === 'raw' ? { encoding } : {}) });
+    c.addEventListener('ticks', (e) => {
+      for (const t of e.ticks) {
+        pair[encoding].set(`${t.symbol} ${t.sequence}`, { snapshot: t.snapshot, fields: [t.flags & ~1, t.priceExponent, t.bid, t.ask, t.last,
+          t.bidSize, t.askSize, t.lastSize, t.conflatedCount, String(t.eventTimeNs)].join() });
+      }
+    });
+    return c;
+  });
+  await until(() => clients.every((c) => c.state === 'open'), 10_000, 'the raw and delta clients');
+  await sleep(2000);
+  for (const c of clients) c.close();
+  const both = [...pair.delta.keys()].filter((k) => pair.raw.has(k));
+  const differ = both.filter((k) => pair.raw.get(k).fields !== pair.delta.get(k).fields);
+  check(clients[0].encoding === 'raw' && clients[1].encoding === 'delta' && both.length > 100 && differ.length === 0,
+    `raw and delta connections (welcome: ${clients[0].encoding}, ${clients[1].encoding}): ${both.length} records received by both, ` +
+    `${differ.length} differ${differ.length ? ': ' + differ.slice(0, 2).map((k) => `${k} raw ${pair.raw.get(k).fields} delta ${pair.delta.get(k).fields}`).join('; ') : ''}`);
 } catch (e) {
   check(false, e.message);
   client.close();

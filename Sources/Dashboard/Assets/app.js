@@ -3,7 +3,7 @@
 // publishes a read-only view (window.tickerDashboard) for tests and tools.
 import { WIRE, formatPrice } from './ticker-client.js';
 import {
-  catalogue, catalogueById, watchlist, states, byId, subscribed, tickCountById, page, stats, link,
+  catalogue, catalogueById, watchlist, states, byId, subscribed, tickCountById, page, stats, link, clock,
   sampleHistories, updateRates, SAMPLE_MS,
 } from './state.js';
 import { el, renderEmpty, startRendering } from './render.js';
@@ -71,7 +71,18 @@ const view = {
   get badFrames() { return stats.badFrames; },
   get reconnects() { return stats.reconnects; },
   get lastCloseCode() { return link.lastCloseCode; },
-  get rates() { return { messagesPerSecond: stats.msgRate, ticksPerSecond: stats.tickRate, latencyP50Ms: stats.latencyP50, rttMs: stats.rttMs, fps: stats.fps }; },
+  get rates() {
+    return { messagesPerSecond: stats.msgRate, ticksPerSecond: stats.tickRate, latencyP50Ms: stats.latencyP50, rttMs: stats.rttMs,
+      fps: stats.fps, bytesPerSecond: stats.bytesRate };
+  },
+  /** Bytes received (binary byteLength + text length, every connection), as the browser got them. */
+  get bytesReceived() { return link.client ? link.client.bytesReceived : 0; },
+  /** The connection's encoding as welcome said ('delta' or 'raw'), null before it. */
+  get encoding() { return link.client ? link.client.encoding : null; },
+  /** Per symbol: the interval it is subscribed at (0: every tick). */
+  get intervals() { const o = {}; if (link.client) for (const n of link.client.symbols) o[n] = link.client.intervalOf(n); return o; },
+  /** The clock offset to the server (ms, server minus browser; null before the first pong) and its sample's round trip. */
+  get clock() { return { offsetMs: clock.offsetMs, rttMs: clock.rttMs, latencyRawMinMs: stats.latencyRawMin }; },
   get tickCounts() {
     const out = {};
     tickCountById.forEach((n, id) => {

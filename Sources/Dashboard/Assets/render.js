@@ -22,7 +22,7 @@ const $ = (id) => document.getElementById(id);
 export const el = {
   list: $('list'), notice: $('notice'), banner: $('banner'), search: $('search'), options: $('symbol-options'),
   conn: $('st-conn'), connText: $('st-conn-text'), msgs: $('st-msgs'), ticks: $('st-ticks'),
-  lat: $('st-lat'), rtt: $('st-rtt'), gaps: $('st-gaps'), conf: $('st-conf'), syms: $('st-syms'),
+  lat: $('st-lat'), rtt: $('st-rtt'), rx: $('st-rx'), gaps: $('st-gaps'), conf: $('st-conf'), syms: $('st-syms'),
   fps: $('st-fps'), clock: $('st-clock'), wlCount: $('wl-count'),
   detail: $('detail'), dName: $('d-name'), dLast: $('d-last'), dDesc: $('d-desc'), dChg: $('d-chg'),
   dBid: $('d-bid'), dAsk: $('d-ask'), dSpread: $('d-spread'), dLsz: $('d-lsz'), dSeq: $('d-seq'),
@@ -235,6 +235,8 @@ function paintStatus(now) {
   el.ticks.textContent = fmtInt(stats.tickRate);
   el.lat.textContent = stats.latencyP50 === null ? '–' : stats.latencyP50.toFixed(1) + ' ms';
   el.rtt.textContent = stats.rttMs === null ? '–' : stats.rttMs.toFixed(1) + ' ms';
+  const enc = link.client && link.client.encoding;
+  el.rx.textContent = enc ? (stats.bytesRate / 1000).toFixed(1) + ' KB/s ' + enc : '–';
   el.gaps.textContent = fmtInt(stats.gaps);
   el.gaps.className = 'v' + (stats.gaps > 0 ? ' neg' : '');
   el.conf.textContent = fmtInt(stats.conflated);

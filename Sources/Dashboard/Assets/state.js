@@ -25,7 +25,32 @@ export const page = { selected: null, catalogueLoaded: false };
 export const stats = {
   messages: 0, ticks: 0, gaps: 0, conflated: 0, conflatedUpdates: 0, badFrames: 0, unrouted: 0,
   reconnects: 0, msgRate: 0, tickRate: 0, latencyP50: null, rttMs: null, fps: 0, frames: 0,
+  bytesRate: 0,                 // bytes received per second (the client's bytesReceived, as the browser got them)
+  latencyRawMin: null,          // smallest corrected latency before the clamp at 0 (how far the offset estimate erred)
 };
+
+// ---------------------------------------------------------------- clock offset
+// The server's clock minus ours, NTP-style, from the JSON ping: offset =
+// pong.time_ns - midpoint(send, receive), whose error is at most half the
+// round trip; so the sample with the smallest round trip is kept (of the
+// last OFFSET_SAMPLES, so a clock that drifts over hours is followed).
+// Without it the latency figure is only right when the browser runs on the
+// server's host. A new connection (perhaps another server) starts over.
+const OFFSET_SAMPLES = 32;
+const offsetSamples = [];
+export const clock = { offsetMs: null, rttMs: null };
+export function noteClockSample(e) {
+  offsetSamples.push({ rtt: e.roundTripMs, offset: e.serverTimeMs - (e.sentAtMs + e.receivedAtMs) / 2 });
+  if (offsetSamples.length > OFFSET_SAMPLES) offsetSamples.shift();
+  let best = offsetSamples[0];
+  for (const s of offsetSamples) if (s.rtt < best.rtt) best = s;
+  if (best.offset !== clock.offsetMs) stats.latencyRawMin = null;   // measured against the estimate in force
+  clock.offsetMs = best.offset;
+  clock.rttMs = best.rtt;
+}
+export function resetClock() { offsetSamples.length = 0; clock.offsetMs = null; clock.rttMs = null; }
+/** Now on the server's clock (as far as we know it), ms since the epoch. */
+const serverNowMs = () => performance.timeOrigin + performance.now() + (clock.offsetMs ?? 0);
 /** The stream's connection, as the status bar and the watchlist editor see it. */
 export const link = {
   // 'connecting', 'live', 'reconnecting', or stopped for good: 'unauthorized'
@@ -108,8 +133,13 @@ export function applyTicks(ticks) {
     if (!refPrices.has(S.symbol)) refPrices.set(S.symbol, { m: t.last, exp: t.priceExponent });
   }
   if (newestMs > 0) {
+    // Event times are causal (at or before the server published the tick),
+    // so a negative age can only be the offset estimate's error (at most
+    // half a round trip): the figure is clamped at 0, never shown negative.
+    const age = serverNowMs() - newestMs;
+    if (clock.offsetMs !== null && (stats.latencyRawMin === null || age < stats.latencyRawMin)) stats.latencyRawMin = age;
     latTimes[latHead] = performance.now();
-    latVals[latHead] = Date.now() - newestMs;
+    latVals[latHead] = Math.max(0, age);
     latHead = (latHead + 1) % LAT_RING;
     if (latCount < LAT_RING) latCount++;
   }
@@ -175,7 +205,7 @@ export function sampleHistories() {
   dirty.chart = true;
 }
 
-let rateMark = performance.now(), msgMark = 0, tickMark = 0, frameMark = 0;
+let rateMark = performance.now(), msgMark = 0, tickMark = 0, frameMark = 0, byteMark = 0;
 /** Every second: message, tick, frame and per-symbol update rates, and the latency p50. */
 export function updateRates() {
   const now = performance.now();
@@ -185,6 +215,9 @@ export function updateRates() {
   stats.tickRate = (stats.ticks - tickMark) / dt;
   stats.fps = (stats.frames - frameMark) / dt;
   msgMark = stats.messages; tickMark = stats.ticks; frameMark = stats.frames;
+  const bytes = link.client ? link.client.bytesReceived : 0;
+  stats.bytesRate = (bytes - byteMark) / dt;
+  byteMark = bytes;
   for (const S of states.values()) {
     S.rate = (S.updates - S.updatesMark) / dt;
     S.updatesMark = S.updates;

@@ -5,10 +5,16 @@
 // On a server with auth the page is opened with `?token=`: the client sends
 // it on every attempt, and a refused token stops the page with a banner
 // saying what to do instead of reconnecting in a loop.
+// One connection, in the delta encoding (`?encoding=raw` on the page asks
+// for raw): the watchlist at WATCH_INTERVAL_MS, enough for a person and a
+// fraction of the bytes, and the selected symbol, the one charted, at
+// every tick. Changing the selection moves the old one back to the
+// interval and the new one to every tick (a subscribe of a held symbol
+// changes its interval on the server).
 import { TickerClient } from './ticker-client.js';
 import {
-  watchlist, states, subscribed, stats, dirty, link, resyncQueue,
-  applyTicks, applySubscribed, applyUnsubscribed, markDisconnected, markResume, noteGap,
+  watchlist, states, subscribed, stats, dirty, link, resyncQueue, page,
+  applyTicks, applySubscribed, applyUnsubscribed, markDisconnected, markResume, noteGap, noteClockSample, resetClock,
 } from './state.js';
 import { notice, showBanner } from './render.js';
 
@@ -27,8 +33,24 @@ function setState(s) {
   dirty.status = true;
 }
 
+/** The watchlist's interval (ms); the selected symbol gets every tick (0). */
+export const WATCH_INTERVAL_MS = 250;
+const intervalFor = (name) => (name === page.selected ? 0 : WATCH_INTERVAL_MS);
+
 export function sendSubscribe(names) {
-  if (link.client && names.length) link.client.subscribe(names);
+  if (!link.client || !names.length) return;
+  const selected = names.filter((n) => intervalFor(n) === 0);
+  const rest = names.filter((n) => intervalFor(n) !== 0);
+  if (rest.length) link.client.subscribe(rest, { intervalMs: WATCH_INTERVAL_MS });
+  if (selected.length) link.client.subscribe(selected, { intervalMs: 0 });
+}
+/** The selection moved: the old symbol back to the watchlist's interval, the new one to every tick (held ones only). */
+export function sendSelection(oldName, newName) {
+  const c = link.client;
+  if (!c) return;
+  const held = (n) => n && c.symbols.includes(n);
+  if (held(oldName) && oldName !== newName) c.subscribe([oldName], { intervalMs: WATCH_INTERVAL_MS });
+  if (held(newName)) c.subscribe([newName], { intervalMs: 0 });
 }
 export function sendUnsubscribe(names) {
   if (link.client && names.length) link.client.unsubscribe(names);
@@ -89,8 +111,12 @@ function authMessage(code, hasToken, serverReason) {
 /** Starts the client with the watchlist; its events drive the page from here on. */
 export function connect() {
   const token = pageToken();
-  const client = new TickerClient({ url: streamURL(), symbols: watchlist.slice(), probe: probeServer, token });
+  const encoding = new URLSearchParams(location.search).get('encoding') === 'raw' ? 'raw' : 'delta';
+  const client = new TickerClient({
+    url: streamURL(), symbols: watchlist.slice(), intervalMs: WATCH_INTERVAL_MS, encoding, probe: probeServer, token,
+  });
   link.client = client;
+  if (page.selected && watchlist.includes(page.selected)) client.subscribe([page.selected], { intervalMs: 0 });
   setState('connecting');
   const on = (type, fn) => client.addEventListener(type, (e) => {
     clientEvents[type] = (clientEvents[type] || 0) + 1;
@@ -98,6 +124,9 @@ export function connect() {
   });
   on('connected', (e) => {
     link.limits = (client.welcome && client.welcome.limits) || null;
+    // A few quick pings for the clock offset (then one per heartbeat).
+    resetClock();
+    for (let i = 0; i < 5; i++) setTimeout(() => client.ping(), 100 + 300 * i);
     if (client.welcome && client.welcome.protocol !== 1) notice('Server speaks protocol ' + client.welcome.protocol + '; this page knows 1');
     if (e.reconnect) notice('Reconnected');
     setState('live');
@@ -114,10 +143,11 @@ export function connect() {
   on('resumed', (e) => markResume(e.symbols, 'resumed'));
   on('reset', (e) => markResume([e.symbol], 'reset'));
   on('gap', (e) => noteGap(e.symbol));
+  on('pong', (e) => noteClockSample(e));
   on('ticks', (e) => applyTicks(e.ticks));
   on('error', (e) => {
     const bad = e.symbols || [];
-    if (e.code === 'bad_message') {
+    if (e.code === 'bad_message' || e.decoding) {   // an undecodable message (a delta one: the client reconnects)
       stats.badFrames++;
     } else if (e.code === 'unknown_symbol' && bad.length) {
       // The client drops them and asks again for the rest of the request.

@@ -1,15 +1,19 @@
 // ticker-client.js: the JavaScript client of /v1/stream (docs/CLIENT.md,
 // "JavaScript"; the wire format is docs/PROTOCOL.md).
 //
-// One ES module with no imports and no DOM, so it runs unchanged in browsers
-// and in Node >= 20, and another origin can import it straight from the
-// server (`GET /assets/ticker-client.js` carries `Access-Control-Allow-Origin: *`).
+// An ES module with no DOM, so it runs unchanged in browsers and in
+// Node >= 20, and another origin can import it straight from the server
+// (`GET /assets/ticker-client.js` and the one module it imports,
+// `delta.js`, carry `Access-Control-Allow-Origin: *`).
 // It is the same client as the Swift `AsyncTickerClient`: it connects with a
 // list of symbols, reconnects with exponential back-off and jitter, resumes
 // every symbol with `from` and the `epoch` of the connection it was seen on,
 // reports what could not be resumed (`reset`) and any undeclared sequence
 // jump (`gap`), and hands out decoded records (`ticks`). The dashboard uses
 // it too, so the page and this module can never disagree about the bytes.
+// It asks for the delta encoding (docs/PROTOCOL.md, message type 2; the
+// decoder is delta.js) unless told `encoding: 'raw'`, and decodes either
+// kind of message whatever the server chose (`welcome.encoding`).
 // On a server with auth it presents a token (`token`, or a `tokenProvider`
 // asked before every attempt and on `token_expiring`), and stops instead of
 // retrying in a loop when the server says the token cannot succeed (4401
@@ -17,6 +21,10 @@
 //
 //   const client = new TickerClient({ url: 'ws://127.0.0.1:8080/v1/stream', symbols: ['AAPL'] });
 //   client.addEventListener('ticks', (e) => { for (const t of e.ticks) console.log(t.symbol, t.lastPrice); });
+
+import { DeltaDecoder, DeltaError, DELTA } from './delta.js';
+
+export { DeltaDecoder, DeltaError, DELTA };
 
 // ============================================================== wire format
 // Little-endian: a 16-byte header, then recordCount records of recordSize
@@ -61,6 +69,9 @@ export class Tick {
     this.eventTimeHi = 0; this.eventTimeLo = 0;
     this.bid = 0; this.ask = 0; this.last = 0; this.bidSize = 0; this.askSize = 0; this.lastSize = 0;
     this.conflatedCount = 0;
+    // null, or {sequence, bid, ask, last} as exact BigInts when one of them
+    // is not a safe integer (a delta record only; never on a real feed).
+    this.exact = null;
   }
   get snapshot() { return (this.flags & WIRE.FLAG_SNAPSHOT) !== 0; }
   get conflated() { return (this.flags & WIRE.FLAG_CONFLATED) !== 0; }
@@ -70,8 +81,9 @@ export class Tick {
   get askPrice() { return priceToNumber(this.ask, this.priceExponent); }
   get lastPrice() { return priceToNumber(this.last, this.priceExponent); }
   toJSON() {
-    const { eventTimeHi, eventTimeLo, ...fields } = this;
-    return { ...fields, eventTimeNs: this.eventTimeNs.toString() };
+    const { eventTimeHi, eventTimeLo, exact, ...fields } = this;
+    const wide = exact ? Object.fromEntries(Object.entries(exact).map(([k, v]) => [k, v.toString()])) : {};
+    return { ...fields, ...wide, eventTimeNs: this.eventTimeNs.toString() };
   }
 }
 
@@ -105,8 +117,22 @@ export function readRecord(dv, off, t = new Tick()) {
   return t;
 }
 
-/** Thrown by decodeMessage for bytes that are not a v1 tick batch. */
-export class TickerWireError extends Error {}
+/**
+ * Thrown by decodeMessage for bytes that are not a v1 tick batch. `code` is
+ * the name the delta decoder uses for the same fault (docs/PROTOCOL.md,
+ * "Decoder errors"); `fatal` is set by a StreamDecoder that dropped its
+ * delta state for it (the connection must be replaced).
+ */
+export class TickerWireError extends Error {
+  constructor(message, code = 'bad_message') { super(message); this.code = code; this.fatal = false; }
+}
+function rawErrorCode(dv) {
+  if (dv.byteLength < WIRE.HEADER_SIZE) return 'truncated_header';
+  if (dv.getUint8(0) !== WIRE.VERSION) return 'unsupported_version';
+  if (dv.getUint8(1) !== WIRE.TYPE_TICK_BATCH) return 'unknown_message_type';
+  if (dv.getUint16(4, true) < WIRE.MIN_RECORD_SIZE) return 'bad_record_size';
+  return dv.byteLength > WIRE.HEADER_SIZE + dv.getUint16(2, true) * dv.getUint16(4, true) ? 'trailing_bytes' : 'truncated';
+}
 
 /**
  * One binary message (an ArrayBuffer or a view of one, e.g. a Node Buffer)
@@ -115,10 +141,42 @@ export class TickerWireError extends Error {}
 export function decodeMessage(data) {
   const dv = ArrayBuffer.isView(data) ? new DataView(data.buffer, data.byteOffset, data.byteLength) : new DataView(data);
   const h = readHeader(dv);
-  if (typeof h === 'string') throw new TickerWireError(h);
+  if (typeof h === 'string') throw new TickerWireError(h, rawErrorCode(dv));
   const ticks = new Array(h.count);
   for (let i = 0, off = WIRE.HEADER_SIZE; i < h.count; i++, off += h.size) ticks[i] = readRecord(dv, off, new Tick());
   return { sendTimeNs: hiLoToBigInt(h.sendHi, h.sendLo), sendTimeMs: nsHiLoToMs(h.sendHi, h.sendLo), ticks };
+}
+
+/**
+ * What a connection holds to read binary messages of either encoding: raw
+ * (type 1) messages decode on their own, delta (type 2) ones against the
+ * per-symbol state kept here. One per connection; `reset()` on every new
+ * one, with the encoding its `welcome` named. `decode` returns what
+ * decodeMessage does plus `encoding`. It throws a DeltaError or a
+ * TickerWireError, each with a stable `code`; when `fatal` is true the
+ * delta state is gone and the connection must be replaced (reconnect and
+ * resume): always for a delta message, and for any undecodable message on
+ * a delta connection, since it may have been a delta whose loss would make
+ * the next delta of its symbol wrong.
+ */
+export class StreamDecoder {
+  constructor(encoding = 'delta') { this.encoding = encoding; this.delta = new DeltaDecoder(() => new Tick()); }
+  reset(encoding = this.encoding) { this.encoding = encoding; this.delta.reset(); }
+  decode(data) {
+    const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+    if (bytes.length > 1 && bytes[1] === DELTA.MESSAGE_TYPE) {
+      const m = this.delta.decode(bytes);
+      return { sendTimeNs: hiLoToBigInt(m.sendHi, m.sendLo), sendTimeMs: nsHiLoToMs(m.sendHi, m.sendLo), ticks: m.ticks, encoding: 'delta' };
+    }
+    try {
+      const m = decodeMessage(data);
+      m.encoding = 'raw';
+      return m;
+    } catch (e) {
+      if (this.encoding === 'delta' || this.delta.references.size > 0) { this.delta.reset(); e.fatal = true; }
+      throw e;
+    }
+  }
 }
 
 /**
@@ -195,16 +253,20 @@ const SYMBOLS_PER_REQUEST = 500;
  * `welcome.epoch` of the connection it was seen on, so a resume never sends
  * one server's sequences under another server's epoch, even when a
  * connection is lost between the replies to a resubscription sent in
- * several requests. Pure: no socket, no clock.
+ * several requests. It keeps each symbol's interval too (`interval_ms`,
+ * docs/PROTOCOL.md "Throttled subscriptions"), so a reconnect asks for the
+ * same throttle. Pure: no socket, no clock.
  */
 export class ResumeBook {
-  constructor(symbols = [], from = {}, epoch = null) {
+  constructor(symbols = [], from = {}, epoch = null, intervalMs = 0) {
+    this.intervals = new Map();         // name (or '*') -> interval in ms (0: every tick), as last asked
     this.wanted = [];                   // names in the order first asked; may hold '*'
     this.symbols = new Map();           // name -> {name, seq, epoch, id}: seq null = no baseline yet
     this.byId = [];                     // wire id -> symbol state, learned per connection
     this.names = [];                    // wire id -> name, per connection (labels every record)
     this.epoch = null;                  // this connection's welcome.epoch
     this.add(symbols);
+    this.noteInterval(intervalMs, symbols);
     for (const [name, seq] of Object.entries(from)) {
       const s = this.#state(name);
       s.seq = seq;
@@ -217,6 +279,13 @@ export class ResumeBook {
     return s;
   }
   get all() { return this.wanted.includes('*'); }
+  /** The interval `name` is held at (0: every tick). */
+  intervalOf(name) { return this.intervals.get(name) ?? (this.all ? this.intervals.get('*') ?? 0 : 0); }
+  /** The server's rule: a subscribe sets the interval of what it names, and '*' that of everything held. */
+  noteInterval(ms, names) {
+    if (names.includes('*')) for (const n of this.intervals.keys()) this.intervals.set(n, ms);
+    for (const n of names) this.intervals.set(n, ms);
+  }
   /** The resume points to save: {from: {name: seq}, epoch} (epoch null when they span several). */
   get position() {
     const from = {}, epochs = new Set();
@@ -253,6 +322,7 @@ export class ResumeBook {
   forget(names) {
     this.wanted = this.wanted.filter((n) => !names.includes(n));
     for (const n of names) {
+      this.intervals.delete(n);
       const s = this.symbols.get(n);
       if (!s) continue;
       if (this.byId[s.id] === s) this.byId[s.id] = undefined;
@@ -262,38 +332,59 @@ export class ResumeBook {
 
   /**
    * The subscribe requests for `names`: symbols without a position plainly,
-   * the others with `from`, one request per epoch their positions belong to,
-   * at most SYMBOLS_PER_REQUEST symbols each. A wildcard is one request; a
-   * position of another epoch than the one it carries cannot ride on it, so
-   * that symbol gets the wildcard's snapshot and is reported reset when the
-   * reply comes (`localReset`, never sent).
+   * the others with `from`, one request per epoch their positions belong to
+   * and per interval (`intervalMs`), at most SYMBOLS_PER_REQUEST symbols
+   * each. A wildcard is one request, at the interval of '*'; a position of
+   * another epoch than the one it carries cannot ride on it, so that symbol
+   * gets the wildcard's snapshot and is reported reset when the reply comes
+   * (`localReset`, never sent). Named symbols held at another interval than
+   * '*' follow it (the wildcard sets every interval; they override it),
+   * without `from`: their positions went with the wildcard.
    */
   requests(names) {
     const all = names.includes('*');
-    const plain = [], groups = new Map();          // epoch -> [symbol state]
+    const plain = new Map(), groups = new Map();   // ms -> [name]; "epoch ms" -> {epoch, ms, list}
     for (const s of all ? this.symbols.values() : names.map((n) => this.symbols.get(n) ?? { name: n, seq: null })) {
-      if (s.seq === null) { if (!all) plain.push(s.name); continue; }
-      if (!groups.has(s.epoch)) groups.set(s.epoch, []);
-      groups.get(s.epoch).push(s);
+      const ms = all ? 0 : this.intervalOf(s.name);
+      if (s.seq === null) {
+        if (!all) { if (!plain.has(ms)) plain.set(ms, []); plain.get(ms).push(s.name); }
+        continue;
+      }
+      const key = `${s.epoch} ${ms}`;
+      if (!groups.has(key)) groups.set(key, { epoch: s.epoch, ms, list: [] });
+      groups.get(key).list.push(s);
     }
-    const withFrom = (list, epoch) => {
+    const at = (req, ms) => (ms ? Object.assign(req, { intervalMs: ms }) : req);   // 0 is the default: not sent
+    const withFrom = (list, epoch, ms) => {
       const req = { op: 'subscribe', symbols: all ? ['*'] : list.map((s) => s.name), from: {} };
       for (const s of list) req.from[s.name] = s.seq;
       if (epoch !== null) req.epoch = epoch;
-      return req;
+      return at(req, ms);
+    };
+    const chunks = (list, make) => {
+      const out = [];
+      for (let i = 0; i < list.length; i += SYMBOLS_PER_REQUEST) out.push(make(list.slice(i, i + SYMBOLS_PER_REQUEST)));
+      return out;
     };
     if (all) {
-      if (groups.size === 0) return [{ op: 'subscribe', symbols: ['*'] }];
-      const [[epoch, list], ...others] = [...groups].sort((a, b) => b[1].length - a[1].length);
-      const req = withFrom(list, epoch);
-      req.localReset = others.flatMap(([, rest]) => rest.map((s) => s.name));
-      return [req];
+      const star = this.intervalOf('*');
+      let first = at({ op: 'subscribe', symbols: ['*'] }, star);
+      if (groups.size > 0) {
+        const [{ epoch, list }, ...others] = [...groups.values()].sort((a, b) => b.list.length - a.list.length);
+        first = withFrom(list, epoch, star);
+        first.localReset = others.flatMap((g) => g.list.map((s) => s.name));
+      }
+      const overrides = new Map();
+      for (const [n, ms] of this.intervals) {
+        if (n === '*' || ms === star) continue;
+        if (!overrides.has(ms)) overrides.set(ms, []);
+        overrides.get(ms).push(n);
+      }
+      return [first, ...[...overrides].flatMap(([ms, list]) => chunks(list, (c) => at({ op: 'subscribe', symbols: c }, ms)))];
     }
     const out = [];
-    for (let i = 0; i < plain.length; i += SYMBOLS_PER_REQUEST) out.push({ op: 'subscribe', symbols: plain.slice(i, i + SYMBOLS_PER_REQUEST) });
-    for (const [epoch, list] of groups) {
-      for (let i = 0; i < list.length; i += SYMBOLS_PER_REQUEST) out.push(withFrom(list.slice(i, i + SYMBOLS_PER_REQUEST), epoch));
-    }
+    for (const [ms, list] of plain) out.push(...chunks(list, (c) => at({ op: 'subscribe', symbols: c }, ms)));
+    for (const { epoch, ms, list } of groups.values()) out.push(...chunks(list, (c) => withFrom(c, epoch, ms)));
     return out;
   }
 
@@ -362,12 +453,25 @@ export class TickerAuthError extends Error {
   constructor(message, code) { super(message); this.name = 'TickerAuthError'; this.code = code; }
 }
 
-/** `url` with `?token=` set (browsers cannot send Authorization on a WebSocket; Node uses the same path). */
-function withToken(url, token) {
-  if (token === null) return url;
+/**
+ * The URL the socket opens: `url` with `?encoding=` and, when there is one,
+ * `?token=` (browsers cannot send Authorization on a WebSocket; Node uses
+ * the same path). A server before the delta encoding ignores `encoding`.
+ */
+function socketURL(url, token, encoding) {
   const u = new URL(url);
-  u.searchParams.set('token', token);
+  u.searchParams.set('encoding', encoding);
+  if (token !== null) u.searchParams.set('token', token);
   return u.href;
+}
+
+const ENCODINGS = ['delta', 'raw'];
+/** `interval_ms`: 0 (every tick) or 50 to 60,000 (docs/PROTOCOL.md, "Throttled subscriptions"). */
+function checkInterval(ms, what) {
+  if (!Number.isInteger(ms) || (ms !== 0 && (ms < 50 || ms > 60000))) {
+    throw new TypeError(`${what} must be 0 (every tick) or an integer from 50 to 60000 ms, got ${ms}`);
+  }
+  return ms;
 }
 
 function checkToken(token, what) {
@@ -414,12 +518,19 @@ function checkSymbols(symbols, what) {
  *   token             a token for a server with auth, sent as ?token= on every attempt
  *   tokenProvider     async () => token, asked before every attempt and on token_expiring
  *                     (then sent with {"op":"auth"}); use one of token and tokenProvider
+ *   encoding          'delta' (default) or 'raw', asked for with ?encoding=; the client
+ *                     decodes whatever the server sends (`encoding`: what welcome said)
+ *   intervalMs        interval of `symbols` (0, every tick, or 50-60000; `interval_ms`)
  * Events (TickerEvent): connected {url, reconnect}, subscribed {symbols},
  * unsubscribed {symbols, reason}, resumed {symbols}, reset {symbol}, gap {symbol,
  * expected, received}, ticks {sendTimeNs, sendTimeMs, ticks}, error {code,
  * message, id, symbols, op}, disconnected {reason, code, retryInMs},
  * token_expiring {inMs, refreshing}, authenticated {id, exp},
- * unauthorized {code, reason, message}, closed {error}.
+ * unauthorized {code, reason, message}, pong {roundTripMs, sentAtMs,
+ * receivedAtMs, serverTimeMs}, closed {error}. A binary message that does
+ * not decode on a delta connection is an `error` with the decoder's code and
+ * `decoding: 'delta'`, then a reconnect that resumes (its records are never
+ * handed out: the ones before it were right, the ones after could not be).
  */
 export class TickerClient extends EventTarget {
   #urls; #WS; #reconnect; #failFast; #connectTimeoutMs; #idleTimeoutMs; #probe;
@@ -427,6 +538,7 @@ export class TickerClient extends EventTarget {
   #schedule; #book; #ws = null; #timer = 0; #keepalive = 0;
   #state = 'connecting'; #welcomed = false; #established = false; #sessions = 0;
   #nextId = 0; #pending = new Map(); #lastHeard = 0; #notBefore = 0; #lastError = '';
+  #encoding; #decoder; #decodeFailures = 0;
 
   constructor(options = {}) {
     super();
@@ -460,12 +572,18 @@ export class TickerClient extends EventTarget {
       if (this.#token !== null) throw new TypeError('pass token or tokenProvider, not both (a provider is asked before every attempt)');
       this.#tokenProvider = options.tokenProvider;
     }
+    this.#encoding = options.encoding ?? 'delta';
+    if (!ENCODINGS.includes(this.#encoding)) throw new TypeError(`encoding must be 'delta' or 'raw', got ${options.encoding}`);
+    this.#decoder = new StreamDecoder(this.#encoding);
+    const intervalMs = checkInterval(options.intervalMs ?? 0, 'intervalMs');
     this.#schedule = new ReconnectSchedule(this.#urls, new Backoff(options.backoff));
-    this.#book = new ResumeBook(symbols, from, options.epoch ?? null);
+    this.#book = new ResumeBook(symbols, from, options.epoch ?? null, intervalMs);
     /** The last `welcome` (limits, heartbeat_ms, epoch), or null before the first. */
     this.welcome = null;
     /** Round trip of the last keep-alive ping, in ms (null before the first pong). */
     this.roundTripMs = null;
+    /** Bytes of every message received (binary: byteLength; text: its length), all connections. */
+    this.bytesReceived = 0;
     // Like `new WebSocket(url)`: connecting starts now, events come later,
     // so listeners added right after the constructor miss nothing.
     queueMicrotask(() => this.#connect());
@@ -479,12 +597,32 @@ export class TickerClient extends EventTarget {
   get symbols() { return this.#book.wanted.slice(); }
   /** Resume points to save for a later run: {from, epoch}, both options of the constructor. */
   get position() { return this.#book.position; }
+  /** The encoding of this connection's binary messages as `welcome` said ('raw' from a server that says none); null before it. */
+  get encoding() { return this.welcome ? (this.welcome.encoding === 'delta' ? 'delta' : 'raw') : null; }
+  /** The interval `name` is held at (0: every tick). */
+  intervalOf(name) { return this.#book.intervalOf(name); }
 
-  /** Adds symbols; kept across reconnects. */
-  subscribe(symbols) {
-    const fresh = this.#book.add(checkSymbols(symbols, 'subscribe()'));
-    if (this.#welcomed) for (const req of this.#book.requests(fresh)) this.#send(req);
+  /**
+   * Adds symbols at `intervalMs` (0: every tick); kept across reconnects,
+   * with their interval. A symbol already held at another interval changes
+   * to this one (the server's rule), without a new snapshot.
+   */
+  subscribe(symbols, { intervalMs = 0 } = {}) {
+    const names = checkSymbols(symbols, 'subscribe()');
+    checkInterval(intervalMs, 'subscribe() intervalMs');
+    const held = names.filter((n) => this.#book.wanted.includes(n) || (this.#book.all && n !== '*'));
+    const changed = held.filter((n) => this.#book.intervalOf(n) !== intervalMs);
+    const fresh = this.#book.add(names);
+    this.#book.noteInterval(intervalMs, [...fresh, ...changed]);
+    if (!this.#welcomed) return;
+    for (const req of this.#book.requests(fresh)) this.#send(req);
+    for (let i = 0; i < changed.length; i += SYMBOLS_PER_REQUEST) {
+      this.#send({ op: 'subscribe', symbols: changed.slice(i, i + SYMBOLS_PER_REQUEST), intervalMs });
+    }
   }
+
+  /** Sends the protocol's JSON ping now (the keep-alive sends one per heartbeat); its answer is a `pong` event. */
+  ping() { if (this.#welcomed) this.#send({ op: 'ping' }); }
 
   /** Removes symbols ('*' = all); their records stop once the server has answered. */
   unsubscribe(symbols) {
@@ -542,13 +680,14 @@ export class TickerClient extends EventTarget {
     let ws;
     try {
       // Only the socket sees the token: `url` (events, errors, `client.url`) never carries it.
-      ws = new this.#WS(withToken(url, token));
+      ws = new this.#WS(socketURL(url, token, this.#encoding));
       ws.binaryType = 'arraybuffer';
     } catch (e) {
       this.#failed(`cannot open ${url}: ${e.message}`, null);
       return;
     }
     this.#ws = ws;
+    this.#decoder.reset(this.#encoding);   // per-symbol delta state never outlives its connection
     this.#welcomed = false;
     this.#established = false;
     this.#lastError = '';
@@ -581,7 +720,13 @@ export class TickerClient extends EventTarget {
     ws.onmessage = (e) => {
       if (ws !== this.#ws) return;
       this.#lastHeard = performance.now();
-      if (typeof e.data === 'string') this.#onControl(e.data); else this.#onTicks(e.data);
+      if (typeof e.data === 'string') {
+        this.bytesReceived += e.data.length;
+        this.#onControl(e.data);
+      } else {
+        this.bytesReceived += e.data.byteLength;
+        this.#onTicks(e.data);
+      }
     };
   }
 
@@ -669,6 +814,24 @@ export class TickerClient extends EventTarget {
     this.#emit('disconnected', { reason, code, retryInMs: due });
   }
 
+  /**
+   * A message the delta decoder refused: its state is gone, so the
+   * connection is replaced and every symbol resumes from the last record
+   * handed out. Repeated refusals back off like failed attempts.
+   */
+  #decodeFailed(e) {
+    this.#emit('error', { code: e.code, message: 'undecodable binary message: ' + e.message, id: null, symbols: undefined, op: null, decoding: 'delta' });
+    if (this.#state === 'closed') return;
+    const reason = `a binary message did not decode (${e.code}); reconnecting to resume`;
+    if (!this.#established) { this.#failed(reason, null); return; }
+    this.#established = false;
+    this.#drop(4000, 'client reconnects: undecodable message');
+    const n = this.#decodeFailures++;
+    const delay = !this.#reconnect ? null
+      : n === 0 ? this.#schedule.sessionLost() : this.#schedule.backoff.delayMs(n, this.#schedule.random());
+    this.#next(reason, null, delay);
+  }
+
   #finish(error) {
     clearTimeout(this.#timer); this.#timer = 0;
     this.#state = 'closed';
@@ -684,6 +847,7 @@ export class TickerClient extends EventTarget {
     if (req.from) msg.from = req.from;
     if (req.epoch !== undefined) msg.epoch = req.epoch;
     if (req.token !== undefined) msg.token = req.token;
+    if (req.intervalMs) msg.interval_ms = req.intervalMs;
     if (this.#pending.size >= 1024) this.#pending.delete(this.#pending.keys().next().value);
     this.#pending.set(msg.id, { ...req, token: undefined, sentAt: performance.now() });
     this.#ws.send(JSON.stringify(msg));
@@ -702,7 +866,7 @@ export class TickerClient extends EventTarget {
         for (const [type, fields] of this.#book.subscribed(msg.symbols || [], req, msg)) this.#emit(type, fields);
         break;
       case 'unsubscribed': this.#onUnsubscribed(msg); break;
-      case 'pong': if (req) this.roundTripMs = performance.now() - req.sentAt; break;
+      case 'pong': this.#onPong(msg, req); break;
       case 'error': this.#onError(msg, req); break;
       case 'token_expiring': this.#onTokenExpiring(msg); break;
       case 'authenticated': this.#emit('authenticated', { id: msg.id ?? null, exp: typeof msg.exp === 'number' ? msg.exp : null }); break;
@@ -710,8 +874,25 @@ export class TickerClient extends EventTarget {
     }
   }
 
+  /**
+   * The answer to a JSON ping: its round trip, and the server clock
+   * (`time_ns`) with the local send and receive times, for an NTP-style
+   * clock offset (the dashboard's latency figure uses it).
+   */
+  #onPong(msg, req) {
+    if (!req) return;
+    const now = performance.now();
+    this.roundTripMs = now - req.sentAt;
+    if (typeof msg.time_ns !== 'number') return;
+    this.#emit('pong', {
+      roundTripMs: this.roundTripMs, sentAtMs: performance.timeOrigin + req.sentAt,
+      receivedAtMs: performance.timeOrigin + now, serverTimeMs: msg.time_ns / 1e6,
+    });
+  }
+
   #onWelcome(msg) {
     this.welcome = msg;
+    this.#decoder.reset(msg.encoding === 'delta' ? 'delta' : 'raw');
     this.#welcomed = true;
     this.#state = 'open';
     this.#book.connectionOpened(typeof msg.epoch === 'number' ? msg.epoch : null);
@@ -821,10 +1002,15 @@ export class TickerClient extends EventTarget {
   // ------------------------------------------------------------ market data
   #onTicks(data) {
     let message;
-    try { message = decodeMessage(data); } catch (e) {
-      this.#emit('error', { code: 'bad_message', message: 'undecodable binary message: ' + e.message, id: null, symbols: undefined, op: null });
+    try { message = this.#decoder.decode(data); } catch (e) {
+      if (!e.fatal) {
+        this.#emit('error', { code: 'bad_message', message: 'undecodable binary message: ' + e.message, id: null, symbols: undefined, op: null });
+        return;
+      }
+      this.#decodeFailed(e);
       return;
     }
+    if (message.encoding === 'delta') this.#decodeFailures = 0;
     for (const t of message.ticks) {
       const gap = this.#book.observe(t);
       if (gap) this.#emit('gap', gap);

@@ -2,7 +2,7 @@
 // selected, and how that survives a reload (localStorage, ?symbols=).
 import { catalogue, watchlist, states, byId, page, dirty, link, newState } from './state.js';
 import { addRow, removeRow, markSelected, renderEmpty, notice } from './render.js';
-import { sendSubscribe, sendUnsubscribe, hooks } from './stream.js';
+import { sendSubscribe, sendUnsubscribe, sendSelection, hooks } from './stream.js';
 
 const STORAGE_KEY = 'ticker.watchlist.v1';
 const SELECTED_KEY = 'ticker.selected.v1';
@@ -80,9 +80,11 @@ export function replaceWatchlist(names, fromUser) {
 }
 
 export function select(name) {
-  const old = page.selected && states.get(page.selected);
+  const oldName = page.selected;
+  const old = oldName && states.get(oldName);
   if (old) markSelected(old, false);
   page.selected = name;
+  sendSelection(oldName, name);   // the charted symbol at every tick, the rest at the watchlist's interval
   const S = name && states.get(name);
   if (S) { markSelected(S, true); S.dirty = true; }
   saveSelected();

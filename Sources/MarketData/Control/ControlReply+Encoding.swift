@@ -17,6 +17,7 @@ extension ControlReply {
             limits.field("max_message_bytes", info.limits.maxMessageBytes)
             json.field("limits", raw: limits.close())
             if let epoch = info.epoch { json.field("epoch", epoch) }
+            if let encoding = info.encoding { json.field("encoding", encoding) }
         case .subscribed(let id, let symbols, let resume):
             json.field("id", id)
             json.field("symbols", raw: Self.encode(symbols))

@@ -30,7 +30,8 @@ public enum ControlReplyDecoder {
                         maxSymbolsPerConnection: try limits.int("max_symbols_per_connection"),
                         maxMessagesPerSecond: try limits.int("max_messages_per_second"),
                         maxMessageBytes: try limits.int("max_message_bytes")),
-                    epoch: try fields.optionalUInt64("epoch")))
+                    epoch: try fields.optionalUInt64("epoch"),
+                    encoding: try fields.optionalString("encoding")))
         case "subscribed":
             var resume: ResumeReport?
             if object["resumed"] != nil || object["reset"] != nil {
@@ -108,6 +109,12 @@ private struct Fields {
             throw MalformedReply(reason: "field \"id\" is not an integer")
         }
         return id
+    }
+
+    func optionalString(_ key: String) throws(MalformedReply) -> String? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let text = value.string else { throw MalformedReply(reason: "field \"\(key)\" is not a string") }
+        return text
     }
 
     func optionalUInt64(_ key: String) throws(MalformedReply) -> UInt64? {

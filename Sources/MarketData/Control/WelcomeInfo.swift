@@ -12,11 +12,17 @@ public struct WelcomeInfo: Equatable, Sendable {
     /// every symbol instead of replaying another stream's sequences. nil in
     /// replies of servers that predate resume.
     public var epoch: UInt64?
+    /// The encoding of this connection's binary messages: "raw" or "delta"
+    /// (docs/PROTOCOL.md, "Delta encoding"). nil in replies of servers that
+    /// predate it: the client decodes raw.
+    public var encoding: String?
 
     public init(
         protocolVersion: Int = 1, server: String = "ticker", heartbeatMs: Int = 15_000,
-        symbolCount: Int, limits: ConnectionLimits, epoch: UInt64? = nil
+        symbolCount: Int, limits: ConnectionLimits, epoch: UInt64? = nil,
+        encoding: String? = nil
     ) {
+        self.encoding = encoding
         self.epoch = epoch
         self.protocolVersion = protocolVersion
         self.server = server

@@ -1,0 +1,84 @@
+import MarketData
+
+/// Delta subscribers (`?encoding=delta`): the same rounds, slots and
+/// samples as raw ones, with records in `TickDelta` form. Each round tick's
+/// delta against the loop's previous record of its symbol is encoded once
+/// (`RoundTable.appendDelta`) and copied to every delta subscriber whose
+/// last record of the symbol is that reference (`Subscriber.deltaSent`);
+/// any other gets the keyframe. Whole messages (snapshots, slots, replays,
+/// bridges) start each symbol with a keyframe.
+extension LoopHub {
+    /// `s` takes every tick of `symbol` (interval 0).
+    func addLive(_ s: Subscriber, _ symbol: UInt32) {
+        if s.isDelta {
+            deltaIndex[Int(symbol)].append(Unmanaged.passUnretained(s))
+        } else {
+            index[Int(symbol)].append(Unmanaged.passUnretained(s))
+        }
+        s.liveSymbols.append(symbol)
+    }
+
+    /// Leaves the live index (the caller updates `liveSymbols`).
+    func removeLive(_ s: Subscriber, _ symbol: UInt32) {
+        if s.isDelta {
+            deltaIndex[Int(symbol)].removeSubscriber(s)
+        } else {
+            index[Int(symbol)].removeSubscriber(s)
+        }
+    }
+
+    /// Called by `add` for every round tick while the loop has delta subscribers.
+    @inline(__always)
+    func noteDelta(_ tick: Tick, previous: Tick?, fanout: Int) {
+        round.appendDelta(tick, previous: previous, sendTimeNs: roundSendTime, encode: fanout > 0)
+    }
+
+    /// Round tick `k` to a delta subscriber (batched delivery only).
+    @inline(__always)
+    func deliverDelta(_ s: Subscriber, k: Int) {
+        let tick = round.ticks[k]
+        if isBehind(s) {
+            putInSlot(s, tick)
+            return
+        }
+        roundQueued &+= 1
+        let symbol = Int(tick.symbolId)
+        let closed: Int
+        if k < round.reference.count, round.reference[k] != 0, s.deltaSent[symbol] == round.reference[k] {
+            let start = Int(round.deltaStart[k])
+            let count = Int(round.deltaEnd[k]) - start
+            closed = round.deltas.withUnsafeBytes {
+                writer.appendLiveDelta($0.baseAddress! + start, count: count, to: s.outbox, sendTimeNs: roundSendTime)
+            }
+        } else {
+            closed = appendKeyframe(s, tick, sendTimeNs: roundSendTime)
+        }
+        s.deltaSent[symbol] = tick.sequence
+        if closed > 0 {
+            counters.messagesQueued &+= 1
+            counters.bytesQueued &+= UInt64(closed)
+        }
+    }
+
+    /// A record of `s`'s own into its open message, as a keyframe; returns
+    /// the bytes of a message it closed. The caller updates `deltaSent`.
+    func appendKeyframe(_ s: Subscriber, _ tick: Tick, sendTimeNs: UInt64) -> Int {
+        withUnsafeTemporaryAllocation(byteCount: TickDelta.maxRecordSize, alignment: 8) { scratch in
+            let n = TickDelta.writeKeyframe(tick, sendTimeNs: sendTimeNs, to: scratch.baseAddress!)
+            return writer.appendLiveDelta(scratch.baseAddress!, count: n, to: s.outbox, sendTimeNs: sendTimeNs)
+        }
+    }
+
+    /// Whole messages to a delta subscriber; its `deltaSent` follows them.
+    func appendDeltaMessage(_ s: Subscriber, ticks: [Tick], sendTimeNs: UInt64) -> (messages: Int, bytes: Int) {
+        for tick in ticks where Int(tick.symbolId) < s.deltaSent.count { s.deltaSent[Int(tick.symbolId)] = tick.sequence }
+        return writer.appendDeltaMessages(ticks, to: s.outbox.queue, sendTimeNs: sendTimeNs)
+    }
+
+    /// One sample record of a throttle class to a delta member: `shared`
+    /// is the sample's keyframe, encoded once per sample for every member.
+    func appendSampleKeyframe(_ s: Subscriber, _ tick: Tick, shared: UnsafeRawBufferPointer, sendTimeNs: UInt64) -> Int {
+        s.deltaSent[Int(tick.symbolId)] = tick.sequence
+        return writer.appendLiveDelta(shared.baseAddress!, count: shared.count, to: s.outbox, sendTimeNs: sendTimeNs)
+    }
+}
