@@ -75,10 +75,36 @@ extension LoopHub {
         return writer.appendDeltaMessages(ticks, to: s.outbox.queue, sendTimeNs: sendTimeNs)
     }
 
-    /// One sample record of a throttle class to a delta member: `shared`
-    /// is the sample's keyframe, encoded once per sample for every member.
-    func appendSampleKeyframe(_ s: Subscriber, _ tick: Tick, shared: UnsafeRawBufferPointer, sendTimeNs: UInt64) -> Int {
-        s.deltaSent[Int(tick.symbolId)] = tick.sequence
-        return writer.appendLiveDelta(shared.baseAddress!, count: shared.count, to: s.outbox, sendTimeNs: sendTimeNs)
+    /// One sample record of a throttle class to a delta member: the delta
+    /// against the class's previous sample when that is the member's last
+    /// record of the symbol, else the keyframe; each encoded at most once
+    /// per sample, for every member. Returns the bytes of a message it closed.
+    func appendSample(_ s: Subscriber, _ tick: Tick, shared: inout SharedSample, sendTimeNs: UInt64) -> Int {
+        let symbol = Int(tick.symbolId)
+        let bytes: [UInt8]
+        if let previous = shared.previous, s.deltaSent[symbol] == previous.sequence {
+            if shared.delta.isEmpty { TickDelta.appendRecord(tick, reference: previous, sendTimeNs: sendTimeNs, to: &shared.delta) }
+            bytes = shared.delta
+        } else {
+            if shared.keyframe.isEmpty { TickDelta.appendRecord(tick, reference: nil, sendTimeNs: sendTimeNs, to: &shared.keyframe) }
+            bytes = shared.keyframe
+        }
+        s.deltaSent[symbol] = tick.sequence
+        return bytes.withUnsafeBytes {
+            writer.appendLiveDelta($0.baseAddress!, count: $0.count, to: s.outbox, sendTimeNs: sendTimeNs)
+        }
+    }
+}
+
+/// A throttle sample's two forms for delta members, each encoded on first need.
+struct SharedSample {
+    private(set) var previous: Tick?
+    var delta: [UInt8] = []
+    var keyframe: [UInt8] = []
+
+    mutating func start(previous: Tick?) {
+        self.previous = previous
+        delta.removeAll(keepingCapacity: true)
+        keyframe.removeAll(keepingCapacity: true)
     }
 }
