@@ -142,6 +142,34 @@ private struct SplitMixLike {
         }
     }
 
+    /// Two delta subscribers of the same symbols get the same bytes: each
+    /// live record's delta is encoded once per loop and copied; after its
+    /// snapshot (a keyframe) every live record is a delta of a few bytes.
+    @Test func deltaSubscribersShareTheLoopsBytes() throws {
+        let hub = LoopHub(symbolCount: 4, settings: HubSettings())
+        let a = Subscriber(outbox: Outbox(), delta: true), b = Subscriber(outbox: Outbox(), delta: true)
+        hub.attach(a)
+        hub.attach(b)
+        _ = hub.publish(TickBatch(ticks: [tick(0, 1), tick(1, 1)], sendTimeNs: 1), sendTimeNs: 10, nowNanos: 1)
+        for s in [a, b] { _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 20) }
+        let snapshots = drainAll(a)
+        #expect(snapshots == drainAll(b))
+        _ = hub.publish(TickBatch(ticks: [tick(0, 2), tick(1, 2), tick(0, 3)], sendTimeNs: 1), sendTimeNs: 30, nowNanos: 2)
+        let live = drainAll(a)
+        #expect(live == drainAll(b))
+        // Frame header 2, message header 16, three records of 5 bytes: symbol,
+        // presence, time (2 bytes: the event time is 972+ ns after the send
+        // time in this fixture), bid moved by one tick.
+        #expect(live.count == 2 + 16 + 3 * 5, "\(live.count)")
+        var decoder = TickDeltaDecoder()
+        var seen = try deltaTicks(snapshots, &decoder)
+        seen += try deltaTicks(live, &decoder)
+        var snapshot0 = tick(0, 1), snapshot1 = tick(1, 1)
+        snapshot0.flags = .snapshot
+        snapshot1.flags = .snapshot
+        #expect(seen == [snapshot0, snapshot1, tick(0, 2), tick(0, 3), tick(1, 2)] || seen == [snapshot0, snapshot1, tick(0, 2), tick(1, 2), tick(0, 3)])
+    }
+
     /// One tick per message: a delta request is raw.
     @Test func perTickDeliveryIsRaw() {
         var settings = HubSettings()
