@@ -12,6 +12,8 @@
 //   TickDeltaDecoder.maxSymbols symbols; after an error it holds none;
 // - never a wrong record from a cut message: every proper prefix of an accepted message (split
 //   at every byte up to 256, then every 7th) fails on the same starting state;
+// - TickDelta.summarize (the server's state-free walk) never traps, and on an accepted message
+//   agrees with every record's symbol, flags, count and keyframe sequence;
 // - each decoded record re-encodes, as a keyframe and as a delta against the record its symbol
 //   had before (what a server would send), to bytes that decode to the same record.
 
@@ -30,6 +32,7 @@ func message(_ records: [(Tick, Tick?)], sendTimeNs: UInt64) -> [UInt8] {
 
 func checkMessage(_ bytes: ArraySlice<UInt8>, decoder: inout TickDeltaDecoder) {
     let before = decoder
+    let summaries = Array(bytes).withUnsafeBytes { TickDelta.summarize($0) }
     let result: (sendTimeNs: UInt64, ticks: [Tick])
     do {
         result = try decoder.decodeMessage(bytes)
@@ -41,6 +44,11 @@ func checkMessage(_ bytes: ArraySlice<UInt8>, decoder: inout TickDeltaDecoder) {
     let declared = Int(bytes[bytes.startIndex + 2]) | Int(bytes[bytes.startIndex + 3]) << 8
     check(result.ticks.count == declared, "\(result.ticks.count) records, header says \(declared)")
     check(decoder.symbolCount <= TickDeltaDecoder.maxSymbols, "symbols kept: \(decoder.symbolCount)")
+    check(summaries?.count == result.ticks.count, "summaries of an accepted message: \(String(describing: summaries?.count))")
+    for (summary, tick) in zip(summaries ?? [], result.ticks) {
+        check(summary.symbolId == tick.symbolId && summary.flags == tick.flags && summary.conflatedCount == tick.conflatedCount
+              && (summary.keyframeSequence == nil || summary.keyframeSequence == tick.sequence), "summary \(summary) of \(tick)")
+    }
     var cut = 0
     while cut < bytes.count {
         var probe = before

@@ -69,6 +69,54 @@ extension LoopHub {
         }
     }
 
+    /// The fold of a delta connection that starts conflating. Its queued
+    /// records cannot be decoded without its reader's state, but their
+    /// sequences can be followed backwards from `deltaSent` (the last one
+    /// queued per symbol), which gives what the reader will have had of each
+    /// symbol once the frame being written is through. Each symbol cut off
+    /// gets one slot rebuilt from the hub: the loop's newest tick (for a
+    /// throttled symbol, the class sample it was last sent, so the samples
+    /// that follow stay relative to it), counting what the reader missed; a
+    /// snapshot cut off makes the slot a snapshot (the reader's baseline).
+    func foldDeltaBacklog(_ s: Subscriber) {
+        let size = s.outbox.backlogBytes
+        guard size > 0, size <= foldBudget else { return }
+        foldBudget -= size
+        var cut: [UInt32: [TickDelta.RecordSummary]] = [:]
+        var order: [UInt32] = []
+        s.outbox.takeDeltaBacklog { r in
+            if cut[r.symbolId] == nil { order.append(r.symbolId) }
+            cut[r.symbolId, default: []].append(r)
+        }
+        for symbol in order {
+            let records = cut[symbol] ?? []
+            counters.ticksFolded &+= UInt64(records.count)
+            let i = Int(symbol)
+            guard i < s.deltaSent.count, s.symbolSet.contains(symbol), var tick = lastTicks[i] else { continue }
+            var had = s.deltaSent[i]
+            var baseline = false
+            for r in records.reversed() {
+                if r.flags.contains(.snapshot) {
+                    baseline = true
+                    break
+                }
+                had = (r.keyframeSequence ?? had) &- 1 &- UInt64(r.conflatedCount)
+            }
+            if let ms = s.intervals[symbol], let cls = classes[ms] {
+                if let sample = cls.lastSample[i], sample.sequence == s.deltaSent[i] {
+                    tick = sample
+                } else {
+                    s.throttleBase[symbol] = tick.sequence != cls.base[i] ? tick.sequence : nil
+                }
+            }
+            tick.conflatedCount = tick.sequence > had ? UInt32(clamping: tick.sequence - had - 1) : 0
+            tick.flags = tick.conflatedCount > 0 ? [.conflated] : []
+            if baseline { tick.flags.insert(.snapshot) }
+            s.deltaSent[i] = had
+            putInSlot(s, tick)
+        }
+    }
+
     /// Whole messages to a delta subscriber; its `deltaSent` follows them.
     func appendDeltaMessage(_ s: Subscriber, ticks: [Tick], sendTimeNs: UInt64) -> (messages: Int, bytes: Int) {
         for tick in ticks where Int(tick.symbolId) < s.deltaSent.count { s.deltaSent[Int(tick.symbolId)] = tick.sequence }
