@@ -134,9 +134,11 @@ public final class Outbox {
             var at = 0
             while let frame = FrameExtent.of(raw, at: at) {
                 let end = at + frame.size
-                if frame.opcode == WebSocketOpcode.binary.rawValue,
-                   let records = TickDelta.summarize(UnsafeRawBufferPointer(rebasing: raw[(at + frame.headerSize)..<end])) {
-                    for r in records { record(r) }
+                if frame.opcode == WebSocketOpcode.binary.rawValue {
+                    // Never re-queued, even if it could not be walked (our writer's
+                    // bytes always can): a delta kept after dropped ones would decode wrong.
+                    let payload = UnsafeRawBufferPointer(rebasing: raw[(at + frame.headerSize)..<end])
+                    for r in TickDelta.summarize(payload) ?? [] { record(r) }
                 } else {
                     queue.append(UnsafeRawBufferPointer(rebasing: raw[at..<end]))
                 }
