@@ -90,11 +90,16 @@ import WebSocketProtocol
         /// may reach this port (an ephemeral port a finished server had);
         /// its connection is closed unanswered.
         @Sendable func ours() throws -> (FakePeer, String) {
+            let deadline = Date().addingTimeInterval(20)
             while true {
-                let peer = try FakePeer(accepting: listenFD)
-                try peer.send(welcome)
-                let request = try peer.readText()
-                if request.contains(Self.symbol) { return (peer, request) }
+                do {
+                    let peer = try FakePeer(accepting: listenFD)
+                    try peer.send(welcome)
+                    let request = try peer.readText()
+                    if request.contains(Self.symbol) { return (peer, request) }
+                } catch where Date() < deadline {
+                    continue   // a stranger that hung up
+                }
             }
         }
         let peer = Task.detached { () throws -> (String, String, String) in
