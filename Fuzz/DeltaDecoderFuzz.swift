@@ -12,6 +12,8 @@
 //   TickDeltaDecoder.maxSymbols symbols; after an error it holds none;
 // - never a wrong record from a cut message: every proper prefix of an accepted message (split
 //   at every byte up to 256, then every 7th) fails on the same starting state;
+// - TickDelta.summarize (the server's state-free walk) never traps, and on an accepted message
+//   agrees with every record's symbol, flags, count and keyframe sequence;
 // - each decoded record re-encodes, as a keyframe and as a delta against the record its symbol
 //   had before (what a server would send), to bytes that decode to the same record.
 
@@ -30,17 +32,23 @@ func message(_ records: [(Tick, Tick?)], sendTimeNs: UInt64) -> [UInt8] {
 
 func checkMessage(_ bytes: ArraySlice<UInt8>, decoder: inout TickDeltaDecoder) {
     let before = decoder
+    let summaries = Array(bytes).withUnsafeBytes { TickDelta.summarize($0) }
     let result: (sendTimeNs: UInt64, ticks: [Tick])
     do {
         result = try decoder.decodeMessage(bytes)
     } catch {
-        check(decoder.references.isEmpty, "state kept after \(error.code)")
+        check(decoder.symbolCount == 0, "state kept after \(error.code)")
         check(!error.code.isEmpty, "an error without a code")
         return
     }
     let declared = Int(bytes[bytes.startIndex + 2]) | Int(bytes[bytes.startIndex + 3]) << 8
     check(result.ticks.count == declared, "\(result.ticks.count) records, header says \(declared)")
-    check(decoder.references.count <= TickDeltaDecoder.maxSymbols, "symbols kept: \(decoder.references.count)")
+    check(decoder.symbolCount <= TickDeltaDecoder.maxSymbols, "symbols kept: \(decoder.symbolCount)")
+    check(summaries?.count == result.ticks.count, "summaries of an accepted message: \(String(describing: summaries?.count))")
+    for (summary, tick) in zip(summaries ?? [], result.ticks) {
+        check(summary.symbolId == tick.symbolId && summary.flags == tick.flags && summary.conflatedCount == tick.conflatedCount
+              && (summary.keyframeSequence == nil || summary.keyframeSequence == tick.sequence), "summary \(summary) of \(tick)")
+    }
     var cut = 0
     while cut < bytes.count {
         var probe = before
@@ -48,9 +56,9 @@ func checkMessage(_ bytes: ArraySlice<UInt8>, decoder: inout TickDeltaDecoder) {
         check(!ok, "a message cut at \(cut) of \(bytes.count) bytes decoded")
         cut += cut < 256 ? 1 : 7
     }
-    var state = before.references
+    var state: [UInt32: Tick] = [:]
     for tick in result.ticks {
-        let reference = state[tick.symbolId]
+        let reference = state[tick.symbolId] ?? before.reference(tick.symbolId)
         var keyDecoder = TickDeltaDecoder()
         let keyframe = try? keyDecoder.decodeMessage(message([(tick, nil)], sendTimeNs: result.sendTimeNs))
         check(keyframe?.ticks == [tick], "keyframe round trip of \(tick)")

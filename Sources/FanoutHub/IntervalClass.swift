@@ -27,12 +27,16 @@ final class IntervalClass {
     var pending: [Tick] = []
     /// Symbol id → index in `pending` (-1: unchanged since the last sample).
     var pendingAt: [Int32]
+    /// Per symbol, the class's previous sample itself: what the next
+    /// sample's delta form is relative to (delta members, `LoopHub+Delta.swift`).
+    var lastSample: [Tick?]
 
     init(intervalMs: Int, symbolCount: Int) {
         self.intervalMs = intervalMs
         members = Array(repeating: [], count: symbolCount)
         base = Array(repeating: 0, count: symbolCount)
         pendingAt = Array(repeating: -1, count: symbolCount)
+        lastSample = Array(repeating: nil, count: symbolCount)
     }
 
     /// A tick of a symbol this class holds.

@@ -69,16 +69,90 @@ extension LoopHub {
         }
     }
 
+    /// The fold of a delta connection that starts conflating. Its queued
+    /// records cannot be decoded without its reader's state, but their
+    /// sequences can be followed backwards from `deltaSent` (the last one
+    /// queued per symbol), which gives what the reader will have had of each
+    /// symbol once the frame being written is through. Each symbol cut off
+    /// gets one slot rebuilt from the hub: the loop's newest tick (for a
+    /// throttled symbol, the class sample it was last sent, so the samples
+    /// that follow stay relative to it), counting what the reader missed; a
+    /// snapshot cut off makes the slot a snapshot (the reader's baseline).
+    func foldDeltaBacklog(_ s: Subscriber) {
+        let size = s.outbox.backlogBytes
+        guard size > 0, size <= foldBudget else { return }
+        foldBudget -= size
+        var cut: [UInt32: [TickDelta.RecordSummary]] = [:]
+        var order: [UInt32] = []
+        s.outbox.takeDeltaBacklog { r in
+            if cut[r.symbolId] == nil { order.append(r.symbolId) }
+            cut[r.symbolId, default: []].append(r)
+        }
+        for symbol in order {
+            let records = cut[symbol] ?? []
+            counters.ticksFolded &+= UInt64(records.count)
+            let i = Int(symbol)
+            guard i < s.deltaSent.count, s.symbolSet.contains(symbol), var tick = lastTicks[i] else { continue }
+            var had = s.deltaSent[i]
+            var baseline = false
+            for r in records.reversed() {
+                if r.flags.contains(.snapshot) {
+                    baseline = true
+                    break
+                }
+                had = (r.keyframeSequence ?? had) &- 1 &- UInt64(r.conflatedCount)
+            }
+            if let ms = s.intervals[symbol], let cls = classes[ms] {
+                if let sample = cls.lastSample[i], sample.sequence == s.deltaSent[i] {
+                    tick = sample
+                } else {
+                    s.throttleBase[symbol] = tick.sequence != cls.base[i] ? tick.sequence : nil
+                }
+            }
+            tick.conflatedCount = tick.sequence > had ? UInt32(clamping: tick.sequence - had - 1) : 0
+            tick.flags = tick.conflatedCount > 0 ? [.conflated] : []
+            if baseline { tick.flags.insert(.snapshot) }
+            s.deltaSent[i] = had
+            putInSlot(s, tick)
+        }
+    }
+
     /// Whole messages to a delta subscriber; its `deltaSent` follows them.
     func appendDeltaMessage(_ s: Subscriber, ticks: [Tick], sendTimeNs: UInt64) -> (messages: Int, bytes: Int) {
         for tick in ticks where Int(tick.symbolId) < s.deltaSent.count { s.deltaSent[Int(tick.symbolId)] = tick.sequence }
         return writer.appendDeltaMessages(ticks, to: s.outbox.queue, sendTimeNs: sendTimeNs)
     }
 
-    /// One sample record of a throttle class to a delta member: `shared`
-    /// is the sample's keyframe, encoded once per sample for every member.
-    func appendSampleKeyframe(_ s: Subscriber, _ tick: Tick, shared: UnsafeRawBufferPointer, sendTimeNs: UInt64) -> Int {
-        s.deltaSent[Int(tick.symbolId)] = tick.sequence
-        return writer.appendLiveDelta(shared.baseAddress!, count: shared.count, to: s.outbox, sendTimeNs: sendTimeNs)
+    /// One sample record of a throttle class to a delta member: the delta
+    /// against the class's previous sample when that is the member's last
+    /// record of the symbol, else the keyframe; each encoded at most once
+    /// per sample, for every member. Returns the bytes of a message it closed.
+    func appendSample(_ s: Subscriber, _ tick: Tick, shared: inout SharedSample, sendTimeNs: UInt64) -> Int {
+        let symbol = Int(tick.symbolId)
+        let bytes: [UInt8]
+        if let previous = shared.previous, s.deltaSent[symbol] == previous.sequence {
+            if shared.delta.isEmpty { TickDelta.appendRecord(tick, reference: previous, sendTimeNs: sendTimeNs, to: &shared.delta) }
+            bytes = shared.delta
+        } else {
+            if shared.keyframe.isEmpty { TickDelta.appendRecord(tick, reference: nil, sendTimeNs: sendTimeNs, to: &shared.keyframe) }
+            bytes = shared.keyframe
+        }
+        s.deltaSent[symbol] = tick.sequence
+        return bytes.withUnsafeBytes {
+            writer.appendLiveDelta($0.baseAddress!, count: $0.count, to: s.outbox, sendTimeNs: sendTimeNs)
+        }
+    }
+}
+
+/// A throttle sample's two forms for delta members, each encoded on first need.
+struct SharedSample {
+    private(set) var previous: Tick?
+    var delta: [UInt8] = []
+    var keyframe: [UInt8] = []
+
+    mutating func start(previous: Tick?) {
+        self.previous = previous
+        delta.removeAll(keepingCapacity: true)
+        keyframe.removeAll(keepingCapacity: true)
     }
 }

@@ -110,7 +110,7 @@ extension LoopHub {
         beginRound(sendTimeNs: sendTimeNs, nowNanos: nowNanos)
         let perTick = settings.delivery == .perTick
         var record = [UInt8](repeating: 0, count: TickWire.recordSize)
-        var keyframe: [UInt8] = []
+        var shared = SharedSample()
         var queued: UInt64 = 0
         for k in cls.pending.indices {
             let tick = cls.pending[k]
@@ -119,9 +119,10 @@ extension LoopHub {
             guard !cls.members[symbol].isEmpty else { continue }
             cls.base[symbol] = tick.sequence
             // Encoded once for every member whose last record is the previous
-            // sample (the keyframe for delta members, when the first needs it).
+            // sample (for delta members, when the first needs it).
             record.withUnsafeMutableBytes { TickWire.writeRecord(tick, to: $0.baseAddress!) }
-            keyframe.removeAll(keepingCapacity: true)
+            shared.start(previous: cls.lastSample[symbol])
+            cls.lastSample[symbol] = tick
             for ref in cls.members[symbol] {
                 let s = ref.takeUnretainedValue()
                 if !s.throttleBase.isEmpty, let own = s.throttleBase.removeValue(forKey: tick.symbolId) {
@@ -137,8 +138,7 @@ extension LoopHub {
                 if sampleIntoSlot(s, tick) { continue }
                 queued &+= 1
                 if s.isDelta {
-                    if keyframe.isEmpty { TickDelta.appendRecord(tick, reference: nil, sendTimeNs: sendTimeNs, to: &keyframe) }
-                    let closed = keyframe.withUnsafeBytes { appendSampleKeyframe(s, tick, shared: $0, sendTimeNs: sendTimeNs) }
+                    let closed = appendSample(s, tick, shared: &shared, sendTimeNs: sendTimeNs)
                     if closed > 0 {
                         counters.messagesQueued &+= 1
                         counters.bytesQueued &+= UInt64(closed)

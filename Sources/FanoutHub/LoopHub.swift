@@ -233,7 +233,7 @@ public final class LoopHub {
     }
 
     /// Backlog bytes this round may still fold (`BacklogPolicy.foldBytesPerRound`).
-    private var foldBudget = 0
+    var foldBudget = 0
 
     /// Fans the round out (`LoopHub+Round.swift`), closes every open
     /// message and returns the subscribers that got bytes this round
@@ -305,9 +305,7 @@ public final class LoopHub {
         s.isConflating = true
         s.conflatingSinceNanos = nowNanos
         counters.conflationEpisodes &+= 1
-        // A delta backlog cannot be read back without its receiver's state:
-        // it drains as it is (ARCHITECTURE.md, "Delta connections").
-        if !s.isDelta { foldBacklog(s) }
+        if s.isDelta { foldDeltaBacklog(s) } else { foldBacklog(s) }
         s.outbox.queue.releaseSpare()
     }
 
@@ -345,6 +343,8 @@ public final class LoopHub {
         let symbol = Int(tick.symbolId)
         if s.slotOf.isEmpty { s.slotOf = Array(repeating: -1, count: index.count) }
         let k = Int(s.slotOf[symbol])
+        // A delta fold slots the loop's newest tick, which the round may not have reached yet.
+        if k >= 0, s.isDelta, tick.sequence <= s.slotTicks[k].sequence { return }
         if k >= 0 {
             s.slotTicks.withUnsafeMutableBufferPointer { slots in slots[k] = Self.conflate(slots[k], with: tick) }
             s.conflatedTotal &+= 1

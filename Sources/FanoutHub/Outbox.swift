@@ -123,6 +123,30 @@ public final class Outbox {
         }
     }
 
+    /// `takeBacklog` for a delta connection: each queued delta message's
+    /// records as state-free summaries (`TickDelta.summarize`), oldest first.
+    func takeDeltaBacklog(_ record: (TickDelta.RecordSummary) -> Void) {
+        let keep = cursor.headRemaining
+        guard queue.count > keep else { return }
+        let rest = queue.bytes(after: keep)
+        queue.truncate(keepingFirst: keep)
+        rest.withUnsafeBytes { raw in
+            var at = 0
+            while let frame = FrameExtent.of(raw, at: at) {
+                let end = at + frame.size
+                if frame.opcode == WebSocketOpcode.binary.rawValue {
+                    // Never re-queued, even if it could not be walked (our writer's
+                    // bytes always can): a delta kept after dropped ones would decode wrong.
+                    let payload = UnsafeRawBufferPointer(rebasing: raw[(at + frame.headerSize)..<end])
+                    for r in TickDelta.summarize(payload) ?? [] { record(r) }
+                } else {
+                    queue.append(UnsafeRawBufferPointer(rebasing: raw[at..<end]))
+                }
+                at = end
+            }
+        }
+    }
+
     /// Drops everything behind the frame being written, so that a close frame
     /// queued next is the next thing the peer reads.
     public func discardBacklog() {

@@ -55,7 +55,14 @@ struct RoundTable {
     /// the symbol's record before it as the loop published it; encoded only
     /// when `encode` (its symbol has delta subscribers).
     mutating func appendDelta(_ tick: Tick, previous: Tick?, sendTimeNs: UInt64, encode: Bool) {
-        precondition(deltaEnd.count == ticks.count - 1, "one delta entry per round tick")
+        // Ticks appended while the loop had no delta subscriber (none can
+        // join mid-round; this keeps the table aligned if one ever did) get
+        // no delta form: their receivers get keyframes.
+        while deltaEnd.count < ticks.count - 1 {
+            deltaStart.append(Int32(deltas.count))
+            deltaEnd.append(Int32(deltas.count))
+            reference.append(0)
+        }
         deltaStart.append(Int32(deltas.count))
         if encode, let previous {
             TickDelta.appendRecord(tick, reference: previous, sendTimeNs: sendTimeNs, to: &deltas)

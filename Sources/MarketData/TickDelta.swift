@@ -172,10 +172,12 @@ public enum TickDelta {
     @inline(__always)
     public static func unscaled(_ x: UInt64) -> UInt32? {
         var n = x >> 3
-        for _ in 0..<(x & 7) {
+        var k = x & 7
+        while k > 0 {
             let (m, overflow) = n.multipliedReportingOverflow(by: 10)
             guard !overflow else { return nil }
             n = m
+            k -= 1
         }
         return n <= UInt64(UInt32.max) ? UInt32(n) : nil
     }

@@ -111,9 +111,10 @@ private struct SplitMixLike {
         if ticksPerRound > 1 { #expect(Double(deltaBytes) / Double(records) < 12, "\(deltaBytes) bytes for \(records) records") }
     }
 
-    /// A delta subscriber that falls behind conflates: its queued bytes
-    /// drain as they are, its slots go out as keyframes, and the sequence
-    /// rule holds across them.
+    /// A delta subscriber that falls behind conflates: its queued records
+    /// are folded (rebuilt from the hub's newest ticks, counting what the
+    /// reader missed), its slots go out as keyframes, and the sequence rule
+    /// holds across them.
     @Test func aSlowDeltaReaderConflatesWithTheSequenceWhole() throws {
         var settings = HubSettings()
         settings.backlog.highWaterMark = 400
@@ -130,16 +131,79 @@ private struct SplitMixLike {
             _ = hub.publish(TickBatch(ticks: ticks, sendTimeNs: 1), sendTimeNs: UInt64(round) * 1_000, nowNanos: UInt64(round))
             if round % 50 == 0 {
                 #expect(s.isConflating)
+                #expect(s.outbox.queue.count < 400, "the backlog was folded: \(s.outbox.queue.count) bytes queued")
                 seen += try deltaTicks(drainAll(s), &decoder)
                 #expect(hub.drain(s, sendTimeNs: UInt64(round) * 1_000 + 1))
                 seen += try deltaTicks(drainAll(s), &decoder)
             }
         }
         #expect(sequenceViolations(seen) == 0)
+        #expect(hub.counters.ticksFolded > 0)
         #expect(seen.contains { $0.conflatedCount > 0 && $0.flags.contains(.conflated) })
         for symbol in 0..<3 {
             #expect(seen.last { $0.symbolId == UInt32(symbol) } == walk.last[symbol].withFlags(of: seen.last { $0.symbolId == UInt32(symbol) }))
         }
+    }
+
+    /// Two delta subscribers of the same symbols get the same bytes: each
+    /// live record's delta is encoded once per loop and copied; after its
+    /// snapshot (a keyframe) every live record is a delta of a few bytes.
+    @Test func deltaSubscribersShareTheLoopsBytes() throws {
+        let hub = LoopHub(symbolCount: 4, settings: HubSettings())
+        let a = Subscriber(outbox: Outbox(), delta: true), b = Subscriber(outbox: Outbox(), delta: true)
+        hub.attach(a)
+        hub.attach(b)
+        _ = hub.publish(TickBatch(ticks: [tick(0, 1), tick(1, 1)], sendTimeNs: 1), sendTimeNs: 10, nowNanos: 1)
+        for s in [a, b] { _ = hub.subscribe(s, to: [0, 1], sendTimeNs: 20) }
+        let snapshots = drainAll(a)
+        #expect(snapshots == drainAll(b))
+        _ = hub.publish(TickBatch(ticks: [tick(0, 2), tick(1, 2), tick(0, 3)], sendTimeNs: 1), sendTimeNs: 30, nowNanos: 2)
+        let live = drainAll(a)
+        #expect(live == drainAll(b))
+        // Frame header 2, message header 16, three records of 5 bytes: symbol,
+        // presence, time (2 bytes: the event time is 972+ ns after the send
+        // time in this fixture), bid moved by one tick.
+        #expect(live.count == 2 + 16 + 3 * 5, "\(live.count)")
+        var decoder = TickDeltaDecoder()
+        var seen = try deltaTicks(snapshots, &decoder)
+        seen += try deltaTicks(live, &decoder)
+        var snapshot0 = tick(0, 1), snapshot1 = tick(1, 1)
+        snapshot0.flags = .snapshot
+        snapshot1.flags = .snapshot
+        #expect(seen == [snapshot0, snapshot1, tick(0, 2), tick(0, 3), tick(1, 2)] || seen == [snapshot0, snapshot1, tick(0, 2), tick(1, 2), tick(0, 3)])
+    }
+
+    /// Throttled and live symbols of a slow delta reader, folded mid-round
+    /// and drained: the sequence rule holds, and the samples after the
+    /// drain follow it.
+    @Test(arguments: [1, 2, 5])
+    func aSlowThrottledDeltaReaderKeepsTheSequenceWhole(readEvery: Int) throws {
+        var settings = HubSettings()
+        settings.backlog.highWaterMark = 120
+        settings.backlog.lowWaterMark = 0
+        let hub = LoopHub(symbolCount: 4, settings: settings)
+        let s = Subscriber(outbox: Outbox(), delta: true)
+        hub.attach(s)
+        var walk = Walk(symbols: 4)
+        _ = hub.publish(TickBatch(ticks: (0..<4).map { walk.next($0) }, sendTimeNs: 1), sendTimeNs: 1, nowNanos: 1)
+        _ = hub.subscribe(s, to: [0, 1], intervalMs: 250, sendTimeNs: 2)
+        _ = hub.subscribe(s, to: [2, 3], sendTimeNs: 2)
+        var decoder = TickDeltaDecoder()
+        var seen: [Tick] = []
+        for round in 1...400 {
+            let ticks = (0..<8).map { _ in walk.next(Int(walk.rng.below(4))) }
+            let now = UInt64(round) * 1_000
+            _ = hub.publish(TickBatch(ticks: ticks, sendTimeNs: 1), sendTimeNs: now, nowNanos: now)
+            if round % 3 == 0 { _ = hub.sample(intervalMs: 250, sendTimeNs: now + 1, nowNanos: now + 1) }
+            if round % (10 * readEvery) == 0 {
+                seen += try deltaTicks(drainAll(s), &decoder)
+                _ = hub.drain(s, sendTimeNs: now + 2)
+                seen += try deltaTicks(drainAll(s), &decoder)
+            }
+        }
+        #expect(hub.counters.ticksFolded > 0)
+        #expect(sequenceViolations(seen) == 0)
+        #expect(Set(seen.map(\.symbolId)) == [0, 1, 2, 3])
     }
 
     /// One tick per message: a delta request is raw.

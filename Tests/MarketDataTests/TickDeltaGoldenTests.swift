@@ -80,6 +80,21 @@ import MarketData
         }
     }
 
+    /// The server's state-free walk (for folding a delta backlog) sees
+    /// every record's symbol, flags, count and keyframe sequence.
+    @Test(arguments: cases)
+    func summariesMatchTheRecords(_ name: String) throws {
+        let (messages, expected) = try Self.load(name)
+        for (bytes, want) in zip(messages, expected) {
+            let summaries = bytes.withUnsafeBytes { TickDelta.summarize($0) }
+            #expect(summaries == want.records.map {
+                TickDelta.RecordSummary(symbolId: $0.symbolId, keyframeSequence: $0.keyframe ? $0.sequence : nil,
+                                        flags: TickFlags(rawValue: $0.flags), conflatedCount: $0.conflatedCount)
+            })
+            #expect(bytes.dropLast().withUnsafeBytes { TickDelta.summarize(UnsafeRawBufferPointer($0)) } == nil)
+        }
+    }
+
     /// Every golden message split into two at every byte: each part alone is
     /// an error, never a record.
     @Test(arguments: cases)

@@ -139,6 +139,39 @@ import TickerServer
         print("python: \(messages.count) delta messages, \(python.count) records decoded as Swift does")
     }
 
+    /// A dashboard's subscription: `*` at 250 ms on delta, default feed.
+    @Test func allSymbolsAt250MsOnDeltaStayUnder60KBPerSecond() async throws {
+        try await withServer { server throws in
+            usleep(300_000)
+            let client = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port,
+                                                         query: "symbols=*&interval_ms=250&encoding=delta"))
+            defer { client.close() }
+            var records = 0, startBytes = 0
+            var started: Date?
+            let deadline = Date().addingTimeInterval(4)
+            while Date() < deadline {
+                guard let event = try client.next(timeoutMs: 100) else { continue }
+                if case .decodeError(let why) = event { Issue.record("\(why)") }
+                guard case .ticks(_, let ticks) = event else { continue }
+                if started == nil {
+                    // The snapshot message is over: measure from the next message on.
+                    started = Date()
+                    startBytes = client.binaryFrameBytes
+                    continue
+                }
+                records += ticks.count
+            }
+            let seconds = Date().timeIntervalSince(try #require(started))
+            let bytes = client.binaryFrameBytes - startBytes
+            print("delta, * at 250 ms: " + String(format: "%.1f KB/s, %.1f records/s, %.2f B per record",
+                                                  Double(bytes) / seconds / 1_000, Double(records) / seconds,
+                                                  Double(bytes) / Double(max(1, records))))
+            #expect(client.tracker.gaps.isEmpty)
+            #expect(Double(records) / seconds > Double(server.symbols.count) * 2, "the samples arrive")
+            #expect(Double(bytes) / seconds < 60_000)
+        }
+    }
+
     @Test func aBadEncodingIsABadRequestAndTheConnectionStaysRaw() async throws {
         try await withServer { server throws in
             let client = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port,
