@@ -76,7 +76,7 @@ extension Runner {
     func wirePreset(overload: Bool, repeats: Int) throws -> [RunResult] {
         var results: [RunResult] = []
         for repetition in 1...repeats {
-            for mode in overload ? [.delta] : WireMode.allCases {
+            for mode in overload ? [WireMode.raw, .delta] : WireMode.allCases {
                 let runs = overload
                     ? try wire(mode: mode, feedIntervalMs: 0.1, starClients: 200, tenClients: 0)
                     : try wire(mode: mode)
