@@ -18,13 +18,17 @@ import TickerServer
         try await withServer { server throws in
             usleep(300_000)   // every symbol has ticked: snapshots exist
             let raw = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port, query: "symbols=*"))
-            let delta = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port,
-                                                        query: "symbols=*&encoding=delta"))
+            // Subscribed after connecting, so every binary message is kept
+            // for the Python decoder from the first (its keyframes): with
+            // `?symbols=` the first could arrive with the 101 and be read
+            // inside init, before `keepsBinaryMessages` was set.
+            let delta = try TickerClient(url: TickerURL(host: "127.0.0.1", port: server.port, query: "encoding=delta"))
             defer {
                 raw.close()
                 delta.close()
             }
             delta.keepsBinaryMessages = true
+            try delta.subscribe(["*"], id: 1)
             var deltaInOrder: [Tick] = []
             var rawRecords: [Key: Tick] = [:]
             var deltaRecords: [Key: Tick] = [:]
