@@ -101,31 +101,34 @@ public final class Outbox {
     /// hands each queued tick record to `record`, oldest first. The caller
     /// closes any open message first.
     func takeBacklog(_ record: (Tick) -> Void) {
-        let keep = cursor.headRemaining
-        guard queue.count > keep else { return }
-        let rest = queue.bytes(after: keep)
-        queue.truncate(keepingFirst: keep)
-        rest.withUnsafeBytes { raw in
-            var at = 0
-            while let frame = FrameExtent.of(raw, at: at) {
-                let end = at + frame.size
-                if frame.opcode == WebSocketOpcode.binary.rawValue && frame.payloadLength >= TickWire.headerSize {
-                    var r = at + frame.headerSize + TickWire.headerSize
-                    while r + TickWire.recordSize <= end {
-                        record(TickWire.decodeRecord(UnsafeRawBufferPointer(rebasing: raw[r..<(r + TickWire.recordSize)])))
-                        r += TickWire.recordSize
-                    }
-                } else {
-                    queue.append(UnsafeRawBufferPointer(rebasing: raw[at..<end]))
-                }
-                at = end
+        cutBacklog { payload in
+            guard payload.count >= TickWire.headerSize else { return false }
+            var r = TickWire.headerSize
+            while r + TickWire.recordSize <= payload.count {
+                record(TickWire.decodeRecord(UnsafeRawBufferPointer(rebasing: payload[r..<(r + TickWire.recordSize)])))
+                r += TickWire.recordSize
             }
+            return true
         }
     }
 
     /// `takeBacklog` for a delta connection: each queued delta message's
     /// records as state-free summaries (`TickDelta.summarize`), oldest first.
+    /// A binary frame is never re-queued, even one that could not be walked
+    /// (our writer's bytes always can): a delta kept after dropped ones would
+    /// decode wrong.
     func takeDeltaBacklog(_ record: (TickDelta.RecordSummary) -> Void) {
+        cutBacklog { payload in
+            for r in TickDelta.summarize(payload) ?? [] { record(r) }
+            return true
+        }
+    }
+
+    /// Cuts the queue back to the frame being written and walks the frames
+    /// behind it, oldest first: each binary frame's payload goes to `take`,
+    /// which says whether it consumed it; every other frame, and a binary one
+    /// `take` declines, is re-queued in order.
+    private func cutBacklog(_ take: (UnsafeRawBufferPointer) -> Bool) {
         let keep = cursor.headRemaining
         guard queue.count > keep else { return }
         let rest = queue.bytes(after: keep)
@@ -134,14 +137,9 @@ public final class Outbox {
             var at = 0
             while let frame = FrameExtent.of(raw, at: at) {
                 let end = at + frame.size
-                if frame.opcode == WebSocketOpcode.binary.rawValue {
-                    // Never re-queued, even if it could not be walked (our writer's
-                    // bytes always can): a delta kept after dropped ones would decode wrong.
-                    let payload = UnsafeRawBufferPointer(rebasing: raw[(at + frame.headerSize)..<end])
-                    for r in TickDelta.summarize(payload) ?? [] { record(r) }
-                } else {
-                    queue.append(UnsafeRawBufferPointer(rebasing: raw[at..<end]))
-                }
+                let taken = frame.opcode == WebSocketOpcode.binary.rawValue
+                    && take(UnsafeRawBufferPointer(rebasing: raw[(at + frame.headerSize)..<end]))
+                if !taken { queue.append(UnsafeRawBufferPointer(rebasing: raw[at..<end])) }
                 at = end
             }
         }
