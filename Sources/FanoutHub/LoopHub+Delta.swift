@@ -38,7 +38,7 @@ extension LoopHub {
     func deliverDelta(_ s: Subscriber, k: Int) {
         let tick = round.ticks[k]
         if isBehind(s) {
-            putInSlot(s, tick)
+            slotDeltaTick(s, tick)
             return
         }
         roundQueued &+= 1
@@ -58,6 +58,21 @@ extension LoopHub {
             counters.messagesQueued &+= 1
             counters.bytesQueued &+= UInt64(closed)
         }
+    }
+
+    /// A round's or a sample's tick for a delta subscriber that is behind.
+    /// After `foldDeltaBacklog` slotted the loop's newest tick of a symbol in
+    /// this round (or sample), every tick the round still holds for it is
+    /// older in arrival order, whatever its sequence (a feed reset restarts
+    /// them): dropped. Otherwise a tick no newer than its slot (a sample of
+    /// the tick a fold already slotted) would count itself twice: dropped,
+    /// unless it is a snapshot, which starts a new run and always goes in.
+    func slotDeltaTick(_ s: Subscriber, _ tick: Tick) {
+        let symbol = Int(tick.symbolId)
+        if s.foldSeedEpoch == epoch, s.foldSeeded.contains(tick.symbolId) { return }
+        if !tick.flags.contains(.snapshot), !s.slotOf.isEmpty, s.slotOf[symbol] >= 0,
+           tick.sequence <= s.slotTicks[Int(s.slotOf[symbol])].sequence { return }
+        putInSlot(s, tick)
     }
 
     /// A record of `s`'s own into its open message, as a keyframe; returns
@@ -88,6 +103,10 @@ extension LoopHub {
             if cut[r.symbolId] == nil { order.append(r.symbolId) }
             cut[r.symbolId, default: []].append(r)
         }
+        if s.foldSeedEpoch != epoch {
+            s.foldSeeded.removeAll(keepingCapacity: true)
+            s.foldSeedEpoch = epoch
+        }
         for symbol in order {
             let records = cut[symbol] ?? []
             counters.ticksFolded &+= UInt64(records.count)
@@ -109,11 +128,15 @@ extension LoopHub {
                     s.throttleBase[symbol] = tick.sequence != cls.base[i] ? tick.sequence : nil
                 }
             }
+            // Not after what the reader will have had: the feed restarted its
+            // sequences (or `had` is unknown); a declared new baseline.
+            if tick.sequence <= had { baseline = true }
             tick.conflatedCount = tick.sequence > had ? UInt32(clamping: tick.sequence - had - 1) : 0
             tick.flags = tick.conflatedCount > 0 ? [.conflated] : []
             if baseline { tick.flags.insert(.snapshot) }
             s.deltaSent[i] = had
             putInSlot(s, tick)
+            s.foldSeeded.insert(symbol)
         }
     }
 

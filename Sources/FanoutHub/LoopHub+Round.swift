@@ -107,7 +107,7 @@ extension LoopHub {
     /// when the subscriber is behind. True when it went there.
     func sampleIntoSlot(_ s: Subscriber, _ tick: Tick) -> Bool {
         guard isBehind(s) else { return false }
-        putInSlot(s, tick)
+        if s.isDelta { slotDeltaTick(s, tick) } else { putInSlot(s, tick) }
         return true
     }
 

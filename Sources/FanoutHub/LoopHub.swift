@@ -343,8 +343,6 @@ public final class LoopHub {
         let symbol = Int(tick.symbolId)
         if s.slotOf.isEmpty { s.slotOf = Array(repeating: -1, count: index.count) }
         let k = Int(s.slotOf[symbol])
-        // A delta fold slots the loop's newest tick, which the round may not have reached yet.
-        if k >= 0, s.isDelta, tick.sequence <= s.slotTicks[k].sequence { return }
         if k >= 0 {
             s.slotTicks.withUnsafeMutableBufferPointer { slots in slots[k] = Self.conflate(slots[k], with: tick) }
             s.conflatedTotal &+= 1

@@ -42,6 +42,10 @@ public final class Subscriber {
     /// shared delta when that record is the delta's reference, else as a
     /// keyframe. Dense (8 bytes per symbol of the universe), allocated at attach.
     var deltaSent: [UInt64] = []
+    /// Delta only: the symbols `foldDeltaBacklog` slotted in round (or
+    /// sample) `foldSeedEpoch`, whose later ticks in it are older.
+    var foldSeeded: Set<UInt32> = []
+    var foldSeedEpoch: UInt64 = .max
 
     /// True while behind: new ticks go to `slotTicks`, not the outbox.
     public internal(set) var isConflating = false

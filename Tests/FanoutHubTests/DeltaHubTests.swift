@@ -145,6 +145,58 @@ private struct SplitMixLike {
         }
     }
 
+    /// A feed reset (a published snapshot restarting a symbol's sequences)
+    /// while a delta reader conflates: in a later round (the slot holds the
+    /// old run) and inside the round that folds its backlog (old-run, reset
+    /// and new-run ticks of one symbol in one batch). The reader sees the
+    /// reset as a new baseline, never a sequence going backwards, and ends
+    /// on the feed's newest values.
+    @Test(arguments: [false, true])
+    func aFeedResetReachesAConflatingDeltaReader(resetInTheFoldingRound: Bool) throws {
+        var settings = HubSettings()
+        settings.backlog.highWaterMark = 400
+        settings.backlog.lowWaterMark = 0
+        let hub = LoopHub(symbolCount: 3, settings: settings)
+        let s = Subscriber(outbox: Outbox(), delta: true)
+        hub.attach(s)
+        _ = hub.subscribe(s, to: [0, 1, 2], sendTimeNs: 1)
+        var walk = Walk(symbols: 3)
+        var decoder = TickDeltaDecoder()
+        var seen: [Tick] = []
+        for round in 1...200 {
+            var ticks = (0..<3).map { walk.next($0) }
+            if round == 120 {
+                // Symbol 1 restarts at sequence 1 (a snapshot), then 2.
+                var reset = walk.next(1)
+                reset.sequence = 1
+                reset.flags = [.snapshot]
+                reset.conflatedCount = 0
+                reset.bid += 500
+                walk.last[1] = reset
+                let after = walk.next(1)
+                ticks += resetInTheFoldingRound ? [reset, after] : []
+                if !resetInTheFoldingRound { ticks = [ticks[0], reset, ticks[2], after] }
+            }
+            _ = hub.publish(TickBatch(ticks: ticks, sendTimeNs: 1), sendTimeNs: UInt64(round) * 1_000, nowNanos: UInt64(round))
+            // Read rarely before the reset (the reader is conflating when it
+            // comes), then often: the reset round's fold finds a backlog.
+            if round % 50 == 0 || (round > 120 && round % 5 == 0) {
+                seen += try deltaTicks(drainAll(s), &decoder)
+                _ = hub.drain(s, sendTimeNs: UInt64(round) * 1_000 + 1)
+                seen += try deltaTicks(drainAll(s), &decoder)
+            }
+        }
+        seen += try deltaTicks(drainAll(s), &decoder)
+        #expect(sequenceViolations(seen) == 0)
+        let ones = seen.filter { $0.symbolId == 1 }
+        let firstAfterReset = try #require(ones.indices.dropFirst().first { ones[$0].sequence < ones[$0 - 1].sequence })
+        #expect(ones[firstAfterReset].flags.contains(.snapshot), "the reset arrives as a baseline: \(ones[firstAfterReset])")
+        for symbol in 0..<3 {
+            let last = seen.last { $0.symbolId == UInt32(symbol) }
+            #expect(last == walk.last[symbol].withFlags(of: last))
+        }
+    }
+
     /// Two delta subscribers of the same symbols get the same bytes: each
     /// live record's delta is encoded once per loop and copied; after its
     /// snapshot (a keyframe) every live record is a delta of a few bytes.
