@@ -63,9 +63,20 @@ done
 curl -fsS "http://169.254.122.1:$port/healthz" >/dev/null || { echo "constrained-link-test: server did not start" >&2; cat "$dir/server.log" >&2; exit 1; }
 
 url="ws://169.254.122.1:$port/v1/stream"
+# Connection-level conflation (a reader the link cannot carry) and loop-level
+# folds (a loop behind the feed for a moment: every reader alike) look the
+# same on the wire; the server's counters tell them apart.
+metric() { curl -fsS "http://169.254.122.1:$port/metrics" | awk -v n="$1" '$1 == n { printf "%d", $2 }'; }
 status=0
 for encoding in delta raw; do
+    episodes=$(metric ticker_conflation_episodes_total); folded=$(metric ticker_loop_conflated_updates_total)
     ip netns exec "$ns" "$PYTHON" Scripts/wire_check.py link --encoding "$encoding" --url "$url" --seconds "$seconds" || status=1
+    episodes=$(( $(metric ticker_conflation_episodes_total) - episodes )); folded=$(( $(metric ticker_loop_conflated_updates_total) - folded ))
+    echo "constrained-link-test: $encoding: the server conflated the connection $episodes time(s); its loops folded $folded update(s) for everyone (behind the feed)"
+    if [[ $encoding == delta && $episodes -ne 0 ]]; then
+        echo "constrained-link-test: FAIL, the delta reader was conflated: the link did not carry it"
+        status=1
+    fi
 done
 [[ $status -eq 0 ]] && echo "constrained-link-test: PASS" || echo "constrained-link-test: FAIL"
 exit $status

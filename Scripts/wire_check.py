@@ -15,8 +15,9 @@ independent decoder written from docs/PROTOCOL.md).
     wire_check.py link --encoding delta|raw --url ws://ADDR:PORT/v1/stream --seconds 30
         One connection on `*` (run inside the shaped network namespace by
         Scripts/constrained-link-test.sh): record age p99 and conflation.
-        Delta passes when it keeps up (p99 under 250 ms, nothing conflated);
-        raw passes when the server conflates it (the link is too narrow).
+        Delta passes when it keeps up (p99 under 250 ms; the script checks
+        the server's metrics for conflation of the connection); raw passes
+        when the server conflates it (the link is too narrow).
 
 Frames are stored with their receipt time and decoded after the window, so
 the decoder's speed never slows the reading. Exit 0 when every check holds.
@@ -235,8 +236,12 @@ def link(args):
           f"age p50 {percentile(ages, 0.5):.1f} ms p99 {p99:.1f} ms  conflated records {len(conflated)} "
           f"(replacing {replaced} updates)  sequence violations {len(violations)}")
     if args.encoding == "delta":
-        ok = bool(recs) and p99 < args.max_age_ms and not conflated and not violations
-        verdict = "keeps up: age p99 under %.0f ms, nothing conflated" % args.max_age_ms
+        # Whether the server conflated this connection (the link too narrow)
+        # is read from its metrics by constrained-link-test.sh: a loop that
+        # falls behind the feed for a moment (the machine stalled) folds for
+        # every reader alike, declared the same way on the wire.
+        ok = bool(recs) and p99 < args.max_age_ms and not violations
+        verdict = "keeps up: age p99 under %.0f ms" % args.max_age_ms
     else:
         ok = bool(recs) and bool(conflated) and not violations
         verdict = "is conflated (declared, the sequence rule holds)"
