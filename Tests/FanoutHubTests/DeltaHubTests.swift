@@ -61,6 +61,25 @@ private struct SplitMixLike {
     }
 }
 
+/// A hub with one delta subscriber that conflates past `highWater` queued bytes.
+private func slowDeltaReader(symbols: Int, highWater: Int) -> (LoopHub, Subscriber) {
+    var settings = HubSettings()
+    settings.backlog.highWaterMark = highWater
+    settings.backlog.lowWaterMark = 0
+    let hub = LoopHub(symbolCount: symbols, settings: settings)
+    let s = Subscriber(outbox: Outbox(), delta: true)
+    hub.attach(s)
+    return (hub, s)
+}
+
+/// Each symbol's last record read carries the walk's newest values.
+private func expectNewestValues(_ seen: [Tick], _ walk: Walk) {
+    for symbol in walk.last.indices {
+        let last = seen.last { $0.symbolId == UInt32(symbol) }
+        #expect(last == walk.last[symbol].withFlags(of: last))
+    }
+}
+
 @Suite struct DeltaHubTests {
     /// A raw and a delta subscriber of the same hub receive the same
     /// records (live, loop folds, snapshots on subscribe, throttle samples,
@@ -116,12 +135,7 @@ private struct SplitMixLike {
     /// reader missed), its slots go out as keyframes, and the sequence rule
     /// holds across them.
     @Test func aSlowDeltaReaderConflatesWithTheSequenceWhole() throws {
-        var settings = HubSettings()
-        settings.backlog.highWaterMark = 400
-        settings.backlog.lowWaterMark = 0
-        let hub = LoopHub(symbolCount: 3, settings: settings)
-        let s = Subscriber(outbox: Outbox(), delta: true)
-        hub.attach(s)
+        let (hub, s) = slowDeltaReader(symbols: 3, highWater: 400)
         _ = hub.subscribe(s, to: [0, 1, 2], sendTimeNs: 1)
         var walk = Walk(symbols: 3)
         var decoder = TickDeltaDecoder()
@@ -140,9 +154,7 @@ private struct SplitMixLike {
         #expect(sequenceViolations(seen) == 0)
         #expect(hub.counters.ticksFolded > 0)
         #expect(seen.contains { $0.conflatedCount > 0 && $0.flags.contains(.conflated) })
-        for symbol in 0..<3 {
-            #expect(seen.last { $0.symbolId == UInt32(symbol) } == walk.last[symbol].withFlags(of: seen.last { $0.symbolId == UInt32(symbol) }))
-        }
+        expectNewestValues(seen, walk)
     }
 
     /// A feed reset (a published snapshot restarting a symbol's sequences)
@@ -153,12 +165,7 @@ private struct SplitMixLike {
     /// on the feed's newest values.
     @Test(arguments: [false, true])
     func aFeedResetReachesAConflatingDeltaReader(resetInTheFoldingRound: Bool) throws {
-        var settings = HubSettings()
-        settings.backlog.highWaterMark = 400
-        settings.backlog.lowWaterMark = 0
-        let hub = LoopHub(symbolCount: 3, settings: settings)
-        let s = Subscriber(outbox: Outbox(), delta: true)
-        hub.attach(s)
+        let (hub, s) = slowDeltaReader(symbols: 3, highWater: 400)
         _ = hub.subscribe(s, to: [0, 1, 2], sendTimeNs: 1)
         var walk = Walk(symbols: 3)
         var decoder = TickDeltaDecoder()
@@ -191,10 +198,7 @@ private struct SplitMixLike {
         let ones = seen.filter { $0.symbolId == 1 }
         let firstAfterReset = try #require(ones.indices.dropFirst().first { ones[$0].sequence < ones[$0 - 1].sequence })
         #expect(ones[firstAfterReset].flags.contains(.snapshot), "the reset arrives as a baseline: \(ones[firstAfterReset])")
-        for symbol in 0..<3 {
-            let last = seen.last { $0.symbolId == UInt32(symbol) }
-            #expect(last == walk.last[symbol].withFlags(of: last))
-        }
+        expectNewestValues(seen, walk)
     }
 
     /// Two delta subscribers of the same symbols get the same bytes: each
@@ -230,12 +234,7 @@ private struct SplitMixLike {
     /// drain follow it.
     @Test(arguments: [1, 2, 5])
     func aSlowThrottledDeltaReaderKeepsTheSequenceWhole(readEvery: Int) throws {
-        var settings = HubSettings()
-        settings.backlog.highWaterMark = 120
-        settings.backlog.lowWaterMark = 0
-        let hub = LoopHub(symbolCount: 4, settings: settings)
-        let s = Subscriber(outbox: Outbox(), delta: true)
-        hub.attach(s)
+        let (hub, s) = slowDeltaReader(symbols: 4, highWater: 120)
         var walk = Walk(symbols: 4)
         _ = hub.publish(TickBatch(ticks: (0..<4).map { walk.next($0) }, sendTimeNs: 1), sendTimeNs: 1, nowNanos: 1)
         _ = hub.subscribe(s, to: [0, 1], intervalMs: 250, sendTimeNs: 2)
