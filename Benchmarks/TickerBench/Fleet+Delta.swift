@@ -35,15 +35,14 @@ extension BenchConnection {
     /// ends at `end`); records them in the ledger and the histograms and
     /// returns how many it read. A malformed record stops the scan: the
     /// ledger then sees the rest as missing, which fails the run's check.
-    func scanDelta(_ data: UnsafeRawBufferPointer, payload: Int, end: Int, now: Int64) -> Int {
+    func scanDelta(_ data: UnsafeRawBufferPointer, payload: Int, end: Int, now: Int64, arrival: Int64) -> Int {
         let count = Int(data.load(fromByteOffset: payload + TickWire.HeaderField.recordCount, as: UInt16.self).littleEndian)
         let sent = Int64(bitPattern: data.loadUnaligned(fromByteOffset: payload + TickWire.HeaderField.sendTime, as: UInt64.self).littleEndian)
         var at = payload + TickWire.headerSize
         var runEvent: Int64 = 0, runLength = 0, read = 0, keys = 0
         func flushRun() {
             guard runLength > 0 else { return }
-            fleet.histogram.record(nanos: now - runEvent, count: runLength)
-            fleet.queuedHistogram.record(nanos: sent - runEvent, count: runLength)
+            fleet.recordRun(event: runEvent, count: runLength, sent: sent, arrival: arrival, now: now)
         }
         while read < count {
             guard let symbol64 = varint(data, &at, end), at < end else { break }

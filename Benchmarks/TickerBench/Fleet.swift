@@ -27,6 +27,10 @@ struct FleetResult: Sendable {
     /// `sendTimeNs` minus the record's event time. Receipt latency minus
     /// this is the write, the kernel and the reader.
     var queued: LatencyHistogram
+    /// Each record's arrival in the client's socket (the kernel's receive
+    /// stamp of the last segment of the read that took it) minus its event
+    /// time: delivery without the generator's own delay in reading it.
+    var arrived: LatencyHistogram
     var ledger: SequenceLedger
 }
 
@@ -45,6 +49,7 @@ final class Fleet: @unchecked Sendable {
     private var connections: [BenchConnection] = []
     var histogram = LatencyHistogram()
     var queuedHistogram = LatencyHistogram()
+    var arrivedHistogram = LatencyHistogram()
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
 
     init(symbolCount: Int) {
@@ -66,6 +71,7 @@ final class Fleet: @unchecked Sendable {
                     c.fd = try Syscall.connect(
                         host: "127.0.0.1", port: port, from: LoopbackSources.address(connections.count),
                         receiveBuffer: receiveBuffer)
+                    try Syscall.enableArrivalStamps(c.fd)
                     c.token = try loop.register(fd: c.fd, events: EpollEvents.writable, handler: c)
                     connections.append(c)
                 } catch {
@@ -90,6 +96,7 @@ final class Fleet: @unchecked Sendable {
         sync { [self] in
             histogram = LatencyHistogram()
             queuedHistogram = LatencyHistogram()
+            arrivedHistogram = LatencyHistogram()
             counters.records.store(0, ordering: .relaxed)
             counters.frames.store(0, ordering: .relaxed)
             counters.bytes.store(0, ordering: .relaxed)
@@ -101,7 +108,7 @@ final class Fleet: @unchecked Sendable {
         sync { [self] in
             var ledger = SequenceLedger(symbolCount: symbolCount)
             for c in connections { ledger.absorbCounts(c.ledger) }
-            return FleetResult(histogram: histogram, queued: queuedHistogram, ledger: ledger)
+            return FleetResult(histogram: histogram, queued: queuedHistogram, arrived: arrivedHistogram, ledger: ledger)
         }
     }
 
@@ -121,6 +128,15 @@ final class Fleet: @unchecked Sendable {
         }
     }
 
+    /// Records `count` records of one event time: latency at the read,
+    /// time in the server until queued, and time until arrival in the socket.
+    @inline(__always)
+    func recordRun(event: Int64, count: Int, sent: Int64, arrival: Int64, now: Int64) {
+        histogram.record(nanos: now - event, count: count)
+        queuedHistogram.record(nanos: sent - event, count: count)
+        arrivedHistogram.record(nanos: arrival - event, count: count)
+    }
+
     /// Called by connections after counting records.
     @inline(__always)
     func checkTarget() {
@@ -134,7 +150,9 @@ final class Fleet: @unchecked Sendable {
 
 /// One client connection of the fleet.
 final class BenchConnection: EventHandler {
-    unowned let fleet: Fleet
+    /// The fleet outlives its connections (it closes them all before it
+    /// goes); unowned(unsafe) spares a strong retain on every read.
+    unowned(unsafe) let fleet: Fleet
     let target: String
     let readyTexts: Int
     var fd: Int32 = -1
@@ -158,14 +176,17 @@ final class BenchConnection: EventHandler {
             let request = WebSocketHandshake.clientRequest(host: "127.0.0.1", path: target)
             _ = request.bytes.withUnsafeBytes { try? Syscall.send(fd, $0) }
             head = [0]   // marks "request sent"
-            fleet.modify(self, events: EpollEvents.readable)
+            // Edge-triggered: the reader below stops at a short read, which
+            // leaves the socket empty, so no arrival is missed; level-triggered
+            // would poll every socket read once more at the next wait.
+            fleet.modify(self, events: EpollEvents.readable | EpollEvents.edgeTriggered)
             return
         }
         guard fd >= 0 else { return }
         let buffer = fleet.readBuffer
         while true {
-            let result: IOResult
-            do { result = try Syscall.read(fd, into: buffer) } catch { fleet.dropped(self); fd = -1; return }
+            let result: IOResult, arrival: UInt64
+            do { (result, arrival) = try Syscall.readStamped(fd, into: buffer) } catch { fleet.dropped(self); fd = -1; return }
             switch result {
             case .wouldBlock:
                 return
@@ -175,13 +196,13 @@ final class BenchConnection: EventHandler {
                 return
             case .processed(let n):
                 fleet.counters.bytes.wrappingAdd(n, ordering: .relaxed)
-                consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), arrival: Int64(bitPattern: arrival))
                 if n < buffer.count { return }
             }
         }
     }
 
-    private func consume(_ input: UnsafeRawBufferPointer) {
+    private func consume(_ input: UnsafeRawBufferPointer, arrival: Int64) {
         if !handshakeDone {
             head.append(contentsOf: input)
             guard let end = head.firstRange(of: [13, 10, 13, 10]) else { return }
@@ -193,25 +214,26 @@ final class BenchConnection: EventHandler {
             handshakeDone = true
             let rest = Array(head[end.upperBound...])
             head = []
-            let used = rest.withUnsafeBytes { scan($0) }
+            let used = rest.withUnsafeBytes { scan($0, arrival: arrival) }
             if used < rest.count { carry = Array(rest[used...]) }
             return
         }
         if carry.isEmpty {
-            let used = scan(input)
+            let used = scan(input, arrival: arrival)
             if used < input.count { carry.append(contentsOf: input[used...]) }
         } else {
             carry.append(contentsOf: input)
-            let used = carry.withUnsafeBytes { scan($0) }
+            let used = carry.withUnsafeBytes { scan($0, arrival: arrival) }
             carry.removeFirst(used)
         }
     }
 
     /// Scans whole frames; returns how many bytes it consumed.
     @discardableResult
-    private func scan(_ data: UnsafeRawBufferPointer) -> Int {
+    private func scan(_ data: UnsafeRawBufferPointer, arrival stamp: Int64) -> Int {
         var at = 0
         let now = Int64(bitPattern: Clock.wallNanos())
+        let arrival = stamp > 0 ? min(stamp, now) : now
         var records = 0, frames = 0
         while data.count - at >= 2 {
             guard let frame = FrameExtent.of(data, at: at) else { break }
@@ -222,7 +244,7 @@ final class BenchConnection: EventHandler {
             switch b0 & 0x0F {
             case 0x2 where data[payload + 1] == FleetDelta.messageType:
                 frames += 1
-                records += scanDelta(data, payload: payload, end: payload + length, now: now)
+                records += scanDelta(data, payload: payload, end: payload + length, now: now, arrival: arrival)
             case 0x2:
                 frames += 1
                 let count = Int(data.load(fromByteOffset: payload + TickWire.HeaderField.recordCount, as: UInt16.self).littleEndian)
@@ -244,19 +266,13 @@ final class BenchConnection: EventHandler {
                     if event == runEvent {
                         runLength += 1
                     } else {
-                        if runLength > 0 {
-                            fleet.histogram.record(nanos: now - runEvent, count: runLength)
-                            fleet.queuedHistogram.record(nanos: sent - runEvent, count: runLength)
-                        }
+                        if runLength > 0 { fleet.recordRun(event: runEvent, count: runLength, sent: sent, arrival: arrival, now: now) }
                         runEvent = event
                         runLength = 1
                     }
                     r += size
                 }
-                if runLength > 0 {
-                    fleet.histogram.record(nanos: now - runEvent, count: runLength)
-                    fleet.queuedHistogram.record(nanos: sent - runEvent, count: runLength)
-                }
+                if runLength > 0 { fleet.recordRun(event: runEvent, count: runLength, sent: sent, arrival: arrival, now: now) }
                 records += count
             case 0x1:
                 texts += 1

@@ -103,7 +103,7 @@ extension Runner {
         let server = try BenchServer(arguments: setup.arguments + [
             "--no-feed", "--publish-token", token,
             "--heartbeat-ms", "600000", "--max-connections", "19000", "--rate-limit", "100000",
-        ], binary: setup.binary, pinned: pinned)
+        ], binary: setup.binary ?? serverBinary, pinned: pinned)
         defer { server.stop() }
         let symbols = MarketPreset.symbols
         let fleet = Fleet(symbolCount: symbols)
@@ -146,7 +146,7 @@ extension Runner {
 
         var run = summarize(preset: name, mode: setup.label + (pinned ? " pinned" : " unpinned"), clients: preset.clients,
                             symbols: symbols, perClient: preset.perClient, elapsed: elapsed, fleet: fleet,
-                            result: FleetResult(histogram: histogram, queued: measured.queued, ledger: ledger), serverCPU: serverCPU,
+                            result: FleetResult(histogram: histogram, queued: measured.queued, arrived: measured.arrived, ledger: ledger), serverCPU: serverCPU,
                             selfCPU: selfCPU, serverRSS: server.residentBytes)
         // `summarize` read the live counters; the window's are these.
         run.frames = windowFrames
@@ -160,6 +160,8 @@ extension Runner {
         run.pinned = pinned
         run.queuedP50Ms = measured.queued.percentileMicros(0.5).map { $0 / 1000 }
         run.queuedP99Ms = measured.queued.percentileMicros(0.99).map { $0 / 1000 }
+        run.arrivedP50Ms = measured.arrived.percentileMicros(0.5).map { $0 / 1000 }
+        run.arrivedP99Ms = measured.arrived.percentileMicros(0.99).map { $0 / 1000 }
         run.expectedRecords = owed
         run.copiesOwed = owed
         run.copiesAccounted = accounted

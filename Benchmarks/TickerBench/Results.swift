@@ -24,6 +24,11 @@ struct RunResult: Codable {
     /// the rest of the latency is the write, the kernel and the reader.
     var queuedP50Ms: Double?
     var queuedP99Ms: Double?
+    /// Open loop: a record's arrival in the client's socket (kernel receive
+    /// stamp) minus its event time: the latency without the generator's delay
+    /// in reading; latency at the read minus this is the generator's.
+    var arrivedP50Ms: Double?
+    var arrivedP99Ms: Double?
     var serverCPUPercent: Double
     var generatorCPUPercent: Double
     var serverRSSMB: Double
@@ -60,13 +65,13 @@ enum Report {
     static func printTable(_ results: [RunResult]) {
         func ms(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }
         let header = ["preset", "mode", "clients", "frames/s", "sends/s", "ticks/s", "MB/s", "p50 ms", "p99 ms", "p999 ms", "max ms",
-                      "srv CPU%", "srv ns/tick", "gen CPU%", "srv RSS MB", "B/idle conn", "loss check"]
+                      "queued p99", "arrived p99", "srv CPU%", "srv ns/tick", "gen CPU%", "srv RSS MB", "B/idle conn", "loss check"]
         var rows = [header]
         for r in results {
             rows.append([r.preset, r.mode, "\(r.clients)", SVGChart.short(r.framesPerSecond),
                          r.sendsPerSecond.map(SVGChart.short) ?? "-", SVGChart.short(r.ticksPerSecond),
                          String(format: "%.1f", r.megabytesPerSecond), ms(r.latencyP50Ms), ms(r.latencyP99Ms), ms(r.latencyP999Ms),
-                         ms(r.latencyMaxMs), String(format: "%.0f", r.serverCPUPercent),
+                         ms(r.latencyMaxMs), ms(r.queuedP99Ms), ms(r.arrivedP99Ms), String(format: "%.0f", r.serverCPUPercent),
                          r.serverCPUNanosPerTick.map { String(format: "%.0f", $0) } ?? "-",
                          String(format: "%.0f", r.generatorCPUPercent),
                          String(format: "%.1f", r.serverRSSMB), r.bytesPerIdleConnection.map { String(format: "%.0f", $0) } ?? "-",

@@ -230,6 +230,7 @@ guard args.isEmpty else {
                                      r.ticksPerSecond, r.latencyP99Ms ?? 0, r.serverCPUPercent,
                                      r.serverCPUNanosPerTick ?? 0, r.generatorCPUPercent))
                         + (r.queuedP99Ms.map { String(format: ", queued p50 %.3f p99 %.3f ms", r.queuedP50Ms ?? 0, $0) } ?? "")
+                        + (r.arrivedP99Ms.map { String(format: ", arrived p50 %.3f p99 %.3f ms", r.arrivedP50Ms ?? 0, $0) } ?? "")
                         + (r.lossClean ? "" : " LOSS: \(r.lossCheck)") + ", load \(r.loadAverage ?? "?")")
                     runs.append(r)
                 }

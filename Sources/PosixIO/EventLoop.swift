@@ -16,6 +16,9 @@ public enum EpollEvents {
     public static let error = TICKER_EPOLLERR
     public static let hangUp = TICKER_EPOLLHUP
     public static let readHangUp = TICKER_EPOLLRDHUP
+    /// Edge-triggered: reported once per arrival, so a handler must read
+    /// until a short read or EAGAIN.
+    public static let edgeTriggered = TICKER_EPOLLET
 }
 
 /// Identifies one registration. The generation makes a stale event for a

@@ -17,6 +17,28 @@ public enum Syscall {
         }
     }
 
+    /// `read` that also returns the kernel's arrival time (wall clock, ns) of
+    /// the last segment it took, or 0 when none was stamped
+    /// (`enableArrivalStamps` first). Load generators use it to tell the
+    /// server's delivery from their own reading delay.
+    public static func readStamped(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> (IOResult, arrivalNanos: UInt64) {
+        var arrival: UInt64 = 0
+        while true {
+            let n = ticker_read_stamped(fd, buffer.baseAddress, buffer.count, &arrival)
+            if n >= 0 { return (.processed(n), arrival) }
+            let err = SystemError.last("recvmsg")
+            if err.errno == EINTR { continue }
+            if err.isWouldBlock { return (.wouldBlock, 0) }
+            throw err
+        }
+    }
+
+    /// Turns on the kernel's arrival stamps for `readStamped` (SO_TIMESTAMPNS).
+    public static func enableArrivalStamps(_ fd: Int32) throws(SystemError) {
+        let err = ticker_set_rx_timestamps(fd)
+        if err != 0 { throw SystemError("setsockopt(SO_TIMESTAMPNS)", errno: err) }
+    }
+
     /// Writes all of `bytes` or as much as the socket takes (MSG_NOSIGNAL, no SIGPIPE).
     public static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemError) -> IOResult {
         var vec = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)

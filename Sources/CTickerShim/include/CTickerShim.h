@@ -85,6 +85,12 @@ uint16_t ticker_local_port(int fd);
 int ticker_connect(const char *host, uint16_t port, int rcvbuf);
 /// 0 when a non-blocking connect finished successfully, else the errno.
 int ticker_socket_error(int fd);
+/// Asks the kernel to stamp each received segment with its arrival time
+/// (SO_TIMESTAMPNS, CLOCK_REALTIME). 0 on success, else the errno.
+int ticker_set_rx_timestamps(int fd);
+/// Reads like read(2) through recvmsg; `*arrival_ns` is the kernel's arrival
+/// time of the last segment the read took (0 when the kernel gave none).
+ssize_t ticker_read_stamped(int fd, void *buf, size_t len, uint64_t *arrival_ns);
 
 uint64_t ticker_now_ns(void);          // CLOCK_REALTIME, ns since the Unix epoch
 uint64_t ticker_monotonic_ns(void);    // CLOCK_MONOTONIC
