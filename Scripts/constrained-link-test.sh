@@ -56,11 +56,7 @@ echo "constrained-link-test: $(tc qdisc show dev "$host_if")"
 port=$(free_port)
 "$TICKER_BIN" serve --host 169.254.122.1 --port "$port" >"$dir/server.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do
-    curl -fsS "http://169.254.122.1:$port/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -fsS "http://169.254.122.1:$port/healthz" >/dev/null || { echo "constrained-link-test: server did not start" >&2; cat "$dir/server.log" >&2; exit 1; }
+wait_healthy constrained-link-test "http://169.254.122.1:$port/healthz" "$dir/server.log"
 
 url="ws://169.254.122.1:$port/v1/stream"
 # Connection-level conflation (a reader the link cannot carry) and loop-level

@@ -10,6 +10,7 @@
 #   read -r redis_port redis_pid redis_dir < <(bash Scripts/redis.sh start)
 #   before_stop() { ...; }                   # optional: runs first on exit
 #   wait_also=(PID ...)                      # optional: more PIDs to wait for
+#   wait_healthy NAME URL LOG                # up to 10 s for URL (a /healthz), else LOG and exit 1
 pids=()
 wait_also=()
 redis_pid=""
@@ -54,6 +55,16 @@ processes_tools() { # NAME: sets TICKER_BIN and PYTHON, or exits 2 saying what i
     [[ -x "$TICKER_BIN" ]] || { echo "$1: TICKER_BIN=$TICKER_BIN is not an executable" >&2; exit 2; }
     PYTHON="${PYTHON:-$root/.build-tools/py3-venv/bin/python}"
     [[ -x "$PYTHON" ]] || { echo "$1: $PYTHON missing (run Scripts/install-test-tools.sh)" >&2; exit 2; }
+}
+
+wait_healthy() { # NAME URL LOG
+    for _ in $(seq 100); do
+        curl -fsS "$2" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "$1: server did not start ($2 did not answer)" >&2
+    cat "$3" >&2
+    exit 1
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -23,8 +23,5 @@ processes_begin wire-test "$dir" "${WIRE_TIMEOUT:-$(( seconds * 3 + 120 ))}"
 port=$(free_port)
 "$TICKER_BIN" serve --port "$port" >"$dir/server.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do
-    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+wait_healthy wire-test "http://127.0.0.1:$port/healthz" "$dir/server.log"
 "$PYTHON" Scripts/wire_check.py same-stream --url "ws://127.0.0.1:$port/v1/stream" --seconds "$seconds" "$@"

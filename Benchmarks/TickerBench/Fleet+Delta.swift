@@ -2,20 +2,13 @@ import BenchSupport
 import MarketData
 
 /// The delta encoding as the fleet reads it (docs/PROTOCOL.md, "Delta
-/// encoding"): written from the protocol, not from the server's encoder, and
-/// reading only what the measurements need. Per record: the symbol, the
-/// presence byte, flags and count when present, the sequence (a keyframe's
-/// own, a delta's implied by the sequence rule from this connection's last
-/// one) and the event time (send time minus the record's time field); the
-/// price and size fields are skipped varint by varint.
-enum FleetDelta {
-    static let messageType: UInt8 = 2
-    static let keyframe: UInt8 = 1 << 0
-    static let extended: UInt8 = 1 << 7
-    /// Bits 1-6: one varint each when set on a delta.
-    static let fieldBits: UInt8 = 0b0111_1110
-}
-
+/// encoding"): the protocol's constants (`TickDelta.Presence`), but a
+/// reader of its own, written from the protocol rather than the server's
+/// encoder, reading only what the measurements need. Per record: the symbol,
+/// the presence byte, flags and count when present, the sequence (a
+/// keyframe's own, a delta's implied by the sequence rule from this
+/// connection's last one) and the event time (send time minus the record's
+/// time field); the price and size fields are skipped varint by varint.
 extension BenchConnection {
     /// Reads one unsigned LEB128 varint at `at`, before `end`; nil when it runs past.
     @inline(__always)
@@ -50,14 +43,14 @@ extension BenchConnection {
             let presence = data[at]
             at += 1
             var flags: UInt8 = 0, conflated: UInt64 = 0
-            if presence & FleetDelta.extended != 0 {
+            if presence & TickDelta.Presence.extended != 0 {
                 guard at < end else { break }
                 flags = data[at]
                 at += 1
                 guard let c = varint(data, &at, end) else { break }
                 conflated = c
             }
-            let isKeyframe = presence & FleetDelta.keyframe != 0
+            let isKeyframe = presence & TickDelta.Presence.keyframe != 0
             var sequence: UInt64
             if isKeyframe {
                 guard let s = varint(data, &at, end), at < end else { break }
@@ -69,7 +62,7 @@ extension BenchConnection {
             }
             guard let zigzag = varint(data, &at, end) else { break }
             let age = Int64(bitPattern: (zigzag >> 1) ^ (0 &- (zigzag & 1)))
-            let fields = isKeyframe ? 6 : (presence & FleetDelta.fieldBits).nonzeroBitCount
+            let fields = isKeyframe ? 6 : (presence & TickDelta.Presence.deltaFields).nonzeroBitCount
             var ok = true
             for _ in 0..<fields where varint(data, &at, end) == nil { ok = false; break }
             guard ok else { break }

@@ -242,7 +242,7 @@ final class BenchConnection: EventHandler {
             let headerSize = frame.headerSize
             let payload = at + headerSize
             switch b0 & 0x0F {
-            case 0x2 where data[payload + 1] == FleetDelta.messageType:
+            case 0x2 where data[payload + 1] == TickDelta.messageType:
                 frames += 1
                 records += scanDelta(data, payload: payload, end: payload + length, now: now, arrival: arrival)
             case 0x2:

@@ -158,10 +158,7 @@ extension Runner {
         run.serverCPUNanosPerTick = windowRecords > 0 ? serverCPU / 100 * elapsed * 1e9 / Double(windowRecords) : nil
         if let s0 = sends0, let s1 = sends1 { run.sendsPerSecond = Double(s1 - s0) / elapsed }
         run.pinned = pinned
-        run.queuedP50Ms = measured.queued.percentileMicros(0.5).map { $0 / 1000 }
-        run.queuedP99Ms = measured.queued.percentileMicros(0.99).map { $0 / 1000 }
-        run.arrivedP50Ms = measured.arrived.percentileMicros(0.5).map { $0 / 1000 }
-        run.arrivedP99Ms = measured.arrived.percentileMicros(0.99).map { $0 / 1000 }
+        run.takeTimeSplit(measured)
         run.expectedRecords = owed
         run.copiesOwed = owed
         run.copiesAccounted = accounted

@@ -61,6 +61,17 @@ struct RunResult: Codable {
     var keyframeShare: Double?
 }
 
+extension RunResult {
+    /// The split of a record's latency the fleet measured: until queued and
+    /// until its arrival in the client's socket, p50 and p99.
+    mutating func takeTimeSplit(_ result: FleetResult) {
+        queuedP50Ms = result.queued.percentileMicros(0.5).map { $0 / 1000 }
+        queuedP99Ms = result.queued.percentileMicros(0.99).map { $0 / 1000 }
+        arrivedP50Ms = result.arrived.percentileMicros(0.5).map { $0 / 1000 }
+        arrivedP99Ms = result.arrived.percentileMicros(0.99).map { $0 / 1000 }
+    }
+}
+
 enum Report {
     static func printTable(_ results: [RunResult]) {
         func ms(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }

@@ -62,8 +62,6 @@ struct ServerSetup: Sendable {
 /// Runs one measurement: server process, client fleet, load, figures.
 struct Runner {
     var serverLoops = 1
-    /// `wire`: the server's loop count when --loops is given (else its default).
-    var loopsOverrideForWire: Int?
     /// `--server PATH`: the `ticker` the large-round presets start (default: the one beside us).
     var serverBinary: URL?
     var seconds = 5.0

@@ -21,12 +21,12 @@ enum WireMode: String, CaseIterable {
 }
 
 extension Runner {
-    /// One run of `mode`; returns the `*` group's result and the 10-symbol group's.
-    func wire(mode: WireMode, feedIntervalMs: Double? = nil, starClients: Int = 100, tenClients: Int = 1_000) throws -> [RunResult] {
-        var arguments = ["--heartbeat-ms", "600000", "--max-connections", "19000"]
-        if let loops = loopsOverrideForWire { arguments += ["--loops", "\(loops)"] }
+    /// One run of `mode` on a server started as `setup` says; returns the
+    /// `*` group's result and the 10-symbol group's.
+    func wire(mode: WireMode, setup: ServerSetup, feedIntervalMs: Double? = nil, starClients: Int = 100, tenClients: Int = 1_000) throws -> [RunResult] {
+        var arguments = setup.arguments + ["--heartbeat-ms", "600000", "--max-connections", "19000"]
         if let ms = feedIntervalMs { arguments += ["--interval-ms", String(ms)] }
-        let server = try BenchServer(arguments: arguments, binary: serverBinary, pinned: pinned)
+        let server = try BenchServer(arguments: arguments, binary: setup.binary ?? serverBinary, pinned: pinned)
         defer { server.stop() }
         let symbols = universe.count
         let star = Fleet(symbolCount: symbols)
@@ -58,8 +58,7 @@ extension Runner {
             run.bytesPerTick = run.records > 0 ? Double(run.bytes) / Double(run.records) : nil
             let keyframes = fleet.counters.keyframes.load(ordering: .relaxed)
             run.keyframeShare = mode == .raw || run.records == 0 ? nil : Double(keyframes) / Double(run.records)
-            run.queuedP50Ms = result.queued.percentileMicros(0.5).map { $0 / 1000 }
-            run.queuedP99Ms = result.queued.percentileMicros(0.99).map { $0 / 1000 }
+            run.takeTimeSplit(result)
             let ledger = result.ledger
             run.lossClean = ledger.isClean && ledger.records > 0
             run.lossCheck = run.lossClean
@@ -73,13 +72,13 @@ extension Runner {
     /// `wire`: every mode, `repeats` times, alternating. `wire-overload`:
     /// the feed ten times faster (`--interval-ms 0.1`) to 200 `*` clients on
     /// delta, where loop-level folding must not turn records into keyframes.
-    func wirePreset(overload: Bool, repeats: Int) throws -> [RunResult] {
+    func wirePreset(overload: Bool, repeats: Int, setup: ServerSetup) throws -> [RunResult] {
         var results: [RunResult] = []
         for repetition in 1...repeats {
             for mode in overload ? [WireMode.raw, .delta] : WireMode.allCases {
                 let runs = overload
-                    ? try wire(mode: mode, feedIntervalMs: 0.1, starClients: 200, tenClients: 0)
-                    : try wire(mode: mode)
+                    ? try wire(mode: mode, setup: setup, feedIntervalMs: 0.1, starClients: 200, tenClients: 0)
+                    : try wire(mode: mode, setup: setup)
                 for r in runs {
                     print(String(format: "  [%d/%d] %@: %.2f B/tick, %.0f ticks/s, %.0f msgs/s, srv %.0f ns/tick (CPU %.0f%%), p50 %.3f p99 %.3f ms%@, %@",
                                  repetition, repeats, r.mode, r.bytesPerTick ?? 0, r.ticksPerSecond, r.framesPerSecond,

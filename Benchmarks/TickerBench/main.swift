@@ -153,8 +153,9 @@ guard args.isEmpty else {
     case "single":
         return [try runner.closedLoop(preset: "single", mode: "message", clients: clientOverride ?? 100, symbols: 1, perClient: 1, roundTicks: 1)]
     case "wire", "wire-overload":
-        runner.loopsOverrideForWire = loopsOverride
-        return try runner.wirePreset(overload: preset == "wire-overload", repeats: repeats)
+        // The server's own loop count unless --loops says otherwise.
+        return try runner.wirePreset(overload: preset == "wire-overload", repeats: repeats,
+                                     setup: ServerSetup(loops: loopsOverride))
     case "steady":
         return [try runner.steady(clients: clientOverride ?? 1_000, perClient: 10)]
     case "idle":

@@ -27,12 +27,8 @@ extension TickDelta {
         var out: [RecordSummary] = []
         out.reserveCapacity(count)
         while r.record < count {
-            var summary = RecordSummary(symbolId: r.u32(), keyframeSequence: nil, flags: [], conflatedCount: 0)
-            let presence = r.byte()
-            if presence & Presence.extended != 0 {
-                summary.flags = TickFlags(rawValue: r.byte())
-                summary.conflatedCount = r.u32()
-            }
+            let (symbol, presence, flags, count) = r.recordHead()
+            var summary = RecordSummary(symbolId: symbol, keyframeSequence: nil, flags: TickFlags(rawValue: flags), conflatedCount: count)
             var fields = 1   // time
             if presence & Presence.keyframe != 0 {
                 summary.keyframeSequence = r.varint()

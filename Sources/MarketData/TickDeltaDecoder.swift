@@ -81,14 +81,7 @@ public struct TickDeltaDecoder: Sendable {
     }
 
     private mutating func readRecord(_ r: inout Reader, sendTimeNs: UInt64) throws(TickDeltaError) -> Tick {
-        let symbol = r.u32()
-        let presence = r.byte()
-        var flags: UInt8 = 0
-        var count: UInt32 = 0
-        if presence & TickDelta.Presence.extended != 0 {
-            flags = r.byte()
-            count = r.u32()
-        }
+        let (symbol, presence, flags, count) = r.recordHead()
         try r.check()
         var tick: Tick
         if presence & TickDelta.Presence.keyframe != 0 {
@@ -153,6 +146,16 @@ public struct TickDeltaDecoder: Sendable {
 
         private mutating func fail(_ reason: UInt8) {
             if failure == 0 { failure = reason }
+        }
+
+        /// A record's head: its symbol id, presence byte, and the flags and
+        /// conflated count an extended record carries (0 otherwise).
+        mutating func recordHead() -> (symbol: UInt32, presence: UInt8, flags: UInt8, count: UInt32) {
+            let symbol = u32()
+            let presence = byte()
+            guard presence & TickDelta.Presence.extended != 0 else { return (symbol, presence, 0, 0) }
+            let flags = byte()
+            return (symbol, presence, flags, u32())
         }
 
         mutating func byte() -> UInt8 {

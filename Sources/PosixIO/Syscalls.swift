@@ -7,14 +7,7 @@ import Glibc
 /// EAGAIN becomes `.wouldBlock`; every other errno is thrown as `SystemError`.
 public enum Syscall {
     public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> IOResult {
-        while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if n >= 0 { return .processed(n) }
-            let err = SystemError.last("read")
-            if err.errno == EINTR { continue }
-            if err.isWouldBlock { return .wouldBlock }
-            throw err
-        }
+        try reading("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 
     /// `read` that also returns the kernel's arrival time (wall clock, ns) of
@@ -23,12 +16,19 @@ public enum Syscall {
     /// server's delivery from their own reading delay.
     public static func readStamped(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> (IOResult, arrivalNanos: UInt64) {
         var arrival: UInt64 = 0
+        let result = try reading("recvmsg") { ticker_read_stamped(fd, buffer.baseAddress, buffer.count, &arrival) }
+        return (result, arrival)
+    }
+
+    /// A read-like call's result: a count, EINTR retried, EAGAIN `.wouldBlock`.
+    @inline(__always)
+    private static func reading(_ name: String, _ call: () -> Int) throws(SystemError) -> IOResult {
         while true {
-            let n = ticker_read_stamped(fd, buffer.baseAddress, buffer.count, &arrival)
-            if n >= 0 { return (.processed(n), arrival) }
-            let err = SystemError.last("recvmsg")
+            let n = call()
+            if n >= 0 { return .processed(n) }
+            let err = SystemError.last(name)
             if err.errno == EINTR { continue }
-            if err.isWouldBlock { return (.wouldBlock, 0) }
+            if err.isWouldBlock { return .wouldBlock }
             throw err
         }
     }

@@ -72,6 +72,23 @@ private func slowDeltaReader(symbols: Int, highWater: Int) -> (LoopHub, Subscrib
     return (hub, s)
 }
 
+/// A slow delta subscriber's reader: what it reads, decoded in order.
+private struct DeltaReader {
+    var decoder = TickDeltaDecoder()
+    var seen: [Tick] = []
+
+    mutating func read(_ s: Subscriber) throws { seen += try deltaTicks(drainAll(s), &decoder) }
+
+    /// Reads what is queued, lets the hub drain `s` (true: it caught up) and reads what that queued.
+    @discardableResult
+    mutating func catchUp(_ hub: LoopHub, _ s: Subscriber, sendTimeNs: UInt64) throws -> Bool {
+        try read(s)
+        let caughtUp = hub.drain(s, sendTimeNs: sendTimeNs)
+        try read(s)
+        return caughtUp
+    }
+}
+
 /// Each symbol's last record read carries the walk's newest values.
 private func expectNewestValues(_ seen: [Tick], _ walk: Walk) {
     for symbol in walk.last.indices {
@@ -138,23 +155,20 @@ private func expectNewestValues(_ seen: [Tick], _ walk: Walk) {
         let (hub, s) = slowDeltaReader(symbols: 3, highWater: 400)
         _ = hub.subscribe(s, to: [0, 1, 2], sendTimeNs: 1)
         var walk = Walk(symbols: 3)
-        var decoder = TickDeltaDecoder()
-        var seen: [Tick] = []
+        var reader = DeltaReader()
         for round in 1...300 {
             let ticks = (0..<3).map { walk.next($0) }
             _ = hub.publish(TickBatch(ticks: ticks, sendTimeNs: 1), sendTimeNs: UInt64(round) * 1_000, nowNanos: UInt64(round))
             if round % 50 == 0 {
                 #expect(s.isConflating)
                 #expect(s.outbox.queue.count < 400, "the backlog was folded: \(s.outbox.queue.count) bytes queued")
-                seen += try deltaTicks(drainAll(s), &decoder)
-                #expect(hub.drain(s, sendTimeNs: UInt64(round) * 1_000 + 1))
-                seen += try deltaTicks(drainAll(s), &decoder)
+                #expect(try reader.catchUp(hub, s, sendTimeNs: UInt64(round) * 1_000 + 1))
             }
         }
-        #expect(sequenceViolations(seen) == 0)
+        #expect(sequenceViolations(reader.seen) == 0)
         #expect(hub.counters.ticksFolded > 0)
-        #expect(seen.contains { $0.conflatedCount > 0 && $0.flags.contains(.conflated) })
-        expectNewestValues(seen, walk)
+        #expect(reader.seen.contains { $0.conflatedCount > 0 && $0.flags.contains(.conflated) })
+        expectNewestValues(reader.seen, walk)
     }
 
     /// A feed reset (a published snapshot restarting a symbol's sequences)
@@ -168,8 +182,7 @@ private func expectNewestValues(_ seen: [Tick], _ walk: Walk) {
         let (hub, s) = slowDeltaReader(symbols: 3, highWater: 400)
         _ = hub.subscribe(s, to: [0, 1, 2], sendTimeNs: 1)
         var walk = Walk(symbols: 3)
-        var decoder = TickDeltaDecoder()
-        var seen: [Tick] = []
+        var reader = DeltaReader()
         for round in 1...200 {
             var ticks = (0..<3).map { walk.next($0) }
             if round == 120 {
@@ -188,12 +201,11 @@ private func expectNewestValues(_ seen: [Tick], _ walk: Walk) {
             // Read rarely before the reset (the reader is conflating when it
             // comes), then often: the reset round's fold finds a backlog.
             if round % 50 == 0 || (round > 120 && round % 5 == 0) {
-                seen += try deltaTicks(drainAll(s), &decoder)
-                _ = hub.drain(s, sendTimeNs: UInt64(round) * 1_000 + 1)
-                seen += try deltaTicks(drainAll(s), &decoder)
+                try reader.catchUp(hub, s, sendTimeNs: UInt64(round) * 1_000 + 1)
             }
         }
-        seen += try deltaTicks(drainAll(s), &decoder)
+        try reader.read(s)
+        let seen = reader.seen
         #expect(sequenceViolations(seen) == 0)
         let ones = seen.filter { $0.symbolId == 1 }
         let firstAfterReset = try #require(ones.indices.dropFirst().first { ones[$0].sequence < ones[$0 - 1].sequence })
@@ -239,22 +251,17 @@ private func expectNewestValues(_ seen: [Tick], _ walk: Walk) {
         _ = hub.publish(TickBatch(ticks: (0..<4).map { walk.next($0) }, sendTimeNs: 1), sendTimeNs: 1, nowNanos: 1)
         _ = hub.subscribe(s, to: [0, 1], intervalMs: 250, sendTimeNs: 2)
         _ = hub.subscribe(s, to: [2, 3], sendTimeNs: 2)
-        var decoder = TickDeltaDecoder()
-        var seen: [Tick] = []
+        var reader = DeltaReader()
         for round in 1...400 {
             let ticks = (0..<8).map { _ in walk.next(Int(walk.rng.below(4))) }
             let now = UInt64(round) * 1_000
             _ = hub.publish(TickBatch(ticks: ticks, sendTimeNs: 1), sendTimeNs: now, nowNanos: now)
             if round % 3 == 0 { _ = hub.sample(intervalMs: 250, sendTimeNs: now + 1, nowNanos: now + 1) }
-            if round % (10 * readEvery) == 0 {
-                seen += try deltaTicks(drainAll(s), &decoder)
-                _ = hub.drain(s, sendTimeNs: now + 2)
-                seen += try deltaTicks(drainAll(s), &decoder)
-            }
+            if round % (10 * readEvery) == 0 { try reader.catchUp(hub, s, sendTimeNs: now + 2) }
         }
         #expect(hub.counters.ticksFolded > 0)
-        #expect(sequenceViolations(seen) == 0)
-        #expect(Set(seen.map(\.symbolId)) == [0, 1, 2, 3])
+        #expect(sequenceViolations(reader.seen) == 0)
+        #expect(Set(reader.seen.map(\.symbolId)) == [0, 1, 2, 3])
     }
 
     /// One tick per message: a delta request is raw.

@@ -12,12 +12,7 @@ import Testing
         let listenFD = try Syscall.listen(host: "127.0.0.1", port: 0, reusePort: false)
         defer { Syscall.close(listenFD) }
         let client = try Syscall.connect(host: "127.0.0.1", port: Syscall.localPort(listenFD))
-        let deadline = Date().addingTimeInterval(10)
-        while true {
-            if let accepted = try Syscall.accept(listenFD) { return (client, accepted) }
-            guard Date() < deadline else { throw ArrivalStampError.timeout }
-            usleep(1_000)
-        }
+        return (client, try acceptOne(listenFD))
     }
 
     /// Reads until `count` bytes came, returning the stamp of each read.
@@ -29,10 +24,10 @@ import Testing
         while got < count {
             let (result, arrival) = try Syscall.readStamped(fd, into: buffer)
             switch result {
-            case .processed(0): throw ArrivalStampError.closed
+            case .processed(0): throw TestError.timeout("peer closed")
             case .processed(let n): got += n; stamps.append(arrival)
             case .wouldBlock:
-                guard Date() < deadline else { throw ArrivalStampError.timeout }
+                guard Date() < deadline else { throw TestError.timeout("read") }
                 usleep(1_000)
             }
         }
@@ -74,4 +69,3 @@ import Testing
     }
 }
 
-private enum ArrivalStampError: Error { case timeout, closed }

@@ -16,15 +16,7 @@ import WebSocketProtocol
         private(set) var requestLine = ""
 
         init(accepting listenFD: Int32) throws {
-            let deadline = Date().addingTimeInterval(10)
-            while true {
-                if let fd = try Syscall.accept(listenFD) {
-                    self.fd = fd
-                    break
-                }
-                guard Date() < deadline else { throw TestError.timeout("accept") }
-                usleep(2_000)
-            }
+            fd = try acceptOne(listenFD)
             var head: [UInt8] = []
             while !head.suffix(4).elementsEqual(Array("\r\n\r\n".utf8)) { head += try readSome() }
             let text = String(decoding: head, as: UTF8.self)
@@ -45,16 +37,7 @@ import WebSocketProtocol
             return Array(buffer[0..<n])
         }
 
-        func write(_ bytes: [UInt8]) throws {
-            var at = 0
-            while at < bytes.count {
-                if case .processed(let n) = try bytes.withUnsafeBytes({ try Syscall.send(fd, UnsafeRawBufferPointer(rebasing: $0[at...])) }) {
-                    at += n
-                } else {
-                    _ = try Syscall.poll(fd, for: .write, timeoutMs: 1_000)
-                }
-            }
-        }
+        func write(_ bytes: [UInt8]) throws { try writeAll(fd, bytes) }
 
         func send(_ reply: ControlReply) throws {
             try write(WebSocketFrameEncoder.encode(opcode: .text, payload: Array(reply.encoded().utf8)))

@@ -89,16 +89,7 @@ final class RawSocket {
         Syscall.close(fd)
     }
 
-    func write(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let r = try bytes.withUnsafeBytes { try Syscall.send(fd, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
-            switch r {
-            case .processed(let n): offset += n
-            case .wouldBlock: _ = try Syscall.poll(fd, for: .write, timeoutMs: 1_000)
-            }
-        }
-    }
+    func write(_ bytes: [UInt8]) throws { try writeAll(fd, bytes) }
 
     func write(_ text: String) throws { try write(Array(text.utf8)) }
 
@@ -153,6 +144,28 @@ final class RawSocket {
         let line = text.prefix { $0 != "\r" }
         let parts = line.split(separator: " ")
         return parts.count >= 2 ? Int(parts[1]) : nil
+    }
+}
+
+/// Writes all of `bytes` to a non-blocking socket, waiting while it is full.
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+    var offset = 0
+    while offset < bytes.count {
+        let r = try bytes.withUnsafeBytes { try Syscall.send(fd, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+        switch r {
+        case .processed(let n): offset += n
+        case .wouldBlock: _ = try Syscall.poll(fd, for: .write, timeoutMs: 1_000)
+        }
+    }
+}
+
+/// The next connection on a non-blocking listener, waited for up to `timeoutMs`.
+func acceptOne(_ listenFD: Int32, timeoutMs: Int = 10_000) throws -> Int32 {
+    let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1_000)
+    while true {
+        if let fd = try Syscall.accept(listenFD) { return fd }
+        guard Date() < deadline else { throw TestError.timeout("accept") }
+        usleep(2_000)
     }
 }
 
